@@ -1,0 +1,88 @@
+"""The HTTP face of the hooks: parse, call the core, serialise. Nothing else lives here.
+
+Status codes follow Metacontroller's contract: 200 only with the complete desired state;
+400 for a body that is not a JSON object, 422 for a request that is not a RoleBasedGroup
+sync request; 500 if the core fails. Every non-200 makes Metacontroller retry with backoff
+and leaves all children as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, request
+from pydantic import ValidationError
+
+from .api import SyncRequest
+from .core import rbg
+
+log = logging.getLogger("rbg.hooks")
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _reply(code: int, body: Any) -> Response:
+    return Response(dumps(body), status=code, mimetype="application/json")
+
+
+def _error(code: int, message: str, **extra: Any) -> Response:
+    return _reply(code, {"error": message, **extra})
+
+
+def _log(level: int, hook: str, parent: dict[str, Any] | None, message: str, exc_info: bool = False, **fields: Any) -> None:
+    """One JSON line per request, naming the parent as "namespace/name"."""
+    meta = (parent or {}).get("metadata") or {}
+    record = {"hook": hook, "parent": f"{meta.get('namespace', '')}/{meta.get('name', '')}", "msg": message, **fields}
+    log.log(level, dumps(record), exc_info=exc_info)
+
+
+def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], Response]:
+    def handler() -> Response:
+        started = time.perf_counter()
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            _log(logging.WARNING, name, None, "rejected: body is not a JSON object")
+            return _error(400, "request body must be a JSON object (a Metacontroller hook request)")
+        parent = body.get("parent") if isinstance(body.get("parent"), dict) else None
+        try:
+            req = SyncRequest.model_validate(body)
+        except ValidationError as err:
+            problems = [
+                {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors(include_url=False)
+            ]
+            _log(logging.WARNING, name, parent, "rejected: not a RoleBasedGroup hook request", problems=problems)
+            return _error(422, "not a RoleBasedGroup hook request", problems=problems)
+        try:
+            result = core(req)
+        except Exception:
+            _log(logging.ERROR, name, parent, "hook failed", exc_info=True)
+            return _error(500, "internal error; children are left as they are and the hook will be retried")
+        conditions = {cond["type"]: cond["status"] for cond in result.status.get("conditions", [])}
+        _log(
+            logging.INFO,
+            name,
+            parent,
+            "synced",
+            generation=req.parent.metadata.generation,
+            children=len(result.children),
+            conditions=conditions,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return _reply(200, result.response())
+
+    handler.__name__ = name
+    return handler
+
+
+def create_app() -> Flask:
+    app = Flask("rbg-hooks")
+    app.add_url_rule("/sync", view_func=_hook("sync", rbg.sync), methods=["POST"])
+    app.add_url_rule("/finalize", view_func=_hook("finalize", rbg.finalize), methods=["POST"])
+    app.add_url_rule("/healthz", view_func=lambda: Response("ok\n", mimetype="text/plain"), methods=["GET"])
+    return app

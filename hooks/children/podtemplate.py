@@ -1,0 +1,95 @@
+"""The pod template every role's workload carries: the user's, plus labels, env and mount.
+
+Nothing here depends on replica counts, so scaling a role never changes the template and
+never restarts a pod. Values are emitted in the API server's canonical form so an unchanged
+parent produces no update.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .. import constants as c
+from .. import quantity
+from ..naming import discovery_name, group_unique_key
+
+_FIELD_REF_API_VERSION = "v1"
+
+
+def selector_labels(group: str, role: str) -> dict[str, str]:
+    """The immutable StatefulSet / Deployment selector; users' Services select on it too."""
+    return {c.LABEL_GROUP_NAME: group, c.LABEL_ROLE_NAME: role}
+
+
+def pod_labels(namespace: str, group: str, role: str) -> dict[str, str]:
+    return {
+        **selector_labels(group, role),
+        c.LABEL_GROUP_NAME_V2: group,
+        c.LABEL_ROLE_NAME_V2: role,
+        c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group),
+    }
+
+
+def injected_env(group: str, role: str, indexed: bool) -> list[dict[str, Any]]:
+    env = [{"name": n, "value": group} for n in c.ENV_GROUP_NAME]
+    env += [{"name": n, "value": role} for n in c.ENV_ROLE_NAME]
+    if indexed:
+        ref = {"apiVersion": _FIELD_REF_API_VERSION, "fieldPath": f"metadata.labels['{c.LABEL_POD_INDEX}']"}
+        env += [{"name": n, "valueFrom": {"fieldRef": dict(ref)}} for n in c.ENV_ROLE_INDEX]
+    return env
+
+
+def build_pod_template(
+    template: dict[str, Any], *, namespace: str, group: str, role: str, indexed: bool
+) -> dict[str, Any]:
+    """The role's template with our labels, env and discovery mount; the input is not changed.
+
+    `indexed` says whether pods have a stable ordinal (StatefulSet), i.e. whether
+    ROLE_INDEX can be injected.
+    """
+    out = copy.deepcopy(template)
+    meta = out.setdefault("metadata", {})
+    meta["labels"] = {**meta.get("labels", {}), **pod_labels(namespace, group, role)}
+    spec = out.setdefault("spec", {})
+
+    volume = {"name": c.DISCOVERY_VOLUME, "configMap": {"name": discovery_name(group)}}
+    spec["volumes"] = [v for v in spec.get("volumes", []) if v.get("name") != c.DISCOVERY_VOLUME] + [volume]
+
+    env = injected_env(group, role, indexed)
+    ours = {e["name"] for e in env}
+    mount = {"name": c.DISCOVERY_VOLUME, "mountPath": c.DISCOVERY_MOUNT_PATH, "readOnly": True}
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key, []):
+            container["env"] = copy.deepcopy(env) + [e for e in container.get("env", []) if e.get("name") not in ours]
+            container["volumeMounts"] = [
+                m
+                for m in container.get("volumeMounts", [])
+                if m.get("name") != c.DISCOVERY_VOLUME and m.get("mountPath") != c.DISCOVERY_MOUNT_PATH
+            ] + [dict(mount)]
+    canonicalize_pod_spec(spec)
+    return out
+
+
+def canonicalize_pod_spec(spec: dict[str, Any]) -> None:
+    """Rewrite, in place, values the API server would store in another spelling."""
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key, []):
+            _canonical_resources(container.get("resources"))
+            for env in container.get("env", []):
+                ref = (env.get("valueFrom") or {}).get("fieldRef")
+                if ref is not None:
+                    ref.setdefault("apiVersion", _FIELD_REF_API_VERSION)
+    _canonical_resources(spec.get("resources"))
+    if spec.get("overhead"):
+        spec["overhead"] = {k: quantity.canonical(v) for k, v in spec["overhead"].items()}
+    for volume in spec.get("volumes", []):
+        empty_dir = volume.get("emptyDir")
+        if empty_dir and "sizeLimit" in empty_dir:
+            empty_dir["sizeLimit"] = quantity.canonical(empty_dir["sizeLimit"])
+
+
+def _canonical_resources(resources: dict[str, Any] | None) -> None:
+    for key in ("limits", "requests"):
+        if resources and resources.get(key):
+            resources[key] = {k: quantity.canonical(v) for k, v in resources[key].items()}

@@ -1,0 +1,76 @@
+"""StatefulSet and Deployment of a role: one pure constructor per kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import constants as c
+from ..api import RoleSpec
+from ..naming import service_name, workload_name
+from .podtemplate import build_pod_template, selector_labels
+
+
+def _metadata(group: str, role: RoleSpec) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": workload_name(group, role.name),
+        "labels": {**role.labels, **selector_labels(group, role.name)},
+    }
+    if role.annotations:
+        meta["annotations"] = dict(role.annotations)
+    return meta
+
+
+def _partition(role: RoleSpec) -> int | None:
+    """StatefulSet partition: an ordinal, a percentage of replicas, or all of them when paused."""
+    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    if ru is None:
+        return None
+    if ru.paused:
+        return role.replicas
+    if isinstance(ru.partition, str) and ru.partition.endswith("%"):
+        return role.replicas * int(ru.partition[:-1]) // 100
+    return int(ru.partition) if ru.partition is not None else None
+
+
+def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
+    update: dict[str, Any] = {"type": "RollingUpdate"}
+    partition = _partition(role)
+    if partition is not None:
+        update["rollingUpdate"] = {"partition": partition}
+    spec: dict[str, Any] = {
+        "replicas": role.replicas,
+        "serviceName": service_name(group, role.name),
+        "podManagementPolicy": "Parallel",
+        "selector": {"matchLabels": selector_labels(group, role.name)},
+        "template": build_pod_template(role.template, namespace=namespace, group=group, role=role.name, indexed=True),
+        "updateStrategy": update,
+    }
+    if role.min_ready_seconds:
+        spec["minReadySeconds"] = role.min_ready_seconds
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": _metadata(group, role), "spec": spec}
+
+
+def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "replicas": role.replicas,
+        "selector": {"matchLabels": selector_labels(group, role.name)},
+        "template": build_pod_template(role.template, namespace=namespace, group=group, role=role.name, indexed=False),
+    }
+    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    if ru is not None:
+        spec["strategy"] = {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": ru.max_unavailable, "maxSurge": ru.max_surge},
+        }
+        if ru.paused:
+            spec["paused"] = True
+    if role.min_ready_seconds:
+        spec["minReadySeconds"] = role.min_ready_seconds
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": _metadata(group, role), "spec": spec}
+
+
+BUILDERS = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment}
+
+
+def workload(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
+    return BUILDERS[role.workload.kind](namespace, group, role)

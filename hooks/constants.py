@@ -1,0 +1,69 @@
+"""Every name the API and its children share: labels, annotations, env vars, conditions.
+
+Labels and env vars are part of the public contract (users select pods with them), so both
+the upstream v0.3-v0.6 spellings and the newer v0.7+ spellings are carried where the
+upstream contract says so.
+"""
+
+GROUP = "workloads.x-k8s.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND_RBG = "RoleBasedGroup"
+
+# Selector labels (upstream v0.3-v0.6). Immutable in StatefulSet selectors: never rename.
+LABEL_GROUP_NAME = "rolebasedgroup.workloads.x-k8s.io/name"
+LABEL_ROLE_NAME = "rolebasedgroup.workloads.x-k8s.io/role"
+# Newer upstream (v0.7+) spellings, carried on pods so manifests of either era select them.
+LABEL_GROUP_NAME_V2 = "rbg.workloads.x-k8s.io/group-name"
+LABEL_ROLE_NAME_V2 = "rbg.workloads.x-k8s.io/role-name"
+# sha1("<namespace>/<name>"): the key exclusive-topology affinity matches on.
+LABEL_GROUP_UNIQUE_KEY = "rolebasedgroup.workloads.x-k8s.io/group-unique-key"
+# Set by the StatefulSet controller on every pod (Kubernetes >= 1.28).
+LABEL_POD_INDEX = "apps.kubernetes.io/pod-index"
+
+# Metacontroller keeps what a hook last returned for a child in this annotation.
+ANNOTATION_LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
+
+# Environment injected into every container, ahead of the user's own variables.
+ENV_GROUP_NAME = ("GROUP_NAME", "RBG_GROUP_NAME")
+ENV_ROLE_NAME = ("ROLE_NAME", "RBG_ROLE_NAME")
+ENV_ROLE_INDEX = ("ROLE_INDEX", "RBG_ROLE_INDEX")
+
+# The discovery ConfigMap, mounted as a directory so kubelet refreshes it in place.
+DISCOVERY_VOLUME = "rbg-cluster-config"
+DISCOVERY_MOUNT_PATH = "/etc/rbg"
+DISCOVERY_FILE = "config.yaml"
+
+# Workload kinds a role may ask for.
+APPS_V1 = "apps/v1"
+KIND_STATEFULSET = "StatefulSet"
+KIND_DEPLOYMENT = "Deployment"
+SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT))
+
+# Keys of the observed children map in a Metacontroller sync request.
+CHILD_STATEFULSET = "StatefulSet.apps/v1"
+CHILD_DEPLOYMENT = "Deployment.apps/v1"
+CHILD_SERVICE = "Service.v1"
+CHILD_CONFIGMAP = "ConfigMap.v1"
+
+STARTUP_ORDERED = "Ordered"
+STARTUP_PARALLEL = "Parallel"
+
+# Kubernetes name limits (see rbg-api.md): "<rbg>-<role>" must leave room for the
+# StatefulSet controller-revision-hash label ("<name>-<10 chars>" within 63).
+MAX_WORKLOAD_NAME = 52
+
+# Conditions on RoleBasedGroup status. Types and reasons are API: never rename.
+COND_READY = "Ready"
+COND_PROGRESSING = "Progressing"
+COND_INVALID_SPEC = "InvalidSpec"
+
+REASON_ALL_ROLES_READY = "AllRolesReady"
+REASON_ROLES_NOT_READY = "RolesNotReady"
+REASON_WAITING_FOR_DEPENDENCIES = "WaitingForDependencies"
+REASON_ROLLOUT_IN_PROGRESS = "RolloutInProgress"
+REASON_COMPLETE = "Complete"
+REASON_SPEC_VALID = "SpecValid"
+REASON_DEPENDENCY_CYCLE = "DependencyCycle"
+REASON_INVALID_ROLES = "InvalidRoles"
+REASON_INVALID_FIELDS = "InvalidFields"

@@ -1,0 +1,176 @@
+"""The RoleBasedGroup core: (parent, observed children) -> (desired children, status).
+
+Pure and deterministic: no API calls, no clock, no environment. The plan is made from what
+Metacontroller observed and from the parent's own status:
+
+1. Parse and check the spec. An invalid spec freezes the group: every observed child is
+   returned exactly as last applied (nothing created, changed or deleted) and status says why.
+2. Gate first creation: a role's workload is returned once it exists, or once every
+   dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
+   (Parallel). An existing workload is never withdrawn because a dependency became unready.
+3. Build every child of every started role, plus the discovery ConfigMap.
+4. Compute status from the observed children.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import constants as c
+from ..api import Parent, RoleBasedGroupSpec, SyncRequest
+from ..children.discovery import discovery_configmap
+from ..children.service import headless_service
+from ..children.workloads import workload
+from ..naming import workload_name
+from ..validation import Invalid, Problem, parse_spec
+from .observed import Observed, counts, is_ready, request_time
+from .status import condition, merge_conditions
+
+
+@dataclass(frozen=True)
+class Result:
+    status: dict[str, Any]
+    children: list[dict[str, Any]]
+    finalized: bool | None = None
+
+    def response(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "children": self.children}
+        if self.finalized is not None:
+            out["finalized"] = self.finalized
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which roles may have their workload now, and which wait on which dependencies."""
+
+    started: list[str]
+    waiting: dict[str, list[str]] = field(default_factory=dict)
+    ready: set[str] = field(default_factory=set)
+
+
+def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Plan:
+    ready = {
+        r.name for r in spec.roles if is_ready(observed.workload(workload_name(group, r.name)), r.replicas)
+    }
+    started, waiting = [], {}
+    for role in spec.roles:
+        exists = observed.workload(workload_name(group, role.name)) is not None
+        blocked = [d for d in dict.fromkeys(role.dependencies) if d not in ready]
+        if exists or spec.startup_policy == c.STARTUP_PARALLEL or not blocked:
+            started.append(role.name)
+        else:
+            waiting[role.name] = sorted(blocked)
+    return Plan(started=started, waiting=waiting, ready=ready)
+
+
+def desired_children(namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan) -> list[dict[str, Any]]:
+    children = [discovery_configmap(group, spec, set(p.started))]
+    for role in spec.roles:
+        if role.name not in p.started:
+            continue
+        if role.workload.kind == c.KIND_STATEFULSET:
+            children.append(headless_service(group, role))
+        children.append(workload(namespace, group, role))
+    return children
+
+
+def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
+    out = []
+    for role in spec.roles:
+        got = counts(observed.workload(workload_name(group, role.name)))
+        out.append(
+            {"name": role.name, "replicas": role.replicas, "readyReplicas": got.ready, "updatedReplicas": got.updated}
+        )
+    return out
+
+
+def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    not_ready = [
+        f"{s['name']} ({s['readyReplicas']}/{s['replicas']} ready)" if s["name"] in p.started else f"{s['name']} (not created)"
+        for s in statuses
+        if s["name"] not in p.ready
+    ]
+    all_ready = not not_ready
+    ready = condition(
+        c.COND_READY,
+        all_ready,
+        c.REASON_ALL_ROLES_READY if all_ready else c.REASON_ROLES_NOT_READY,
+        "all roles are ready" if all_ready else "roles not ready: " + ", ".join(not_ready),
+    )
+    if p.waiting:
+        waits = "; ".join(f"{role} waits for {', '.join(deps)}" for role, deps in p.waiting.items())
+        progressing = condition(c.COND_PROGRESSING, True, c.REASON_WAITING_FOR_DEPENDENCIES, waits)
+    elif not all_ready:
+        progressing = condition(
+            c.COND_PROGRESSING, True, c.REASON_ROLLOUT_IN_PROGRESS, "waiting for " + ", ".join(not_ready)
+        )
+    else:
+        progressing = condition(c.COND_PROGRESSING, False, c.REASON_COMPLETE, "all roles are created and ready")
+    valid = condition(c.COND_INVALID_SPEC, False, c.REASON_SPEC_VALID, "spec is valid")
+    return [ready, progressing, valid]
+
+
+def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> Result:
+    """Keep every child as it is and say why in status, keeping what status said before."""
+    previous = dict(parent.status or {})
+    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") in (c.COND_READY, c.COND_PROGRESSING)]
+    new = [condition(c.COND_INVALID_SPEC, True, invalid.reason, invalid.message)]
+    if not any(cond.get("type") == c.COND_READY for cond in kept):
+        new.append(condition(c.COND_READY, False, invalid.reason, "the spec is invalid; see the InvalidSpec condition"))
+    new += [{k: v for k, v in cond.items() if k not in ("lastTransitionTime", "observedGeneration")} for cond in kept]
+    status = {
+        "roleStatuses": previous.get("roleStatuses") or [],
+        "conditions": merge_conditions(
+            previous.get("conditions") or [], new, now=now, generation=parent.metadata.generation
+        ),
+    }
+    return Result(status=status, children=observed.as_applied())
+
+
+def sync(request: SyncRequest) -> Result:
+    """The sync hook."""
+    parent = request.parent
+    observed = Observed.from_request(request.children)
+    now = request_time(parent, request.children)
+    group, namespace = parent.metadata.name, parent.metadata.namespace
+
+    spec = parse_spec(group, parent.spec)
+    if isinstance(spec, Invalid):
+        return _frozen(parent, observed, spec, now)
+    p = plan(group, spec, observed)
+    try:
+        desired = desired_children(namespace, group, spec, p)
+    except ValueError as err:  # a value the schema let through but the children can not carry
+        return _frozen(parent, observed, Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),)), now)
+    statuses = role_statuses(group, spec, observed)
+    previous = (parent.status or {}).get("conditions") or []
+    status = {
+        "roleStatuses": statuses,
+        "conditions": merge_conditions(
+            previous, conditions(spec, p, statuses), now=now, generation=parent.metadata.generation
+        ),
+    }
+    return Result(status=status, children=desired)
+
+
+def finalize(request: SyncRequest) -> Result:
+    """Tear down in reverse dependency order: a role's workload goes once nothing observed depends on it.
+
+    Services and the discovery ConfigMap go with the last workload; `finalized` once nothing is left.
+    """
+    result = sync(request)
+    observed = Observed.from_request(request.children)
+    group = request.parent.metadata.name
+    spec = parse_spec(group, request.parent.spec)
+    if isinstance(spec, Invalid) or not observed.objects:
+        return Result(status=result.status, children=[], finalized=not observed.objects)
+    live = [r for r in spec.roles if observed.workload(workload_name(group, r.name)) is not None]
+    needed = {d for r in live for d in r.dependencies}
+    kept = []
+    for child in result.children:
+        role = (child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
+        if role in needed or (role is None and live):
+            kept.append(child)
+    return Result(status=result.status, children=kept, finalized=False)

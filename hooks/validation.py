@@ -1,0 +1,122 @@
+"""Validation of a RoleBasedGroup spec, reported as field paths.
+
+The CRD's schema and CEL rules catch most of this at the API server; the hooks check again
+because they rely on it (and because `rbg validate` / `rbg render` see files the API server
+never did). A dependency cycle can only be found here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import constants as c
+from .api import RoleBasedGroupSpec
+from .naming import workload_name
+
+DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    reason: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    path = "spec"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def parse_spec(group: str, raw: dict[str, Any]) -> RoleBasedGroupSpec | Invalid:
+    """Parse and check a spec; return it, or why it is invalid."""
+    try:
+        spec = RoleBasedGroupSpec.model_validate(raw)
+    except ValidationError as err:
+        problems = tuple(
+            Problem(_loc(e["loc"]), e["msg"]) for e in err.errors(include_url=False)
+        )
+        return Invalid(c.REASON_INVALID_FIELDS, problems)
+    problems = tuple(_role_problems(group, spec))
+    if problems:
+        return Invalid(c.REASON_INVALID_ROLES, problems)
+    cycle = dependency_cycle(spec)
+    if cycle:
+        path = " -> ".join(cycle + [cycle[0]])
+        return Invalid(
+            c.REASON_DEPENDENCY_CYCLE,
+            (Problem("spec.roles", f"dependency cycle between roles {', '.join(sorted(cycle))}: {path}"),),
+        )
+    return spec
+
+
+def _role_problems(group: str, spec: RoleBasedGroupSpec):
+    names = [r.name for r in spec.roles]
+    seen: set[str] = set()
+    for i, role in enumerate(spec.roles):
+        at = f"spec.roles[{i}]"
+        if role.name in seen:
+            yield Problem(f"{at}.name", f"duplicate role name {role.name!r}")
+        seen.add(role.name)
+        child = workload_name(group, role.name)
+        if len(child) > c.MAX_WORKLOAD_NAME:
+            yield Problem(
+                f"{at}.name",
+                f"{child!r} is {len(child)} characters; group and role names together "
+                f"must stay within {c.MAX_WORKLOAD_NAME} (\"<group>-<role>\")",
+            )
+        elif not DNS_1035_LABEL.match(child):
+            yield Problem(f"{at}.name", f"{child!r} must be a DNS-1035 label (start with a letter)")
+        for j, dep in enumerate(role.dependencies):
+            if dep == role.name:
+                yield Problem(f"{at}.dependencies[{j}]", f"role {role.name!r} depends on itself")
+            elif dep not in names:
+                yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
+        if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
+            supported = ", ".join(f"{v}/{k}" for v, k in c.SUPPORTED_WORKLOADS)
+            yield Problem(
+                f"{at}.workload",
+                f"{role.workload.api_version}/{role.workload.kind} is not supported; use one of {supported}",
+            )
+
+
+def dependency_cycle(spec: RoleBasedGroupSpec) -> list[str]:
+    """The roles of one dependency cycle in walk order, or [] when the graph is acyclic."""
+    deps = {r.name: list(dict.fromkeys(r.dependencies)) for r in spec.roles}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = 1
+        path.append(name)
+        for dep in deps.get(name, []):
+            if state.get(dep) == 1:
+                return path[path.index(dep):]
+            if dep not in state and (found := visit(dep)):
+                return found
+        state[name] = 2
+        path.pop()
+        return []
+
+    for role in spec.roles:
+        if role.name not in state and (found := visit(role.name)):
+            return found
+    return []
