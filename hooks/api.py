@@ -19,6 +19,7 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 API_VERSION_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$"
 
 IntOrString = int | str
+MAX_ROLES = 64
 
 
 class Model(BaseModel):
@@ -64,17 +65,31 @@ class ScalingAdapter(Model):
 
 
 class RoleSpec(Model):
-    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL)
+    """One role of the group: a workload of identical pods."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    replicas: int = Field(1, ge=0)
+    replicas: int = Field(1, ge=0, description="Number of pods (instances) of the role.")
     rollout_strategy: RolloutStrategy | None = None
     restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = None
-    dependencies: list[str] = Field(default_factory=list)
-    workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
-    template: dict[str, Any] = Field(json_schema_extra={"k8s": "PodTemplateSpec"})
+    dependencies: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Roles of this group whose pods must all be Ready before this role's workload is created.",
+    )
+    workload: WorkloadSpec = Field(
+        default_factory=WorkloadSpec,
+        json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
+        description="Workload kind of the role: apps/v1 StatefulSet (default) or apps/v1 Deployment.",
+    )
+    template: dict[str, Any] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="Pod template of the role.")
     leader_worker_set: LeaderWorkerTemplate | None = None
-    service_ports: list[dict[str, Any]] = Field(default_factory=list, json_schema_extra={"k8s": "ServicePort"})
+    service_ports: list[dict[str, Any]] = Field(
+        default_factory=list,
+        json_schema_extra={"k8s": "ServicePort"},
+        description="Ports of the role's headless Service, also listed in /etc/rbg/config.yaml.",
+    )
     # Accepted so upstream manifests apply unchanged; engine runtime profiles are not implemented.
     engine_runtimes: list[dict[str, Any]] = Field(default_factory=list)
     scaling_adapter: ScalingAdapter | None = None
@@ -96,9 +111,56 @@ class PodGroupPolicy(Model):
 
 
 class RoleBasedGroupSpec(Model):
-    roles: list[RoleSpec] = Field(min_length=1)
+    """A group of cooperating roles, started in dependency order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.roles.all(r, self.roles.exists_one(o, o.name == r.name))",
+                    "message": "role names must be unique",
+                    "fieldPath": ".roles",
+                },
+                {
+                    "rule": "self.roles.all(r, !has(r.dependencies) || r.dependencies.all(d, d != r.name && self.roles.exists(o, o.name == d)))",
+                    "message": "every dependency must name another role of this group",
+                    "fieldPath": ".roles",
+                },
+            ]
+        }
+    )
+
+    roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES)
     pod_group_policy: PodGroupPolicy | None = None
-    startup_policy: Literal["Ordered", "Parallel"] = c.STARTUP_ORDERED
+    startup_policy: Literal["Ordered", "Parallel"] = Field(
+        c.STARTUP_ORDERED,
+        description="Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
+    )
+
+
+class RoleStatus(Model):
+    name: str
+    replicas: int
+    ready_replicas: int
+    updated_replicas: int
+
+
+class Condition(Model):
+    """A metav1.Condition."""
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str
+    last_transition_time: str = Field(json_schema_extra={"format": "date-time"})
+    observed_generation: int | None = None
+
+
+class RoleBasedGroupStatus(Model):
+    observed_generation: int | None = None
+    ready_roles: str | None = Field(None, description='Roles ready out of all roles, as "ready/total".')
+    role_statuses: list[RoleStatus] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
 
 
 class ObjectMeta(BaseModel):

@@ -147,6 +147,7 @@ def sync(request: SyncRequest) -> Result:
     statuses = role_statuses(group, spec, observed)
     previous = (parent.status or {}).get("conditions") or []
     status = {
+        "readyRoles": f"{len(p.ready)}/{len(spec.roles)}",
         "roleStatuses": statuses,
         "conditions": merge_conditions(
             previous, conditions(spec, p, statuses), now=now, generation=parent.metadata.generation
