@@ -1,0 +1,471 @@
+"""A local control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+kwok with fake GPU nodes, Metacontroller and the RoleBasedGroup hook server, each a subprocess in its
+own session with its own log (state_dir/logs/<name>.log).
+
+    with LocalCluster(bin_dir, tmp_path) as cluster:
+        cluster.kube.apply_manifests(["examples/minimal.yaml"])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import requests
+import yaml
+
+from .kube import Kube, Obj, has_condition, load_documents, wait_for
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_ANNOTATION = "kwok.x-k8s.io/node"
+NODE_LABEL_TYPE = "kwok"
+LABEL_ZONE = "topology.kubernetes.io/zone"
+LABEL_RACK = "example.com/rack"
+NODE_RESOURCES = {
+    "cpu": "64",
+    "memory": "512Gi",
+    "pods": "110",
+    "ephemeral-storage": "1Ti",
+    "nvidia.com/gpu": "8",
+}
+KWOK_STAGES = (
+    "node-initialize.yaml",
+    "node-heartbeat-with-lease.yaml",
+    "pod-ready.yaml",
+    "pod-complete.yaml",
+    "pod-delete.yaml",
+)
+STOP_GRACE_SECONDS = 10
+
+
+class ComponentError(RuntimeError):
+    """A component exited or did not become ready; the message ends with the tail of its log."""
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool]  # polled until True; API/connection errors count as "not yet"
+    timeout: float = 60
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def controller_manifest(path: Path, hook_base_url: str) -> Obj:
+    """The CompositeController at `path` with each `service:` webhook rewritten to
+    `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
+    doc = load_documents([path])[0]
+    for hook in (doc["spec"].get("hooks") or {}).values():
+        webhook = hook["webhook"]
+        if webhook.pop("service", None) is not None:
+            webhook["url"] = hook_base_url + webhook.pop("path", "")
+    return doc
+
+
+class LocalCluster:
+    """Start with `start()` (or `with`), stop with `stop()`. `rbg=False` gives a bare kwok cluster
+    (no Metacontroller, hook server or RoleBasedGroup CRD)."""
+
+    def __init__(
+        self,
+        bin_dir: str | Path,
+        state_dir: str | Path,
+        hook_port: int | None = None,
+        nodes: int = 4,
+        rbg: bool = True,
+        repo: Path = REPO,
+    ) -> None:
+        self.bin_dir = Path(bin_dir).resolve()
+        self.state_dir = Path(state_dir).resolve()
+        self.hook_port = hook_port or free_port()
+        self.nodes = nodes
+        self.rbg = rbg
+        self.repo = repo
+        self.kubeconfig = self.state_dir / "kubeconfig"
+        self.logs = self.state_dir / "logs"
+        self.pki = self.state_dir / "pki"
+        self.api_port = free_port()
+        self.server = f"https://127.0.0.1:{self.api_port}"
+        self.hook_url = f"http://127.0.0.1:{self.hook_port}"
+        self.timings: dict[str, float] = {}
+        self.ready = False
+        self.components: dict[str, Component] = {c.name: c for c in self._components()}
+        self._kube: Kube | None = None
+
+    @property
+    def kube(self) -> Kube:
+        if self._kube is None:
+            self._kube = Kube(self.kubeconfig)
+        return self._kube
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> LocalCluster:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            self._phase("secrets", self._write_secrets)
+            for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+                self._phase(name, lambda: self.start_component(name))
+            self._phase("nodes", self._create_nodes)
+            if self.rbg:
+                self._phase("metacontroller-crds", lambda: self._install_crds(self.bin_dir / "metacontroller-crds"))
+                self._phase("metacontroller", lambda: self.start_component("metacontroller"))
+                self._phase("hooks", lambda: self.start_component("hooks"))
+                self._phase("rbg-crds", lambda: self._install_crds(self.repo / "crds"))
+                self._phase("compositecontroller", self._register_controller)
+        except BaseException:
+            self.stop(keep=True)
+            raise
+        self.ready = True
+        self._save()
+        log.info("cluster ready in %.1fs: KUBECONFIG=%s", sum(self.timings.values()), self.kubeconfig)
+        return self
+
+    def stop(self, keep: bool = False) -> None:
+        """SIGTERM each component by its pid in reverse start order (SIGKILL after a grace period),
+        then remove the state dir unless `keep`."""
+        for comp in reversed(self.components.values()):
+            self._terminate(comp)
+        if self._kube is not None:
+            self._kube.session.close()
+            self._kube = None
+        self.ready = False
+        if keep:
+            self._save()
+        else:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start_component(self, name: str) -> None:
+        """Start a component (again, on the same ports) and wait until it is ready."""
+        comp = self.components[name]
+        if comp.running:
+            raise ComponentError(f"{name} is already running (pid {comp.proc.pid if comp.proc else '?'})")
+        with open(self.logs / f"{name}.log", "ab") as out:
+            comp.proc = subprocess.Popen(
+                comp.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                start_new_session=True,
+            )
+        self._save()
+        try:
+            wait_for(bool, comp.timeout, f"{name} to become ready", lambda: self._probe(comp))
+        except TimeoutError as e:
+            raise ComponentError(f"{e}\n{self.log_tail(name)}") from None
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send `sig` to a component and wait for it to exit (e2e tests: crash the hook server)."""
+        comp = self.components[name]
+        if comp.proc is not None and comp.running:
+            comp.proc.send_signal(sig)
+            comp.proc.wait(STOP_GRACE_SECONDS)
+        self._save()
+
+    def restart(self, name: str) -> None:
+        self._terminate(self.components[name])
+        self.start_component(name)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else ["<no log>"]
+        return f"--- last {len(text)} lines of {path} ---\n" + "\n".join(text)
+
+    # --- components -------------------------------------------------------------------------------
+    def _components(self) -> list[Component]:
+        b, s = self.bin_dir, self.state_dir
+        kc = str(self.kubeconfig)
+        etcd_port, peer_port, kcm_port, sched_port = (free_port() for _ in range(4))
+        etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
+        common = [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}"]
+        comps = [
+            Component(
+                "etcd",
+                [
+                    str(b / "etcd"),
+                    "--name=rbg",
+                    f"--data-dir={s / 'etcd'}",
+                    f"--listen-client-urls={etcd_url}",
+                    f"--advertise-client-urls={etcd_url}",
+                    f"--listen-peer-urls={peer_url}",
+                    f"--initial-advertise-peer-urls={peer_url}",
+                    f"--initial-cluster=rbg={peer_url}",
+                    "--unsafe-no-fsync",
+                    "--auto-compaction-retention=1",
+                    "--log-level=warn",
+                ],
+                lambda: requests.get(f"{etcd_url}/health", timeout=2).json().get("health") == "true",
+            ),
+            Component(
+                "kube-apiserver",
+                [
+                    str(b / "kube-apiserver"),
+                    f"--etcd-servers={etcd_url}",
+                    "--bind-address=127.0.0.1",
+                    "--advertise-address=127.0.0.1",
+                    f"--secure-port={self.api_port}",
+                    f"--cert-dir={self.pki}",
+                    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                    f"--service-account-key-file={s / 'sa.key'}",
+                    f"--service-account-signing-key-file={s / 'sa.key'}",
+                    "--service-cluster-ip-range=10.96.0.0/16",
+                    f"--token-auth-file={s / 'tokens.csv'}",
+                    "--authorization-mode=RBAC",
+                    "--allow-privileged=true",
+                    "--endpoint-reconciler-type=none",
+                    "--enable-priority-and-fairness=false",
+                    "--profiling=false",
+                    "--v=1",
+                ],
+                lambda: (self.pki / "apiserver.crt").exists()
+                and self.kube.session.get(f"{self.server}/readyz", timeout=5).text == "ok",
+                timeout=180,
+            ),
+            Component(
+                "kube-controller-manager",
+                [
+                    str(b / "kube-controller-manager"),
+                    *common,
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={kcm_port}",
+                    "--leader-elect=false",
+                    "--controllers=*",
+                    f"--service-account-private-key-file={s / 'sa.key'}",
+                    f"--root-ca-file={self.pki / 'apiserver.crt'}",
+                    "--service-cluster-ip-range=10.96.0.0/16",
+                    "--kube-api-qps=100",
+                    "--kube-api-burst=200",
+                ],
+                # Pods are rejected until their namespace's default ServiceAccount exists.
+                lambda: bool(self.kube.get("v1", "ServiceAccount", "default", "default")),
+            ),
+            Component(
+                "kube-scheduler",
+                [
+                    str(b / "kube-scheduler"),
+                    *common,
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={sched_port}",
+                    "--leader-elect=false",
+                ],
+                lambda: _insecure_get(f"https://127.0.0.1:{sched_port}/healthz") == "ok",
+            ),
+            Component(
+                "kwok",
+                [
+                    str(b / "kwok"),
+                    f"--kubeconfig={kc}",
+                    *(f"--config={b / 'kwok-stages' / stage}" for stage in KWOK_STAGES),
+                    "--manage-all-nodes=false",
+                    f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION}=fake",
+                    "--node-lease-duration-seconds=40",
+                    "--cidr=10.244.0.0/16",
+                    "--node-ip=10.0.0.1",
+                ],
+                # kwok serves no health endpoint by default: "ready" once the nodes are (next phase).
+                lambda: True,
+            ),
+        ]
+        if self.rbg:
+            mc_metrics, mc_health = free_port(), free_port()
+            comps += [
+                Component(
+                    "metacontroller",
+                    [
+                        str(b / "metacontroller"),
+                        "--discovery-interval=1s",
+                        f"--metrics-address=127.0.0.1:{mc_metrics}",
+                        f"--health-probe-bind-address=127.0.0.1:{mc_health}",
+                        "--client-go-qps=50",
+                        "--client-go-burst=100",
+                    ],
+                    lambda: requests.get(f"http://127.0.0.1:{mc_health}/readyz", timeout=2).ok,
+                ),
+                Component(
+                    "hooks",
+                    [
+                        sys.executable,
+                        "-m",
+                        "hooks.cli",
+                        "serve",
+                        f"--bind=127.0.0.1:{self.hook_port}",
+                        "--workers=2",
+                    ],
+                    lambda: requests.get(f"{self.hook_url}/healthz", timeout=2).ok,
+                ),
+            ]
+        return comps
+
+    def _env(self) -> dict[str, str]:
+        package_root = str(Path(__file__).resolve().parents[2])
+        pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
+
+    def _probe(self, comp: Component) -> bool:
+        if comp.proc is None or comp.proc.poll() is not None:
+            code = None if comp.proc is None else comp.proc.returncode
+            raise ComponentError(f"{comp.name} exited with code {code}\n{self.log_tail(comp.name)}")
+        return comp.ready()
+
+    def _terminate(self, comp: Component) -> None:
+        if comp.proc is not None and comp.running:
+            comp.proc.send_signal(signal.SIGTERM)
+            try:
+                comp.proc.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.warning("%s (pid %d) ignored SIGTERM for %ds: SIGKILL", comp.name, comp.proc.pid, STOP_GRACE_SECONDS)
+                comp.proc.kill()
+                comp.proc.wait()
+        comp.proc = None
+
+    # --- phases -----------------------------------------------------------------------------------
+    def _phase(self, name: str, run: Callable[[], None]) -> None:
+        started = time.monotonic()
+        run()
+        self.timings[name] = time.monotonic() - started
+        log.info("%-24s %6.1fs", name, self.timings[name])
+
+    def _write_secrets(self) -> None:
+        self.pki.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "sa.key").write_bytes(_rsa_key_pem())
+        token = secrets.token_hex(16)
+        (self.state_dir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
+        kubeconfig = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "rbg", "cluster": {"server": self.server, "certificate-authority": str(self.pki / "apiserver.crt")}}
+            ],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "rbg", "context": {"cluster": "rbg", "user": "admin"}}],
+            "current-context": "rbg",
+        }
+        self.kubeconfig.write_text(yaml.safe_dump(kubeconfig, sort_keys=False))
+        self.kubeconfig.chmod(0o600)
+
+    def _create_nodes(self) -> None:
+        for i in range(self.nodes):
+            node = self._node(i)
+            self.kube.create(node)
+            self.kube.patch_status("v1", "Node", node["metadata"]["name"], {"status": node["status"]})
+
+        def observe() -> dict[str, str]:
+            nodes = self.kube.list("v1", "Node", label_selector=f"type={NODE_LABEL_TYPE}")
+            return {
+                n["metadata"]["name"]: ("Ready" if has_condition(n, "Ready") else "NotReady")
+                + "".join(f" taint:{t['key']}" for t in n["spec"].get("taints") or [])
+                for n in nodes
+            }
+
+        wait_for(
+            lambda seen: len(seen) == self.nodes and all(v == "Ready" for v in seen.values()),
+            120,
+            f"{self.nodes} nodes Ready and untainted",
+            observe,
+        )
+
+    def _node(self, i: int) -> Obj:
+        name, rack = f"kwok-node-{i}", i // 2  # racks of two nodes, alternating between two zones
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "annotations": {NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                "labels": {
+                    "kubernetes.io/hostname": name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "type": NODE_LABEL_TYPE,
+                    LABEL_ZONE: ("zone-a", "zone-b")[rack % 2],
+                    LABEL_RACK: f"rack-{rack}",
+                },
+            },
+            "spec": {},
+            "status": {"capacity": NODE_RESOURCES, "allocatable": NODE_RESOURCES},
+        }
+
+    def _install_crds(self, directory: Path) -> None:
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise FileNotFoundError(f"no CRD manifests (*.yaml) in {directory}")
+        for crd in self.kube.apply_manifests(files):
+            name = crd["metadata"]["name"]
+            wait_for(
+                lambda obj: has_condition(obj, "Established"),
+                30,
+                f"CRD {name} Established",
+                lambda: self.kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name),
+            )
+
+    def _register_controller(self) -> None:
+        self.kube.apply(controller_manifest(self.repo / "metacontroller" / "compositecontroller.yaml", self.hook_url))
+
+    def _save(self) -> None:
+        """state_dir/cluster.json: what `rbg down` needs to stop the processes without us."""
+        state = {
+            "ready": self.ready,
+            "kubeconfig": str(self.kubeconfig),
+            "bin_dir": str(self.bin_dir),
+            "hook_url": self.hook_url,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "components": {
+                c.name: {"pid": c.proc.pid, "cmd": c.argv[0]} for c in self.components.values() if c.running and c.proc
+            },
+        }
+        tmp = self.state_dir / "cluster.json.tmp"
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_dir / "cluster.json")
+
+
+def _insecure_get(url: str) -> str:
+    """GET against a component's self-signed serving certificate."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return requests.get(url, verify=False, timeout=2).text
+
+
+def _rsa_key_pem() -> bytes:
+    """A service-account signing key: `cryptography` when importable, else openssl."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:
+        return subprocess.run(["openssl", "genrsa", "2048"], check=True, capture_output=True).stdout
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )

@@ -1,0 +1,161 @@
+"""Table tests of each child builder: the whole object is compared."""
+
+import yaml
+
+import pytest
+
+from hooks import constants as c
+from hooks.api import RoleBasedGroupSpec, RoleSpec
+from hooks.children.discovery import discovery_configmap, discovery_document
+from hooks.children.podtemplate import build_pod_template
+from hooks.children.service import headless_service
+from hooks.children.workloads import deployment, statefulset
+from hooks.naming import group_unique_key
+
+KEY = group_unique_key("ns", "g")
+SELECTOR = {c.LABEL_GROUP_NAME: "g", c.LABEL_ROLE_NAME: "r"}
+POD_LABELS = {**SELECTOR, c.LABEL_GROUP_NAME_V2: "g", c.LABEL_ROLE_NAME_V2: "r", c.LABEL_GROUP_UNIQUE_KEY: KEY}
+BASE_ENV = [
+    {"name": "GROUP_NAME", "value": "g"},
+    {"name": "RBG_GROUP_NAME", "value": "g"},
+    {"name": "ROLE_NAME", "value": "r"},
+    {"name": "RBG_ROLE_NAME", "value": "r"},
+]
+INDEX_ENV = [
+    {"name": n, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}}
+    for n in ("ROLE_INDEX", "RBG_ROLE_INDEX")
+]
+MOUNT = {"name": "rbg-cluster-config", "mountPath": "/etc/rbg", "readOnly": True}
+VOLUME = {"name": "rbg-cluster-config", "configMap": {"name": "g-discovery"}}
+
+
+def role(**extra) -> RoleSpec:
+    return RoleSpec.model_validate({"name": "r", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, **extra})
+
+
+def pod(env, **container):
+    return {
+        "spec": {"containers": [{"name": "c", "image": "i", **container, "env": env, "volumeMounts": [MOUNT]}], "volumes": [VOLUME]},
+        "metadata": {"labels": POD_LABELS},
+    }
+
+
+def test_statefulset():
+    got = statefulset("ns", "g", role(replicas=3, labels={"team": "x"}, annotations={"a": "b"}, minReadySeconds=5))
+    assert got == {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "g-r", "labels": {"team": "x", **SELECTOR}, "annotations": {"a": "b"}},
+        "spec": {
+            "replicas": 3,
+            "serviceName": "g-r",
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": SELECTOR},
+            "template": pod(BASE_ENV + INDEX_ENV),
+            "updateStrategy": {"type": "RollingUpdate"},
+            "minReadySeconds": 5,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "rolling,partition",
+    [({"partition": 2}, 2), ({"partition": "50%"}, 2), ({"paused": True}, 4), ({"partition": "1"}, 1)],
+)
+def test_statefulset_partition(rolling, partition):
+    got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
+    assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": partition}}
+
+
+def test_deployment_has_no_index_env():
+    got = deployment("ns", "g", role(replicas=2, rolloutStrategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}))
+    assert got == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "g-r", "labels": SELECTOR},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": SELECTOR},
+            "template": pod(BASE_ENV),
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        },
+    }
+
+
+def test_headless_service():
+    ports = [{"name": "http", "port": 8000}]
+    assert headless_service("g", role(servicePorts=ports)) == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "g-r", "labels": SELECTOR},
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": SELECTOR, "ports": ports},
+    }
+
+
+def test_pod_template_keeps_user_values_after_injected_ones_and_canonicalises():
+    template = {
+        "metadata": {"labels": {"app": "x", c.LABEL_ROLE_NAME: "spoofed"}, "annotations": {"a": "b"}},
+        "spec": {
+            "initContainers": [{"name": "init", "image": "i"}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "i",
+                    "env": [
+                        {"name": "ROLE_NAME", "value": "mine"},
+                        {"name": "URL", "value": "http://$(GROUP_NAME)"},
+                        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                    ],
+                    "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "other", "mountPath": "/etc/rbg"}],
+                    "resources": {"limits": {"cpu": 1, "memory": "1.5Gi", "nvidia.com/gpu": "1"}, "requests": {"cpu": "0.5"}},
+                }
+            ],
+            "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "1024Mi"}}, {"name": "rbg-cluster-config", "emptyDir": {}}],
+        },
+    }
+    got = build_pod_template(template, namespace="ns", group="g", role="r", indexed=False)
+    assert got["metadata"] == {"labels": {"app": "x", **POD_LABELS}, "annotations": {"a": "b"}}
+    main, init = got["spec"]["containers"][0], got["spec"]["initContainers"][0]
+    assert main["env"] == BASE_ENV + [
+        {"name": "URL", "value": "http://$(GROUP_NAME)"},
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP", "apiVersion": "v1"}}},
+    ]
+    assert main["volumeMounts"] == [{"name": "data", "mountPath": "/data"}, MOUNT]
+    assert init["env"] == BASE_ENV and init["volumeMounts"] == [MOUNT]
+    assert main["resources"] == {"limits": {"cpu": "1", "memory": "1536Mi", "nvidia.com/gpu": "1"}, "requests": {"cpu": "500m"}}
+    assert got["spec"]["volumes"] == [{"name": "data", "emptyDir": {"sizeLimit": "1Gi"}}, VOLUME]
+    assert template["spec"]["containers"][0]["env"][0] == {"name": "ROLE_NAME", "value": "mine"}  # input untouched
+
+
+def _spec(*roles) -> RoleBasedGroupSpec:
+    return RoleBasedGroupSpec.model_validate({"roles": [r.model_dump() for r in roles]})
+
+
+def test_discovery_lists_only_resolvable_addresses():
+    ports = [{"name": "http", "port": 8000, "targetPort": 8080}, {"name": "Bootstrap-Port", "port": 34000}]
+    spec = _spec(
+        role(name="prefill", replicas=2, servicePorts=ports),
+        role(name="router", replicas=1, dependencies=["prefill"]),
+        role(name="workers", replicas=3, workload={"apiVersion": "apps/v1", "kind": "Deployment"}),
+    )
+    assert discovery_document("pd", spec, started={"prefill", "workers"}) == {
+        "group": {"name": "pd", "roles": ["prefill", "router", "workers"], "size": 3},
+        "roles": {
+            "prefill": {
+                "size": 2,
+                "instances": [
+                    {"address": "pd-prefill-0.pd-prefill", "ports": {"http": 8080, "bootstrap_port": 34000}},
+                    {"address": "pd-prefill-1.pd-prefill", "ports": {"http": 8080, "bootstrap_port": 34000}},
+                ],
+            },
+            "router": {"size": 1, "instances": []},  # not created yet
+            "workers": {"size": 3, "instances": []},  # Deployment pods have no stable names
+        },
+    }
+
+
+def test_discovery_configmap_holds_the_document_as_yaml():
+    spec = _spec(role(name="a"))
+    cm = discovery_configmap("g", spec, {"a"})
+    assert cm["metadata"] == {"name": "g-discovery", "labels": {c.LABEL_GROUP_NAME: "g"}}
+    assert yaml.safe_load(cm["data"]["config.yaml"]) == discovery_document("g", spec, {"a"})

@@ -1,0 +1,123 @@
+"""Properties over generated groups and observed states: determinism, gates, never shrinking."""
+
+import copy
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hooks import constants as c
+from hooks.core.observed import is_ready
+from tests.support import observe, parent, request, sync
+
+NAMES = ["a", "b", "c", "d", "e"]
+KINDS = [{"apiVersion": "apps/v1", "kind": "StatefulSet"}, {"apiVersion": "apps/v1", "kind": "Deployment"}]
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@st.composite
+def groups(draw, acyclic=True):
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True))
+    roles = []
+    for i, name in enumerate(names):
+        pool = names[:i] if acyclic else names
+        roles.append(
+            {
+                "name": name,
+                "replicas": draw(st.integers(0, 3)),
+                "dependencies": draw(st.lists(st.sampled_from(pool), unique=True, max_size=3)) if pool else [],
+                "workload": draw(st.sampled_from(KINDS)),
+                "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+            }
+        )
+    policy = draw(st.sampled_from(["Ordered", "Parallel"]))
+    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"},
+                   "spec": {"roles": roles, "startupPolicy": policy}})
+
+
+@st.composite
+def observed_states(draw, group):
+    """Some of the children the group could have, each workload ready or not."""
+    everything = copy.deepcopy(group)
+    everything["spec"]["startupPolicy"] = "Parallel"
+    # Observed children may come from an older spec: let replicas differ.
+    for role in everything["spec"]["roles"]:
+        role["replicas"] = draw(st.sampled_from([role["replicas"], 1, 2]))
+    children = sync(request(everything)).children
+    present = [ch for ch in children if draw(st.booleans())]
+    ready = {r["name"] for r in group["spec"]["roles"] if draw(st.booleans())}
+    return observe(present, ready=ready)
+
+
+def _workloads(children):
+    return {(ch["kind"], ch["metadata"]["name"]) for ch in children if ch["kind"] in ("StatefulSet", "Deployment")}
+
+
+def _observed_workloads(observed):
+    return {
+        (obj["kind"], obj["metadata"]["name"])
+        for key in (c.CHILD_STATEFULSET, c.CHILD_DEPLOYMENT)
+        for obj in observed.get(key, {}).values()
+    }
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(st.data())
+def test_same_request_same_bytes(data):
+    group = data.draw(groups(acyclic=data.draw(st.booleans())))
+    req = request(group, data.draw(observed_states(group)))
+    first = json.dumps(sync(req).response())
+    assert json.dumps(sync(copy.deepcopy(req)).response()) == first
+
+
+@SETTINGS
+@given(st.data())
+def test_gates_never_open_early(data):
+    group = data.draw(groups())
+    group["spec"]["startupPolicy"] = "Ordered"
+    observed = data.draw(observed_states(group))
+    seen = {obj["metadata"]["name"]: obj for key in (c.CHILD_STATEFULSET, c.CHILD_DEPLOYMENT) for obj in observed[key].values()}
+    roles = {r["name"]: r for r in group["spec"]["roles"]}
+    for kind, name in _workloads(sync(request(group, observed)).children):
+        role = roles[name.removeprefix("g-")]
+        if name in seen:
+            continue  # existing workloads are never withdrawn
+        for dep in role["dependencies"]:
+            assert is_ready(seen.get(f"g-{dep}"), roles[dep]["replicas"]), f"{name} created before {dep} was ready"
+
+
+@SETTINGS
+@given(st.data())
+def test_existing_workloads_are_never_dropped(data):
+    group = data.draw(groups(acyclic=data.draw(st.booleans())))
+    observed = data.draw(observed_states(group))
+    got = _workloads(sync(request(group, observed)).children)
+    current = {(r["workload"]["kind"], f"g-{r['name']}") for r in group["spec"]["roles"]}
+    assert _observed_workloads(observed) & current <= got
+
+
+@SETTINGS
+@given(st.data())
+def test_invalid_or_unexpected_input_never_shrinks_the_children(data):
+    group = data.draw(groups())
+    observed = data.draw(observed_states(group))
+    broken = copy.deepcopy(group)
+    role = data.draw(st.sampled_from(broken["spec"]["roles"]))
+    role[data.draw(st.sampled_from(["replicas", "dependencies", "workload", "template", "servicePorts", "bogus"]))] = data.draw(JUNK)
+    result = sync(request(broken, observed))
+    kept = {(ch["kind"], ch["metadata"]["name"]) for ch in result.children}
+    seen = {(obj["kind"], obj["metadata"]["name"]) for objs in observed.values() for obj in objs.values()}
+    invalid = next(x for x in result.status["conditions"] if x["type"] == c.COND_INVALID_SPEC)
+    if invalid["status"] == "True":
+        assert kept == seen  # frozen: nothing created, nothing removed
+    else:
+        assert _observed_workloads(observed) & _workloads(result.children) == _observed_workloads(observed) & {
+            (r["workload"]["kind"], f"g-{r['name']}") for r in group["spec"]["roles"]
+        }

@@ -1,0 +1,49 @@
+"""Specs the hooks reject, with the field path and reason they report."""
+
+import pytest
+
+from hooks import constants as c
+from hooks.validation import Invalid, parse_spec
+
+
+def _role(name, **extra):
+    return {"name": name, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, **extra}
+
+
+CASES = [
+    ("duplicate", [_role("a"), _role("a")], c.REASON_INVALID_ROLES, "spec.roles[1].name: duplicate role name 'a'"),
+    ("unknown-dependency", [_role("a", dependencies=["b"])], c.REASON_INVALID_ROLES, "spec.roles[0].dependencies[0]: unknown role 'b'"),
+    ("self-dependency", [_role("a", dependencies=["a"])], c.REASON_INVALID_ROLES, "depends on itself"),
+    ("too-long", [_role("r" * 60)], c.REASON_INVALID_ROLES, "spec.roles[0].name: 'g-rrrr"),
+    ("lws-not-yet", [_role("a", workload={"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet"})], c.REASON_INVALID_ROLES, "spec.roles[0].workload: leaderworkerset.x-k8s.io/v1/LeaderWorkerSet is not supported"),
+    ("negative-replicas", [_role("a", replicas=-1)], c.REASON_INVALID_FIELDS, "spec.roles[0].replicas: Input should be greater than or equal to 0"),
+    ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
+    ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
+    ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
+]
+
+
+@pytest.mark.parametrize("roles,reason,message", [p[1:] for p in CASES], ids=[p[0] for p in CASES])
+def test_invalid(roles, reason, message):
+    result = parse_spec("g", {"roles": roles})
+    assert isinstance(result, Invalid)
+    assert result.reason == reason
+    assert message in result.message
+
+
+def test_group_name_must_start_with_a_letter():
+    result = parse_spec("1g", {"roles": [_role("a")]})
+    assert isinstance(result, Invalid) and "DNS-1035" in result.message
+
+
+def test_valid_spec_gets_upstream_defaults():
+    spec = parse_spec("g", {"roles": [_role("a"), _role("b", dependencies=["a"])]})
+    assert not isinstance(spec, Invalid)
+    assert (spec.roles[0].replicas, spec.roles[0].workload.kind, spec.startup_policy) == (1, "StatefulSet", "Ordered")
+
+
+def test_upstream_fields_are_accepted():
+    upstream = _role("a", engineRuntimes=[{"profileName": "p"}], scalingAdapter={"enable": True},
+                     restartPolicy="None", minReadySeconds=5, labels={"x": "y"}, annotations={"k": "v"},
+                     rolloutStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "50%", "partition": 1}})
+    assert not isinstance(parse_spec("g", {"roles": [upstream], "podGroupPolicy": {"kubeScheduling": {}}}), Invalid)
