@@ -8,6 +8,7 @@ parent produces no update.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from .. import constants as c
@@ -48,7 +49,7 @@ def build_pod_template(
     `indexed` says whether pods have a stable ordinal (StatefulSet), i.e. whether
     ROLE_INDEX can be injected.
     """
-    out = copy.deepcopy(template)
+    out = json.loads(json.dumps(template))  # a deep copy; several times faster than copy.deepcopy
     meta = out.setdefault("metadata", {})
     meta["labels"] = {**meta.get("labels", {}), **pod_labels(namespace, group, role)}
     spec = out.setdefault("spec", {})
