@@ -19,7 +19,7 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 API_VERSION_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$"
 
 IntOrString = int | str
-MAX_ROLES = 64
+MAX_ROLES = 32  # keeps the CEL dependency rule within the API server's cost budget
 
 
 class Model(BaseModel):
@@ -75,7 +75,7 @@ class RoleSpec(Model):
     restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = None
     dependencies: list[str] = Field(
         default_factory=list,
-        max_length=64,
+        max_length=MAX_ROLES,
         description="Roles of this group whose pods must all be Ready before this role's workload is created.",
     )
     workload: WorkloadSpec = Field(

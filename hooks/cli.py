@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from . import constants as c
+from . import naming
 from .api import SyncRequest
 from .core import rbg
 from .validation import Invalid, parse_spec
+
+if TYPE_CHECKING:
+    from .localcluster.kube import Kube
 
 
 def _documents(path: str) -> list[dict[str, Any]]:
@@ -84,6 +89,116 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_STATE_DIR = "~/.local/state/rbg/cluster"
+
+
+BUILDABLE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok", "kwok-stages")
+METACONTROLLER = ("metacontroller", "metacontroller-crds")
+
+
+def _bin_dir(args: argparse.Namespace) -> Path:
+    """--bin-dir, or the cache dir that tools/build.sh prints last (building what is missing)."""
+    from .localcluster.cluster import REPO
+
+    if args.bin_dir:
+        return Path(args.bin_dir).expanduser().resolve()
+    script = REPO / "tools" / "build.sh"
+    if not script.exists():
+        raise SystemExit(f"{script} not found: pass --bin-dir with the control-plane binaries")
+    build = subprocess.run(["bash", str(script), *BUILDABLE], check=False, stdout=subprocess.PIPE, text=True)
+    if build.returncode != 0:
+        raise SystemExit(f"{script} failed (exit {build.returncode}, see above); or pass --bin-dir")
+    # Metacontroller does not build from the Go module proxy today (tools/README.md); try anyway.
+    subprocess.run(["bash", str(script), *METACONTROLLER], check=False, capture_output=True)
+    return Path(build.stdout.strip().splitlines()[-1])
+
+
+def _wait_group(kube: Kube, name: str, timeout: float) -> bool:
+    from .localcluster.kube import has_condition, wait_for
+
+    def observe() -> dict[str, Any]:
+        return kube.get(c.API_VERSION, c.KIND_RBG, name, "default")
+
+    try:
+        wait_for(lambda g: has_condition(g, c.COND_READY), timeout, f"{c.KIND_RBG} {name} Ready", observe)
+    except TimeoutError:
+        print(f"{c.KIND_RBG} default/{name} is not Ready after {timeout:g}s; its conditions:", file=sys.stderr)
+        for cond in (observe().get("status") or {}).get("conditions") or []:
+            reason, message = cond.get("reason", ""), cond.get("message", "")
+            print(f"  {cond['type']}={cond['status']} {reason}: {message}", file=sys.stderr)
+        return False
+    print(f"{c.KIND_RBG} default/{name} is Ready", file=sys.stderr)
+    return True
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from .localcluster import supervise
+    from .localcluster.kube import ApiError, Kube
+
+    state_dir = Path(args.state_dir).expanduser().resolve()
+    pid = supervise.running_supervisor(state_dir)
+    if pid is not None:
+        print(f"a cluster is already running from {state_dir} (pid {pid}): `rbg down` first", file=sys.stderr)
+        return 1
+    if state_dir.exists() and any(state_dir.iterdir()):
+        if not supervise.is_ours(state_dir):
+            print(f"{state_dir} is not empty and holds no cluster state: pick another --state-dir", file=sys.stderr)
+            return 1
+        supervise.shut_down(state_dir)  # left over from a cluster that died
+    bin_dir = _bin_dir(args)
+    controller = (bin_dir / "metacontroller").exists()
+    proc = supervise.spawn(bin_dir, state_dir, args.nodes, metacontroller=controller)
+    print(f"starting the cluster (supervisor pid {proc.pid}, logs in {state_dir / 'logs'}) ...", file=sys.stderr)
+    try:
+        state = supervise.wait_ready(proc, state_dir, args.timeout)
+    except (RuntimeError, TimeoutError) as e:
+        print(f"{e}\nclean up with: rbg down --state-dir {state_dir}", file=sys.stderr)
+        return 1
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in state["timings"].items())
+    print(f"cluster ready in {sum(state['timings'].values()):.1f}s ({timings})", file=sys.stderr)
+
+    kube = Kube(state["kubeconfig"])
+    try:
+        applied = kube.apply_manifests([args.example], namespace="default")
+    except ApiError as e:
+        print(f"{args.example}: {e}\nthe cluster keeps running; stop it with: rbg down --state-dir {state_dir}")
+        return 1
+    names = [obj["metadata"]["name"] for obj in applied if obj["kind"] == c.KIND_RBG]
+    if controller:
+        ready = [_wait_group(kube, name, args.timeout) for name in names]  # wait for each, report each
+    else:
+        ready = []
+        print(
+            f"BLOCKED: no Metacontroller binary in {bin_dir}: the Go module proxy does not serve it "
+            "(tools/README.md). The API server validates and stores RoleBasedGroups and the hook server "
+            f"runs at {state['hook_url']}, but nothing reconciles them. Try `rbg render {args.example}`.",
+            file=sys.stderr,
+        )
+    kubectl = Path(state["bin_dir"]) / "kubectl"
+    print(f"export KUBECONFIG={state['kubeconfig']}")
+    print(f"{kubectl} get rbg")
+    for name in names:
+        print(f"{kubectl} get sts,deploy,svc,pods -l {c.LABEL_GROUP_NAME}={name}")
+        print(f"{kubectl} get cm {naming.discovery_name(name)} -o yaml")
+    print(f"# stop everything: rbg down --state-dir {state_dir}")
+    return 0 if all(ready) else 1
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from .localcluster import supervise
+
+    state_dir = Path(args.state_dir).expanduser().resolve()
+    if not state_dir.exists():
+        print(f"no cluster at {state_dir}", file=sys.stderr)
+        return 0
+    if not supervise.is_ours(state_dir):
+        print(f"{state_dir} holds no cluster state: not touching it", file=sys.stderr)
+        return 1
+    supervise.shut_down(state_dir)
+    print(f"cluster stopped; {state_dir} removed", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rbg", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -103,6 +218,18 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check RoleBasedGroups and report problems with field paths")
     v.add_argument("file", help="YAML with RoleBasedGroups, or - for stdin")
     v.set_defaults(func=cmd_validate)
+
+    u = sub.add_parser("up", help="start a local cluster (kwok nodes, Metacontroller, these hooks) in the background")
+    u.add_argument("--example", default=str(Path(__file__).resolve().parents[1] / "examples" / "pd-disagg.yaml"))
+    u.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
+    u.add_argument("--bin-dir", help="control-plane binaries (default: build or reuse them with tools/build.sh)")
+    u.add_argument("--nodes", type=int, default=4, help="fake kwok nodes (default 4)")
+    u.add_argument("--timeout", type=float, default=300, help="seconds to wait for the cluster, then for the group")
+    u.set_defaults(func=cmd_up)
+
+    d = sub.add_parser("down", help="stop the cluster started by `rbg up` and remove its state dir")
+    d.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
+    d.set_defaults(func=cmd_down)
     return p
 
 

@@ -21,8 +21,10 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import requests
 import yaml
@@ -50,6 +52,7 @@ KWOK_STAGES = (
     "pod-complete.yaml",
     "pod-delete.yaml",
 )
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 STOP_GRACE_SECONDS = 10
 
 
@@ -65,9 +68,9 @@ class Component:
     timeout: float = 60
     proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def live(self) -> subprocess.Popen[bytes] | None:
+        """The process, if it is running."""
+        return self.proc if self.proc is not None and self.proc.poll() is None else None
 
 
 def free_port() -> int:
@@ -88,8 +91,11 @@ def controller_manifest(path: Path, hook_base_url: str) -> Obj:
 
 
 class LocalCluster:
-    """Start with `start()` (or `with`), stop with `stop()`. `rbg=False` gives a bare kwok cluster
-    (no Metacontroller, hook server or RoleBasedGroup CRD)."""
+    """Start with `start()` (or `with`), stop with `stop()`.
+
+    `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller` (needs `rbg`)
+    runs Metacontroller and registers the CompositeController. Both off: a bare kwok cluster.
+    """
 
     def __init__(
         self,
@@ -98,13 +104,17 @@ class LocalCluster:
         hook_port: int | None = None,
         nodes: int = 4,
         rbg: bool = True,
+        metacontroller: bool = True,
         repo: Path = REPO,
     ) -> None:
+        if metacontroller and not rbg:
+            raise ValueError("metacontroller=True needs rbg=True: the CompositeController calls our hooks")
         self.bin_dir = Path(bin_dir).resolve()
         self.state_dir = Path(state_dir).resolve()
         self.hook_port = hook_port or free_port()
         self.nodes = nodes
         self.rbg = rbg
+        self.metacontroller = metacontroller
         self.repo = repo
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.logs = self.state_dir / "logs"
@@ -114,6 +124,8 @@ class LocalCluster:
         self.hook_url = f"http://127.0.0.1:{self.hook_port}"
         self.timings: dict[str, float] = {}
         self.ready = False
+        self._http = requests.Session()  # health probes; no proxies or CA bundles from the environment
+        self._http.trust_env = False
         self.components: dict[str, Component] = {c.name: c for c in self._components()}
         self._kube: Kube | None = None
 
@@ -124,19 +136,24 @@ class LocalCluster:
         return self._kube
 
     # --- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> LocalCluster:
+    def start(self) -> Self:
+        phases: list[tuple[str, Callable[[], None]]] = [("secrets", self._write_secrets)]
+        phases += [(name, partial(self.start_component, name)) for name in CONTROL_PLANE]
+        phases.append(("nodes", self._create_nodes))
+        if self.rbg:
+            phases.append(("rbg-crds", partial(self._install_crds, self.repo / "crds")))
+            phases.append(("hooks", partial(self.start_component, "hooks")))
+        if self.metacontroller:
+            phases.append(("metacontroller-crds", partial(self._install_crds, self.bin_dir / "metacontroller-crds")))
+            phases.append(("metacontroller", partial(self.start_component, "metacontroller")))
+            phases.append(("compositecontroller", self._register_controller))
+        missing = [str(path) for path in self._required_files() if not path.exists()]
+        if missing:
+            raise FileNotFoundError("missing for the local cluster: " + ", ".join(missing))
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
-            self._phase("secrets", self._write_secrets)
-            for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
-                self._phase(name, lambda: self.start_component(name))
-            self._phase("nodes", self._create_nodes)
-            if self.rbg:
-                self._phase("metacontroller-crds", lambda: self._install_crds(self.bin_dir / "metacontroller-crds"))
-                self._phase("metacontroller", lambda: self.start_component("metacontroller"))
-                self._phase("hooks", lambda: self.start_component("hooks"))
-                self._phase("rbg-crds", lambda: self._install_crds(self.repo / "crds"))
-                self._phase("compositecontroller", self._register_controller)
+            for name, run in phases:
+                self._phase(name, run)
         except BaseException:
             self.stop(keep=True)
             raise
@@ -153,13 +170,14 @@ class LocalCluster:
         if self._kube is not None:
             self._kube.session.close()
             self._kube = None
+        self._http.close()
         self.ready = False
         if keep:
             self._save()
         else:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
-    def __enter__(self) -> LocalCluster:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -170,8 +188,8 @@ class LocalCluster:
     def start_component(self, name: str) -> None:
         """Start a component (again, on the same ports) and wait until it is ready."""
         comp = self.components[name]
-        if comp.running:
-            raise ComponentError(f"{name} is already running (pid {comp.proc.pid if comp.proc else '?'})")
+        if (proc := comp.live()) is not None:
+            raise ComponentError(f"{name} is already running (pid {proc.pid})")
         with open(self.logs / f"{name}.log", "ab") as out:
             comp.proc = subprocess.Popen(
                 comp.argv,
@@ -189,10 +207,9 @@ class LocalCluster:
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         """Send `sig` to a component and wait for it to exit (e2e tests: crash the hook server)."""
-        comp = self.components[name]
-        if comp.proc is not None and comp.running:
-            comp.proc.send_signal(sig)
-            comp.proc.wait(STOP_GRACE_SECONDS)
+        if (proc := self.components[name].live()) is not None:
+            proc.send_signal(sig)
+            proc.wait(STOP_GRACE_SECONDS)
         self._save()
 
     def restart(self, name: str) -> None:
@@ -208,7 +225,7 @@ class LocalCluster:
     def _components(self) -> list[Component]:
         b, s = self.bin_dir, self.state_dir
         kc = str(self.kubeconfig)
-        etcd_port, peer_port, kcm_port, sched_port = (free_port() for _ in range(4))
+        etcd_port, peer_port, kcm_port, sched_port, kwok_port = (free_port() for _ in range(5))
         etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
         common = [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}"]
         comps = [
@@ -227,7 +244,7 @@ class LocalCluster:
                     "--auto-compaction-retention=1",
                     "--log-level=warn",
                 ],
-                lambda: requests.get(f"{etcd_url}/health", timeout=2).json().get("health") == "true",
+                lambda: self._http.get(f"{etcd_url}/health", timeout=2).json().get("health") == "true",
             ),
             Component(
                 "kube-apiserver",
@@ -250,8 +267,10 @@ class LocalCluster:
                     "--profiling=false",
                     "--v=1",
                 ],
-                lambda: (self.pki / "apiserver.crt").exists()
-                and self.kube.session.get(f"{self.server}/readyz", timeout=5).text == "ok",
+                lambda: (
+                    (self.pki / "apiserver.crt").exists()
+                    and self.kube.session.get(f"{self.server}/readyz", timeout=5).text == "ok"
+                ),
                 timeout=180,
             ),
             Component(
@@ -281,7 +300,7 @@ class LocalCluster:
                     f"--secure-port={sched_port}",
                     "--leader-elect=false",
                 ],
-                lambda: _insecure_get(f"https://127.0.0.1:{sched_port}/healthz") == "ok",
+                lambda: self._insecure_get(f"https://127.0.0.1:{sched_port}/healthz") == "ok",
             ),
             Component(
                 "kwok",
@@ -294,26 +313,13 @@ class LocalCluster:
                     "--node-lease-duration-seconds=40",
                     "--cidr=10.244.0.0/16",
                     "--node-ip=10.0.0.1",
+                    f"--server-address=127.0.0.1:{kwok_port}",
                 ],
-                # kwok serves no health endpoint by default: "ready" once the nodes are (next phase).
-                lambda: True,
+                lambda: self._http.get(f"http://127.0.0.1:{kwok_port}/healthz", timeout=2).text == "ok",
             ),
         ]
         if self.rbg:
-            mc_metrics, mc_health = free_port(), free_port()
-            comps += [
-                Component(
-                    "metacontroller",
-                    [
-                        str(b / "metacontroller"),
-                        "--discovery-interval=1s",
-                        f"--metrics-address=127.0.0.1:{mc_metrics}",
-                        f"--health-probe-bind-address=127.0.0.1:{mc_health}",
-                        "--client-go-qps=50",
-                        "--client-go-burst=100",
-                    ],
-                    lambda: requests.get(f"http://127.0.0.1:{mc_health}/readyz", timeout=2).ok,
-                ),
+            comps.append(
                 Component(
                     "hooks",
                     [
@@ -324,15 +330,46 @@ class LocalCluster:
                         f"--bind=127.0.0.1:{self.hook_port}",
                         "--workers=2",
                     ],
-                    lambda: requests.get(f"{self.hook_url}/healthz", timeout=2).ok,
-                ),
-            ]
+                    lambda: self._http.get(f"{self.hook_url}/healthz", timeout=2).ok,
+                )
+            )
+        if self.metacontroller:
+            mc_metrics, mc_health = free_port(), free_port()
+            comps.append(
+                Component(
+                    "metacontroller",
+                    [
+                        str(b / "metacontroller"),
+                        "--discovery-interval=1s",
+                        f"--metrics-address=127.0.0.1:{mc_metrics}",
+                        f"--health-probe-bind-address=127.0.0.1:{mc_health}",
+                        "--client-go-qps=50",
+                        "--client-go-burst=100",
+                    ],
+                    lambda: self._http.get(f"http://127.0.0.1:{mc_health}/readyz", timeout=2).ok,
+                )
+            )
         return comps
+
+    def _required_files(self) -> list[Path]:
+        files = [Path(c.argv[0]) for c in self.components.values()]
+        files += [self.bin_dir / "kwok-stages" / stage for stage in KWOK_STAGES]
+        if self.rbg:
+            files.append(self.repo / "crds")
+        if self.metacontroller:
+            files += [self.bin_dir / "metacontroller-crds", self.repo / "metacontroller" / "compositecontroller.yaml"]
+        return files
 
     def _env(self) -> dict[str, str]:
         package_root = str(Path(__file__).resolve().parents[2])
         pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
+
+    def _insecure_get(self, url: str) -> str:
+        """GET against a component's self-signed serving certificate."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._http.get(url, verify=False, timeout=2).text
 
     def _probe(self, comp: Component) -> bool:
         if comp.proc is None or comp.proc.poll() is not None:
@@ -341,14 +378,14 @@ class LocalCluster:
         return comp.ready()
 
     def _terminate(self, comp: Component) -> None:
-        if comp.proc is not None and comp.running:
-            comp.proc.send_signal(signal.SIGTERM)
+        if (proc := comp.live()) is not None:
+            proc.send_signal(signal.SIGTERM)
             try:
-                comp.proc.wait(STOP_GRACE_SECONDS)
+                proc.wait(STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                log.warning("%s (pid %d) ignored SIGTERM for %ds: SIGKILL", comp.name, comp.proc.pid, STOP_GRACE_SECONDS)
-                comp.proc.kill()
-                comp.proc.wait()
+                log.warning("%s (pid %d) ignored SIGTERM for %ds: SIGKILL", comp.name, proc.pid, STOP_GRACE_SECONDS)
+                proc.kill()
+                proc.wait()
         comp.proc = None
 
     # --- phases -----------------------------------------------------------------------------------
@@ -359,7 +396,9 @@ class LocalCluster:
         log.info("%-24s %6.1fs", name, self.timings[name])
 
     def _write_secrets(self) -> None:
-        self.pki.mkdir(parents=True, exist_ok=True)
+        for stale in (self.state_dir / "etcd", self.pki):  # a fresh cluster every start
+            shutil.rmtree(stale, ignore_errors=True)
+        self.pki.mkdir(parents=True)
         (self.state_dir / "sa.key").write_bytes(_rsa_key_pem())
         token = secrets.token_hex(16)
         (self.state_dir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
@@ -367,7 +406,10 @@ class LocalCluster:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "rbg", "cluster": {"server": self.server, "certificate-authority": str(self.pki / "apiserver.crt")}}
+                {
+                    "name": "rbg",
+                    "cluster": {"server": self.server, "certificate-authority": str(self.pki / "apiserver.crt")},
+                }
             ],
             "users": [{"name": "admin", "user": {"token": token}}],
             "contexts": [{"name": "rbg", "context": {"cluster": "rbg", "user": "admin"}}],
@@ -419,16 +461,14 @@ class LocalCluster:
         }
 
     def _install_crds(self, directory: Path) -> None:
-        files = sorted(directory.glob("*.yaml"))
-        if not files:
-            raise FileNotFoundError(f"no CRD manifests (*.yaml) in {directory}")
-        for crd in self.kube.apply_manifests(files):
-            name = crd["metadata"]["name"]
+        """Server-side apply (CRDs are too big for a last-applied annotation) every CRD in `directory`."""
+        crds = [d for d in load_documents(sorted(directory.glob("*.yaml"))) if d["kind"] == "CustomResourceDefinition"]
+        if not crds:
+            raise FileNotFoundError(f"no CustomResourceDefinition in {directory}/*.yaml")
+        for crd in self.kube.apply_manifests(crds):
+            get = partial(self.kube.get, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"])
             wait_for(
-                lambda obj: has_condition(obj, "Established"),
-                30,
-                f"CRD {name} Established",
-                lambda: self.kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name),
+                lambda obj: has_condition(obj, "Established"), 30, f"CRD {crd['metadata']['name']} Established", get
             )
 
     def _register_controller(self) -> None:
@@ -443,19 +483,12 @@ class LocalCluster:
             "hook_url": self.hook_url,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "components": {
-                c.name: {"pid": c.proc.pid, "cmd": c.argv[0]} for c in self.components.values() if c.running and c.proc
+                c.name: {"pid": proc.pid, "cmd": c.argv[0]} for c in self.components.values() if (proc := c.live())
             },
         }
         tmp = self.state_dir / "cluster.json.tmp"
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_dir / "cluster.json")
-
-
-def _insecure_get(url: str) -> str:
-    """GET against a component's self-signed serving certificate."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return requests.get(url, verify=False, timeout=2).text
 
 
 def _rsa_key_pem() -> bytes:

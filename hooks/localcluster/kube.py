@@ -15,6 +15,7 @@ import yaml
 
 T = TypeVar("T")
 Obj = dict[str, Any]
+Objs = list[Obj]  # spelled out here: `Kube.list` shadows `list` inside the class
 
 # Built-in kinds: (apiVersion, kind) -> (resource, namespaced). Anything else is discovered.
 _BUILTIN: dict[tuple[str, str], tuple[str, bool]] = {
@@ -86,6 +87,7 @@ class Kube:
         self.field_manager = field_manager
         self.timeout = timeout
         self.session = requests.Session()
+        self.session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides `verify`, and proxies apply
         self.session.headers["Authorization"] = f"Bearer {self.config.token}"
         self.session.verify = self.config.ca_file or False
         if self.config.ca_file is None:
@@ -104,6 +106,7 @@ class Kube:
             headers={"Content-Type": content_type},
             timeout=self.timeout,
         )
+        payload: Obj
         try:
             payload = resp.json()
         except ValueError:
@@ -147,9 +150,10 @@ class Kube:
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = "default", label_selector: str | None = None
-    ) -> list[Obj]:
+    ) -> Objs:
         path = self.path(api_version, kind, None, namespace)
-        return self.request("GET", path, labelSelector=label_selector)["items"]
+        items: Objs = self.request("GET", path, labelSelector=label_selector)["items"]
+        return items
 
     def create(self, obj: Obj) -> Obj:
         return self.request("POST", self._obj_path(obj, with_name=False), obj, fieldManager=self.field_manager)
@@ -172,7 +176,7 @@ class Kube:
         path = self.path(api_version, kind, name, namespace, sub="status")
         return self.request("PATCH", path, patch, "application/merge-patch+json", fieldManager=self.field_manager)
 
-    def apply_manifests(self, paths_or_docs: Iterable[str | Path | Obj], namespace: str | None = None) -> list[Obj]:
+    def apply_manifests(self, paths_or_docs: Iterable[str | Path | Obj], namespace: str | None = None) -> Objs:
         """Server-side apply every object of the given YAML files / dicts, in order; `namespace`
         fills in objects that have none (cluster-scoped kinds ignore it)."""
         applied = []
