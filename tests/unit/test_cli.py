@@ -1,0 +1,48 @@
+"""`rbg validate` and `rbg render`, offline."""
+
+import subprocess
+import sys
+
+import yaml
+
+from tests.support import EXAMPLES, ROOT, observe, request, example_group, sync
+
+
+def rbg(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "hooks.cli", *args], input=stdin, capture_output=True, text=True, cwd=ROOT)
+
+
+def test_validate_accepts_every_example():
+    for example in EXAMPLES:
+        out = rbg("validate", str(example))
+        assert out.returncode == 0 and "valid" in out.stdout, out.stderr
+
+
+def test_validate_reports_field_paths(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: workloads.x-k8s.io/v1alpha1\nkind: RoleBasedGroup\nmetadata: {name: g}\nspec:\n  roles:\n"
+        "  - {name: a, dependencies: [zz], template: {}}\n  - {name: b, replicas: -1, template: {}}\n"
+    )
+    out = rbg("validate", str(bad))
+    assert out.returncode == 1
+    assert "RoleBasedGroup g: spec.roles[1].replicas: Input should be greater than or equal to 0" in out.stderr
+
+
+def test_render_prints_the_first_stage_and_conditions():
+    out = rbg("render", str(ROOT / "examples" / "pd-disagg.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "# sglang-pd Progressing=True WaitingForDependencies: router waits for decode, prefill" in out.stdout
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(out.stdout) if d]
+    assert ("StatefulSet", "sglang-pd-prefill") in kinds and ("StatefulSet", "sglang-pd-router") not in kinds
+
+
+def test_render_with_observed_children_opens_the_gate(tmp_path):
+    example = ROOT / "examples" / "minimal.yaml"
+    observed = observe(sync(request(example_group(example))).children)
+    (tmp_path / "observed.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [o for objs in observed.values() for o in objs.values()]})
+    )
+    out = rbg("render", str(example), "--observed", str(tmp_path))
+    names = [d["metadata"]["name"] for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "StatefulSet"]
+    assert names == ["minimal-db", "minimal-app"]
