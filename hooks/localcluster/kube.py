@@ -164,11 +164,18 @@ class Kube:
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
         return self.request("DELETE", self.path(api_version, kind, name, namespace), body)
 
-    def apply(self, obj: Obj, force: bool = True) -> Obj:
-        """Server-side apply (creates or updates; JSON is valid apply-patch YAML)."""
+    def apply(self, obj: Obj, force: bool = True, dry_run: bool = False) -> Obj:
+        """Server-side apply (creates or updates; JSON is valid apply-patch YAML); unknown fields are errors."""
         path = self._obj_path(obj)
         return self.request(
-            "PATCH", path, obj, "application/apply-patch+yaml", fieldManager=self.field_manager, force=force
+            "PATCH",
+            path,
+            obj,
+            "application/apply-patch+yaml",
+            fieldManager=self.field_manager,
+            force=force,
+            fieldValidation="Strict",
+            dryRun="All" if dry_run else None,
         )
 
     def patch_status(self, api_version: str, kind: str, name: str, patch: Obj, namespace: str = "default") -> Obj:

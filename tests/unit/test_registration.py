@@ -1,0 +1,65 @@
+"""metacontroller/: the registration matches what the hooks emit."""
+
+import yaml
+
+from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
+
+MC = ROOT / "metacontroller"
+
+
+def _controller():
+    return yaml.safe_load((MC / "compositecontroller.yaml").read_text())
+
+
+def test_every_child_kind_the_hooks_emit_is_registered_in_place():
+    registered = {
+        (r["apiVersion"], r["resource"]): r["updateStrategy"]["method"] for r in _controller()["spec"]["childResources"]
+    }
+    plural = {"ConfigMap": "configmaps", "Service": "services", "StatefulSet": "statefulsets", "Deployment": "deployments"}
+    emitted = {
+        (ch["apiVersion"], plural[ch["kind"]])
+        for example in EXAMPLES
+        for req in startup_stages(example_group(example))
+        for ch in sync(req).children
+    }
+    assert emitted <= set(registered)  # same apiVersion as registered, or Metacontroller recreates them
+    assert set(registered.values()) == {"InPlace"}
+
+
+def test_hooks_and_parent():
+    spec = _controller()["spec"]
+    assert spec["generateSelector"] is True
+    assert spec["parentResource"] == {"apiVersion": "workloads.x-k8s.io/v1alpha1", "resource": "rolebasedgroups"}
+    assert {name: (h["version"], h["webhook"]["path"]) for name, h in spec["hooks"].items()} == {
+        "sync": ("v2", "/sync"),
+        "finalize": ("v2", "/finalize"),
+    }
+
+
+def test_metacontroller_may_do_what_the_controller_needs_and_no_more():
+    role = next(d for d in yaml.safe_load_all((MC / "rbac.yaml").read_text()) if d["metadata"]["name"] == "rbg-metacontroller")
+    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    children = {("", "configmaps"), ("", "services"), ("apps", "statefulsets"), ("apps", "deployments")}
+    for key in children:
+        assert granted[key] == {"get", "list", "watch", "create", "update", "patch", "delete"}
+    assert granted[("workloads.x-k8s.io", "rolebasedgroups")] == {"get", "list", "watch", "update", "patch"}
+    assert set(granted) == children | {
+        ("workloads.x-k8s.io", "rolebasedgroups"),
+        ("workloads.x-k8s.io", "rolebasedgroups/status"),
+        ("workloads.x-k8s.io", "rolebasedgroups/finalizers"),
+    }
+    assert all("*" not in verbs for verbs in granted.values())
+
+
+def test_hook_server_runs_unprivileged_without_api_access():
+    docs = {d["kind"]: d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text())}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert docs["ServiceAccount"]["automountServiceAccountToken"] is False and pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    container = pod["containers"][0]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
