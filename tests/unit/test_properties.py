@@ -3,10 +3,12 @@
 import copy
 import json
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hooks import constants as c
+from hooks.children.discovery import to_yaml
 from hooks.core.observed import is_ready
 from hooks.validation import parse_spec
 from tests.support import observe, parent, request, sync
@@ -121,3 +123,17 @@ def test_invalid_or_unexpected_input_never_shrinks_the_children(data):
     else:  # still valid: what it now asks for is kept (a role may have switched kind)
         current = {(r.workload.kind, f"g-{r.name}") for r in parse_spec("g", broken["spec"]).roles}
         assert _observed_workloads(observed) & current <= _workloads(result.children)
+
+
+SCALARS = st.text(max_size=8) | st.integers(-(2**40), 2**40) | st.sampled_from(["true", "no", "null", "1e3", "-x", "a: b"])
+DOCS = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@SETTINGS
+@given(st.dictionaries(st.text(max_size=6), DOCS, min_size=1, max_size=3))
+def test_discovery_yaml_reads_back_as_the_same_document(doc):
+    assert yaml.safe_load(to_yaml(doc)) == doc
