@@ -16,11 +16,15 @@ from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
 
 from .api import SyncRequest
 from .core import rbg
 
 log = logging.getLogger("rbg.hooks")
+
+# A sync request carries the parent and its children (a few kB per role); anything near this is not one.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def dumps(body: Any) -> str:
@@ -82,6 +86,8 @@ def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], 
 
 def create_app() -> Flask:
     app = Flask("rbg-hooks")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.register_error_handler(HTTPException, lambda e: _error(e.code or 500, e.description or e.name))
     app.add_url_rule("/sync", view_func=_hook("sync", rbg.sync), methods=["POST"])
     app.add_url_rule("/finalize", view_func=_hook("finalize", rbg.finalize), methods=["POST"])
     app.add_url_rule("/healthz", view_func=lambda: Response("ok\n", mimetype="text/plain"), methods=["GET"])

@@ -93,3 +93,17 @@ def test_logs_name_the_parent(client, caplog):
     _post(client, "/sync", _req())
     record = json.loads(caplog.records[-1].getMessage())
     assert record["parent"] == "default/minimal" and record["hook"] == "sync" and record["children"] == 3
+
+
+def test_oversized_body_is_refused_before_parsing(client, monkeypatch):
+    from hooks import app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_REQUEST_BYTES", 1024)
+    got = _post(app_module.create_app().test_client(), "/sync", {"pad": "x" * 2048})
+    assert got.status_code == 413 and "error" in got.get_json()
+
+
+@pytest.mark.parametrize("method,path,code", [("GET", "/sync", 405), ("POST", "/nope", 404)])
+def test_other_routes_answer_json_errors(client, method, path, code):
+    got = client.open(path, method=method)
+    assert got.status_code == code and "error" in got.get_json()
