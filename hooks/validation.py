@@ -90,6 +90,11 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec):
                 yield Problem(f"{at}.dependencies[{j}]", f"role {role.name!r} depends on itself")
             elif dep not in names:
                 yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
+        for j, port in enumerate(role.service_ports):
+            if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
+                yield Problem(f"{at}.servicePorts[{j}].port", "a port number between 1 and 65535 is required")
+        if not (role.template.get("spec") or {}).get("containers"):
+            yield Problem(f"{at}.template.spec.containers", "at least one container is required")
         if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
             supported = ", ".join(f"{v}/{k}" for v, k in c.SUPPORTED_WORKLOADS)
             yield Problem(

@@ -120,12 +120,10 @@ def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> R
     if not any(cond.get("type") == c.COND_READY for cond in kept):
         new.append(condition(c.COND_READY, False, invalid.reason, "the spec is invalid; see the InvalidSpec condition"))
     new += [{k: v for k, v in cond.items() if k not in ("lastTransitionTime", "observedGeneration")} for cond in kept]
-    status = {
-        "roleStatuses": previous.get("roleStatuses") or [],
-        "conditions": merge_conditions(
-            previous.get("conditions") or [], new, now=now, generation=parent.metadata.generation
-        ),
-    }
+    status = {k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")}
+    status["conditions"] = merge_conditions(
+        previous.get("conditions") or [], new, now=now, generation=parent.metadata.generation
+    )
     return Result(status=status, children=observed.as_applied())
 
 

@@ -17,6 +17,8 @@ CASES = [
     ("too-long", [_role("r" * 60)], c.REASON_INVALID_ROLES, "spec.roles[0].name: 'g-rrrr"),
     ("lws-not-yet", [_role("a", workload={"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet"})], c.REASON_INVALID_ROLES, "spec.roles[0].workload: leaderworkerset.x-k8s.io/v1/LeaderWorkerSet is not supported"),
     ("negative-replicas", [_role("a", replicas=-1)], c.REASON_INVALID_FIELDS, "spec.roles[0].replicas: Input should be greater than or equal to 0"),
+    ("no-containers", [{"name": "a", "template": {"metadata": {}}}], c.REASON_INVALID_ROLES, "spec.roles[0].template.spec.containers: at least one container is required"),
+    ("service-port-without-port", [_role("a", servicePorts=[{"name": "http"}])], c.REASON_INVALID_ROLES, "spec.roles[0].servicePorts[0].port: a port number between 1 and 65535 is required"),
     ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
     ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
     ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
