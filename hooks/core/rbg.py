@@ -166,10 +166,11 @@ def finalize(request: SyncRequest) -> Result:
     if isinstance(spec, Invalid) or not observed.objects:
         return Result(status=result.status, children=[], finalized=not observed.objects)
     live = [r for r in spec.roles if observed.workload(workload_name(group, r.name)) is not None]
-    needed = {d for r in live for d in r.dependencies}
+    # Live roles that a live role depends on stay; nothing is created while finalizing.
+    keep = {d for r in live for d in r.dependencies} & {r.name for r in live}
     kept = []
     for child in result.children:
         role = (child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
-        if role in needed or (role is None and live):
+        if role in keep or (role is None and live):
             kept.append(child)
     return Result(status=result.status, children=kept, finalized=False)

@@ -244,3 +244,13 @@ def test_finalize_with_invalid_spec_deletes_everything():
     result = _finalize(_cycle(group), observed)
     assert result.children == [] and result.finalized is False
     assert _finalize(_cycle(group), {}).finalized is True
+
+
+def test_finalize_never_creates_a_missing_dependency():
+    group = example_group(DIAMOND)
+    current = sync(request(group)).children
+    for _ in range(3):
+        current = sync(request(group, observe(current))).children
+    without_store = [ch for ch in current if ch["metadata"]["name"] != "diamond-store"]
+    result = _finalize(group, observe(without_store))
+    assert not [n for n in _names(result) if n.endswith("diamond-store")]
