@@ -34,5 +34,7 @@ def serve(bind: str, workers: int) -> None:
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "info",
+            # No runtime-management socket: nothing should reconfigure a hook server from inside.
+            "control_socket_disable": True,
         }
     ).run()
