@@ -42,7 +42,7 @@ class WorkloadSpec(Model):
 
 class RollingUpdate(Model):
     type: str | None = None
-    partition: IntOrString | None = None
+    partition: IntOrString = 0
     max_unavailable: IntOrString = 1
     max_surge: IntOrString = 0
     paused: bool = False

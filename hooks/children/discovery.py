@@ -51,7 +51,7 @@ def discovery_document(group: str, spec: RoleBasedGroupSpec, started: set[str]) 
     }
 
 
-_PLAIN = re.compile(r"^[a-z][a-z0-9._-]*$")
+_PLAIN = re.compile(r"[a-z][a-z0-9._-]*")
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _SURROGATES = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
 
@@ -67,7 +67,7 @@ def _scalar(value: Any) -> str:
         return "{}"
     if isinstance(value, list):
         return "[]"
-    if isinstance(value, str) and _PLAIN.match(value) and value not in _YAML11_WORDS:
+    if isinstance(value, str) and _PLAIN.fullmatch(value) and value not in _YAML11_WORDS:
         return value
     # A JSON number or string is a YAML scalar of the same value, but for astral characters.
     return _SURROGATES.sub(_astral, json.dumps(value))
