@@ -63,3 +63,13 @@ def test_hook_server_runs_unprivileged_without_api_access():
         "capabilities": {"drop": ["ALL"]},
     }
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
+    """Static checks only: no Docker engine runs on the machines this is tested on."""
+    lines = [ln.split() for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln and not ln.startswith("#")]
+    stages = [ln for ln in lines if ln[0] == "FROM"]
+    assert len(stages) == 2 and stages[-1][1].startswith("gcr.io/distroless/python3")
+    assert ["USER", "65532:65532"] in lines
+    assert " ".join(next(ln for ln in lines if ln[0] == "ENTRYPOINT")[1:]) == '["python3", "-m", "hooks.cli"]'
+    assert " ".join(next(ln for ln in lines if ln[0] == "CMD")[1:]).startswith('["serve", "--bind", "0.0.0.0:8080"')
