@@ -127,8 +127,7 @@ def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> R
     return Result(status=status, children=observed.as_applied())
 
 
-def sync(request: SyncRequest) -> Result:
-    """The sync hook."""
+def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Invalid, Observed]:
     parent = request.parent
     observed = Observed.from_request(request.children)
     now = request_time(parent, request.children)
@@ -136,12 +135,13 @@ def sync(request: SyncRequest) -> Result:
 
     spec = parse_spec(group, parent.spec)
     if isinstance(spec, Invalid):
-        return _frozen(parent, observed, spec, now)
+        return _frozen(parent, observed, spec, now), spec, observed
     p = plan(group, spec, observed)
     try:
         desired = desired_children(namespace, group, spec, p)
     except ValueError as err:  # a value the schema let through but the children can not carry
-        return _frozen(parent, observed, Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),)), now)
+        invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
+        return _frozen(parent, observed, invalid, now), invalid, observed
     statuses = role_statuses(group, spec, observed)
     previous = (parent.status or {}).get("conditions") or []
     status = {
@@ -151,7 +151,12 @@ def sync(request: SyncRequest) -> Result:
             previous, conditions(spec, p, statuses), now=now, generation=parent.metadata.generation
         ),
     }
-    return Result(status=status, children=desired)
+    return Result(status=status, children=desired), spec, observed
+
+
+def sync(request: SyncRequest) -> Result:
+    """The sync hook."""
+    return _reconcile(request)[0]
 
 
 def finalize(request: SyncRequest) -> Result:
@@ -159,12 +164,10 @@ def finalize(request: SyncRequest) -> Result:
 
     Services and the discovery ConfigMap go with the last workload; `finalized` once nothing is left.
     """
-    result = sync(request)
-    observed = Observed.from_request(request.children)
-    group = request.parent.metadata.name
-    spec = parse_spec(group, request.parent.spec)
+    result, spec, observed = _reconcile(request)
     if isinstance(spec, Invalid) or not observed.objects:
         return Result(status=result.status, children=[], finalized=not observed.objects)
+    group = request.parent.metadata.name
     live = [r for r in spec.roles if observed.workload(workload_name(group, r.name)) is not None]
     # Live roles that a live role depends on stay; nothing is created while finalizing.
     keep = {d for r in live for d in r.dependencies} & {r.name for r in live}
