@@ -29,7 +29,7 @@ def _partition(role: RoleSpec) -> int | None:
         return role.replicas
     if isinstance(ru.partition, str) and ru.partition.endswith("%"):
         return role.replicas * int(ru.partition[:-1]) // 100
-    return int(ru.partition) if ru.partition is not None else None
+    return int(ru.partition)
 
 
 def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
