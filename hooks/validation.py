@@ -18,6 +18,10 @@ from .api import RoleBasedGroupSpec
 from .naming import workload_name
 
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# A label value, or the name part of a label / annotation key ("qualified name").
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,15 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec):
                 yield Problem(f"{at}.dependencies[{j}]", f"role {role.name!r} depends on itself")
             elif dep not in names:
                 yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
-        for j, port in enumerate(role.service_ports):
-            if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
-                yield Problem(f"{at}.servicePorts[{j}].port", "a port number between 1 and 65535 is required")
+        yield from _service_port_problems(f"{at}.servicePorts", role.service_ports)
+        for key, value in role.labels.items():
+            if not _qualified_name(key):
+                yield Problem(f"{at}.labels", f"{key!r} is not a valid label key")
+            if value and (len(value) > 63 or not LABEL_NAME.match(value)):
+                yield Problem(f"{at}.labels[{key}]", f"{value!r} is not a valid label value")
+        for key in role.annotations:
+            if not _qualified_name(key):
+                yield Problem(f"{at}.annotations", f"{key!r} is not a valid annotation key")
         if not (role.template.get("spec") or {}).get("containers"):
             yield Problem(f"{at}.template.spec.containers", "at least one container is required")
         if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
@@ -101,6 +111,29 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec):
                 f"{at}.workload",
                 f"{role.workload.api_version}/{role.workload.kind} is not supported; use one of {supported}",
             )
+
+
+def _qualified_name(key: str) -> bool:
+    """A label or annotation key: an optional DNS subdomain prefix and "/", then a name of up to 63."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not DNS_1123_SUBDOMAIN.match(prefix)):
+        return False
+    return len(name) <= 63 and bool(LABEL_NAME.match(name))
+
+
+def _service_port_problems(at: str, ports: list[dict[str, Any]]):
+    """What the API server would reject when the Service is created, reported up front."""
+    names = [p.get("name") for p in ports]
+    for j, port in enumerate(ports):
+        if not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
+            yield Problem(f"{at}[{j}].port", "a port number between 1 and 65535 is required")
+        name = port.get("name")
+        if len(ports) > 1 and not name:
+            yield Problem(f"{at}[{j}].name", "every port needs a name when there is more than one")
+        elif name and (len(name) > 15 or not DNS_1123_LABEL.match(name)):
+            yield Problem(f"{at}[{j}].name", f"{name!r} must be a DNS-1123 label of at most 15 characters")
+        elif name and names.index(name) != j:
+            yield Problem(f"{at}[{j}].name", f"duplicate port name {name!r}")
 
 
 def dependency_cycle(spec: RoleBasedGroupSpec) -> list[str]:

@@ -19,6 +19,12 @@ CASES = [
     ("negative-replicas", [_role("a", replicas=-1)], c.REASON_INVALID_FIELDS, "spec.roles[0].replicas: Input should be greater than or equal to 0"),
     ("no-containers", [{"name": "a", "template": {"metadata": {}}}], c.REASON_INVALID_ROLES, "spec.roles[0].template.spec.containers: at least one container is required"),
     ("service-port-without-port", [_role("a", servicePorts=[{"name": "http"}])], c.REASON_INVALID_ROLES, "spec.roles[0].servicePorts[0].port: a port number between 1 and 65535 is required"),
+    ("unnamed-ports", [_role("a", servicePorts=[{"port": 1}, {"port": 2}])], c.REASON_INVALID_ROLES, "spec.roles[0].servicePorts[0].name: every port needs a name when there is more than one"),
+    ("duplicate-port-names", [_role("a", servicePorts=[{"name": "http", "port": 1}, {"name": "http", "port": 2}])], c.REASON_INVALID_ROLES, "spec.roles[0].servicePorts[1].name: duplicate port name 'http'"),
+    ("bad-port-name", [_role("a", servicePorts=[{"name": "Bootstrap_Port", "port": 1}])], c.REASON_INVALID_ROLES, "must be a DNS-1123 label of at most 15 characters"),
+    ("bad-label-key", [_role("a", labels={"-bad": "x"})], c.REASON_INVALID_ROLES, "spec.roles[0].labels: '-bad' is not a valid label key"),
+    ("bad-label-value", [_role("a", labels={"team": "a b"})], c.REASON_INVALID_ROLES, "spec.roles[0].labels[team]: 'a b' is not a valid label value"),
+    ("bad-annotation-key", [_role("a", annotations={"Example.com/x": "y"})], c.REASON_INVALID_ROLES, "'Example.com/x' is not a valid annotation key"),
     ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
     ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
     ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
@@ -46,6 +52,8 @@ def test_valid_spec_gets_upstream_defaults():
 
 def test_upstream_fields_are_accepted():
     upstream = _role("a", engineRuntimes=[{"profileName": "p"}], scalingAdapter={"enable": True},
-                     restartPolicy="None", minReadySeconds=5, labels={"x": "y"}, annotations={"k": "v"},
+                     restartPolicy="None", minReadySeconds=5, labels={"x": "y", "example.com/team": ""},
+                     annotations={"k": "v", "prometheus.io/scrape": "true"},
+                     servicePorts=[{"port": 8000}],
                      rolloutStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "50%", "partition": 1}})
     assert not isinstance(parse_spec("g", {"roles": [upstream], "podGroupPolicy": {"kubeScheduling": {}}}), Invalid)
