@@ -95,14 +95,9 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec):
             elif dep not in names:
                 yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
         yield from _service_port_problems(f"{at}.servicePorts", role.service_ports)
-        for key, value in role.labels.items():
-            if not _qualified_name(key):
-                yield Problem(f"{at}.labels", f"{key!r} is not a valid label key")
-            if value and (len(value) > 63 or not LABEL_NAME.match(value)):
-                yield Problem(f"{at}.labels[{key}]", f"{value!r} is not a valid label value")
-        for key in role.annotations:
-            if not _qualified_name(key):
-                yield Problem(f"{at}.annotations", f"{key!r} is not a valid annotation key")
+        yield from _metadata_problems(at, role.labels, role.annotations)
+        meta = role.template.get("metadata") or {}
+        yield from _metadata_problems(f"{at}.template.metadata", meta.get("labels") or {}, meta.get("annotations") or {})
         if not (role.template.get("spec") or {}).get("containers"):
             yield Problem(f"{at}.template.spec.containers", "at least one container is required")
         if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
@@ -119,6 +114,17 @@ def _qualified_name(key: str) -> bool:
     if prefix and (len(prefix) > 253 or not DNS_1123_SUBDOMAIN.match(prefix)):
         return False
     return len(name) <= 63 and bool(LABEL_NAME.match(name))
+
+
+def _metadata_problems(at: str, labels: dict[str, str], annotations: dict[str, str]):
+    for key, value in labels.items():
+        if not _qualified_name(key):
+            yield Problem(f"{at}.labels", f"{key!r} is not a valid label key")
+        if value and (len(value) > 63 or not LABEL_NAME.match(value)):
+            yield Problem(f"{at}.labels[{key}]", f"{value!r} is not a valid label value")
+    for key in annotations:
+        if not _qualified_name(key):
+            yield Problem(f"{at}.annotations", f"{key!r} is not a valid annotation key")
 
 
 def _service_port_problems(at: str, ports: list[dict[str, Any]]):

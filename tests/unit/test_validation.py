@@ -25,6 +25,7 @@ CASES = [
     ("bad-label-key", [_role("a", labels={"-bad": "x"})], c.REASON_INVALID_ROLES, "spec.roles[0].labels: '-bad' is not a valid label key"),
     ("bad-label-value", [_role("a", labels={"team": "a b"})], c.REASON_INVALID_ROLES, "spec.roles[0].labels[team]: 'a b' is not a valid label value"),
     ("bad-annotation-key", [_role("a", annotations={"Example.com/x": "y"})], c.REASON_INVALID_ROLES, "'Example.com/x' is not a valid annotation key"),
+    ("bad-pod-label", [{"name": "a", "template": {"metadata": {"labels": {"app": "x/y"}}, "spec": {"containers": [{"name": "c"}]}}}], c.REASON_INVALID_ROLES, "spec.roles[0].template.metadata.labels[app]: 'x/y' is not a valid label value"),
     ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
     ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
     ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
