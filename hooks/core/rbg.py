@@ -86,12 +86,14 @@ def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> l
     return out
 
 
+def _progress(s: dict[str, Any]) -> str:
+    """ "prefill (2/2 ready, 1/2 updated)": updated only when pods of an older revision are among the ready."""
+    updated = f", {s['updatedReplicas']}/{s['replicas']} updated" if s["updatedReplicas"] < s["readyReplicas"] else ""
+    return f"{s['name']} ({s['readyReplicas']}/{s['replicas']} ready{updated})"
+
+
 def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    not_ready = [
-        f"{s['name']} ({s['readyReplicas']}/{s['replicas']} ready)" if s["name"] in p.started else f"{s['name']} (not created)"
-        for s in statuses
-        if s["name"] not in p.ready
-    ]
+    not_ready = [_progress(s) if s["name"] in p.started else f"{s['name']} (not created)" for s in statuses if s["name"] not in p.ready]
     all_ready = not not_ready
     ready = condition(
         c.COND_READY,

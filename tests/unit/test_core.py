@@ -254,3 +254,11 @@ def test_finalize_never_creates_a_missing_dependency():
     without_store = [ch for ch in current if ch["metadata"]["name"] != "diamond-store"]
     result = _finalize(group, observe(without_store))
     assert not [n for n in _names(result) if n.endswith("diamond-store")]
+
+
+def test_a_partitioned_rollout_says_how_many_pods_are_updated():
+    group = _group()
+    observed = observe(sync(request(group)).children)
+    observed[c.CHILD_STATEFULSET]["default/minimal-db"]["status"].update(readyReplicas=1, updatedReplicas=0)
+    ready = condition(sync(request(group, observed)).status, c.COND_READY)
+    assert ready["message"] == "roles not ready: db (1/1 ready, 0/1 updated), app (not created)"
