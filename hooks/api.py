@@ -79,7 +79,7 @@ class RoleSpec(Model):
         description="Roles of this group whose pods must all be Ready before this role's workload is created.",
     )
     workload: WorkloadSpec = Field(
-        default_factory=WorkloadSpec,
+        default_factory=lambda: WorkloadSpec.model_validate({}),
         json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
         description="Workload kind of the role: apps/v1 StatefulSet (default) or apps/v1 Deployment.",
     )
@@ -133,7 +133,7 @@ class RoleBasedGroupSpec(Model):
     roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES)
     pod_group_policy: PodGroupPolicy | None = None
     startup_policy: Literal["Ordered", "Parallel"] = Field(
-        c.STARTUP_ORDERED,
+        "Ordered",
         description="Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
     )
 

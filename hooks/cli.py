@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def _documents(path: str) -> list[dict[str, Any]]:
     text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    docs = []
+    docs: list[dict[str, Any]] = []
     for doc in yaml.safe_load_all(text):
         if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
             docs += doc.get("items") or []

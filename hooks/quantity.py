@@ -60,7 +60,8 @@ def _base1024(value: int) -> str:
 
 
 def _base10(amount: Decimal, fmt: str) -> str:
-    sign, digits, exponent = amount.normalize().as_tuple()
+    sign, digits, exp = amount.normalize().as_tuple()
+    exponent = int(exp)  # finite: the regular expression admits no NaN or infinity
     mantissa = int("".join(map(str, digits)))
     while exponent % 3:
         mantissa *= 10

@@ -33,7 +33,7 @@ def pod_labels(namespace: str, group: str, role: str) -> dict[str, str]:
 
 
 def injected_env(group: str, role: str, indexed: bool) -> list[dict[str, Any]]:
-    env = [{"name": n, "value": group} for n in c.ENV_GROUP_NAME]
+    env: list[dict[str, Any]] = [{"name": n, "value": group} for n in c.ENV_GROUP_NAME]
     env += [{"name": n, "value": role} for n in c.ENV_ROLE_NAME]
     if indexed:
         ref = {"apiVersion": _FIELD_REF_API_VERSION, "fieldPath": f"metadata.labels['{c.LABEL_POD_INDEX}']"}

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from .. import constants as c
 from ..api import RoleBasedGroupSpec, RoleBasedGroupStatus
@@ -74,7 +75,7 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _schema(model: type) -> dict[str, Any]:
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=True)
     return structural(raw, raw.get("$defs", {}))
 
