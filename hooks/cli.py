@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from .localcluster.kube import Kube
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the discovery file) as literal blocks, as a person would write them."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|" if "\n" in v else None),
+)
+
+
 def _documents(path: str) -> list[dict[str, Any]]:
     text = sys.stdin.read() if path == "-" else Path(path).read_text()
     docs: list[dict[str, Any]] = []
@@ -59,7 +69,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         else:
             for cond in result.status["conditions"]:
                 out.append(f"# {parent['metadata']['name']} {cond['type']}={cond['status']} {cond['reason']}: {cond['message']}")
-            out += ["---\n" + yaml.safe_dump(child, sort_keys=False).rstrip() for child in result.children]
+            out += ["---\n" + yaml.dump(child, Dumper=_Dumper, sort_keys=False).rstrip() for child in result.children]
     print("\n".join(out))
     return 0
 

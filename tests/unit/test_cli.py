@@ -33,8 +33,13 @@ def test_render_prints_the_first_stage_and_conditions():
     out = rbg("render", str(ROOT / "examples" / "pd-disagg.yaml"))
     assert out.returncode == 0, out.stderr
     assert "# sglang-pd Progressing=True WaitingForDependencies: router waits for decode, prefill" in out.stdout
-    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(out.stdout) if d]
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in docs]
     assert ("StatefulSet", "sglang-pd-prefill") in kinds and ("StatefulSet", "sglang-pd-router") not in kinds
+    # The discovery file reads as a literal block, and parses back to what the hook returns.
+    assert "  config.yaml: |\n    group:\n      name: sglang-pd\n" in out.stdout
+    rendered = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"]
+    assert rendered == sync(request(example_group(ROOT / "examples" / "pd-disagg.yaml"))).children[0]["data"]["config.yaml"]
 
 
 def test_render_with_observed_children_opens_the_gate(tmp_path):
