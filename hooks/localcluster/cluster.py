@@ -73,6 +73,12 @@ class Component:
         return self.proc if self.proc is not None and self.proc.poll() is None else None
 
 
+def python_env() -> dict[str, str]:
+    """This environment, with this package importable by child Python processes."""
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": pythonpath}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -361,9 +367,7 @@ class LocalCluster:
         return files
 
     def _env(self) -> dict[str, str]:
-        package_root = str(Path(__file__).resolve().parents[2])
-        pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
+        return {**python_env(), "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}
 
     def _insecure_get(self, url: str) -> str:
         """GET against a component's self-signed serving certificate."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .cluster import LocalCluster
+from .cluster import LocalCluster, python_env
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,7 @@ def running_supervisor(state_dir: Path) -> int | None:
 def spawn(bin_dir: Path, state_dir: Path, nodes: int, metacontroller: bool = True) -> subprocess.Popen[bytes]:
     """Start the supervisor in its own session; it keeps running after this process exits."""
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    env = python_env()
     argv = [sys.executable, "-m", MODULE, f"--bin-dir={bin_dir}", f"--state-dir={state_dir}", f"--nodes={nodes}"]
     if not metacontroller:
         argv.append("--no-metacontroller")
