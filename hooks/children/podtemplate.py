@@ -7,7 +7,6 @@ parent produces no update.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -57,12 +56,12 @@ def build_pod_template(
     volume = {"name": c.DISCOVERY_VOLUME, "configMap": {"name": discovery_name(group)}}
     spec["volumes"] = [v for v in spec.get("volumes", []) if v.get("name") != c.DISCOVERY_VOLUME] + [volume]
 
-    env = injected_env(group, role, indexed)
-    ours = {e["name"] for e in env}
+    ours = {e["name"] for e in injected_env(group, role, indexed)}
     mount = {"name": c.DISCOVERY_VOLUME, "mountPath": c.DISCOVERY_MOUNT_PATH, "readOnly": True}
     for key in ("initContainers", "containers"):
         for container in spec.get(key, []):
-            container["env"] = copy.deepcopy(env) + [e for e in container.get("env", []) if e.get("name") not in ours]
+            user_env = [e for e in container.get("env", []) if e.get("name") not in ours]
+            container["env"] = injected_env(group, role, indexed) + user_env
             container["volumeMounts"] = [
                 m
                 for m in container.get("volumeMounts", [])
