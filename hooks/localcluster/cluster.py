@@ -2,8 +2,13 @@
 kwok with fake GPU nodes, Metacontroller and the RoleBasedGroup hook server, each a subprocess in its
 own session with its own log (state_dir/logs/<name>.log).
 
-    with LocalCluster(bin_dir, tmp_path) as cluster:
-        cluster.kube.apply_manifests(["examples/minimal.yaml"])
+    with LocalCluster(bin_dir, tmp_path, metacontroller=metacontroller_binary(bin_dir)) as cluster:
+        apply_manifests(cluster.kube, ["examples/minimal.yaml"], namespace="default")
+
+Metacontroller is served by no module proxy here: give a binary built by hand with
+RBG_METACONTROLLER=/path/to/metacontroller (see README.md). Its CRDs come from
+`tools/build.sh metacontroller-crds` when that built them, else from the real, unmodified copy in
+../shared/crds/third-party/.
 """
 
 from __future__ import annotations
@@ -28,8 +33,12 @@ from typing import Self
 
 import requests
 import yaml
+from lightkube import Client, codecs
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.core_v1 import Node, ServiceAccount
+from lightkube.types import PatchType
 
-from .kube import Kube, Obj, has_condition, load_documents, wait_for
+from .kube import Obj, apply_manifests, as_dict, connect, has_condition, load_documents, wait_for
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,10 @@ KWOK_STAGES = (
     "pod-complete.yaml",
     "pod-delete.yaml",
 )
+METACONTROLLER_ENV = "RBG_METACONTROLLER"
+METACONTROLLER_CRDS_FILE = "metacontroller.k8s.io_crds-v1.yaml"
+# Third-party CRDs (real, unmodified) live beside the repo, never in it: ../shared/crds/third-party.
+THIRD_PARTY_CRDS_ENV = "RBG_THIRD_PARTY_CRDS"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 STOP_GRACE_SECONDS = 10
 
@@ -85,6 +98,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def metacontroller_binary(bin_dir: str | Path) -> Path | None:
+    """$RBG_METACONTROLLER (which must be an executable file), else the `metacontroller` that
+    tools/build.sh built into `bin_dir`, else None."""
+    given = os.environ.get(METACONTROLLER_ENV)
+    if given:
+        path = Path(given).expanduser().resolve()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise FileNotFoundError(f"{METACONTROLLER_ENV}={given} is not an executable file")
+        return path
+    built = Path(bin_dir) / "metacontroller"
+    return built if built.is_file() else None
+
+
+def third_party_crds() -> Path:
+    """The directory of third-party CRDs: $RBG_THIRD_PARTY_CRDS, else ../shared/crds/third-party
+    beside the repo (or beside the workspace the repo was cloned into)."""
+    given = os.environ.get(THIRD_PARTY_CRDS_ENV)
+    candidates = [Path(given)] if given else [REPO.parent / "shared" / "crds" / "third-party"]
+    candidates.append(Path("/work/shared/crds/third-party"))  # this workspace, for a clone made elsewhere
+    for path in candidates:
+        if (path / METACONTROLLER_CRDS_FILE).is_file():
+            return path
+    raise FileNotFoundError(
+        f"no {METACONTROLLER_CRDS_FILE} in {', '.join(map(str, candidates))}: set {THIRD_PARTY_CRDS_ENV}"
+    )
+
+
+def metacontroller_crds(bin_dir: str | Path) -> list[Path]:
+    """Metacontroller's CRDs: from tools/build.sh metacontroller-crds, else the shared copy."""
+    built = sorted((Path(bin_dir) / "metacontroller-crds").glob("*.yaml"))
+    return built or [third_party_crds() / METACONTROLLER_CRDS_FILE]
+
+
 def controller_manifest(path: Path, hook_base_url: str) -> Obj:
     """The CompositeController at `path` with each `service:` webhook rewritten to
     `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
@@ -99,8 +145,9 @@ def controller_manifest(path: Path, hook_base_url: str) -> Obj:
 class LocalCluster:
     """Start with `start()` (or `with`), stop with `stop()`.
 
-    `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller` (needs `rbg`)
-    runs Metacontroller and registers the CompositeController. Both off: a bare kwok cluster.
+    `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller`, the path of
+    a Metacontroller binary (needs `rbg`), runs it and registers the CompositeController. `None`
+    and `rbg=False`: a bare kwok cluster.
     """
 
     def __init__(
@@ -110,17 +157,17 @@ class LocalCluster:
         hook_port: int | None = None,
         nodes: int = 4,
         rbg: bool = True,
-        metacontroller: bool = True,
+        metacontroller: str | Path | None = None,
         repo: Path = REPO,
     ) -> None:
-        if metacontroller and not rbg:
-            raise ValueError("metacontroller=True needs rbg=True: the CompositeController calls our hooks")
+        if metacontroller is not None and not rbg:
+            raise ValueError("metacontroller needs rbg=True: the CompositeController calls our hooks")
         self.bin_dir = Path(bin_dir).resolve()
         self.state_dir = Path(state_dir).resolve()
         self.hook_port = hook_port or free_port()
         self.nodes = nodes
         self.rbg = rbg
-        self.metacontroller = metacontroller
+        self.metacontroller = None if metacontroller is None else Path(metacontroller).resolve()
         self.repo = repo
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.logs = self.state_dir / "logs"
@@ -133,12 +180,13 @@ class LocalCluster:
         self._http = requests.Session()  # health probes; no proxies or CA bundles from the environment
         self._http.trust_env = False
         self.components: dict[str, Component] = {c.name: c for c in self._components()}
-        self._kube: Kube | None = None
+        self._kube: Client | None = None
 
     @property
-    def kube(self) -> Kube:
+    def kube(self) -> Client:
+        """A lightkube client (valid once the API server has written its serving certificate)."""
         if self._kube is None:
-            self._kube = Kube(self.kubeconfig)
+            self._kube = connect(self.kubeconfig)
         return self._kube
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -147,10 +195,10 @@ class LocalCluster:
         phases += [(name, partial(self.start_component, name)) for name in CONTROL_PLANE]
         phases.append(("nodes", self._create_nodes))
         if self.rbg:
-            phases.append(("rbg-crds", partial(self._install_crds, self.repo / "crds")))
+            phases.append(("rbg-crds", partial(self.install_crds, sorted((self.repo / "crds").glob("*.yaml")))))
             phases.append(("hooks", partial(self.start_component, "hooks")))
         if self.metacontroller:
-            phases.append(("metacontroller-crds", partial(self._install_crds, self.bin_dir / "metacontroller-crds")))
+            phases.append(("metacontroller-crds", partial(self.install_crds, metacontroller_crds(self.bin_dir))))
             phases.append(("metacontroller", partial(self.start_component, "metacontroller")))
             phases.append(("compositecontroller", self._register_controller))
         missing = [str(path) for path in self._required_files() if not path.exists()]
@@ -174,7 +222,7 @@ class LocalCluster:
         for comp in reversed(self.components.values()):
             self._terminate(comp)
         if self._kube is not None:
-            self._kube.session.close()
+            self._kube.close()
             self._kube = None
         self._http.close()
         self.ready = False
@@ -221,6 +269,11 @@ class LocalCluster:
     def restart(self, name: str) -> None:
         self._terminate(self.components[name])
         self.start_component(name)
+
+    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the cluster's kubectl (built beside the other binaries) against it; never raises."""
+        argv = [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args]
+        return subprocess.run(argv, input=input, capture_output=True, text=True, check=False)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.logs / f"{name}.log"
@@ -275,7 +328,8 @@ class LocalCluster:
                 ],
                 lambda: (
                     (self.pki / "apiserver.crt").exists()
-                    and self.kube.session.get(f"{self.server}/readyz", timeout=5).text == "ok"
+                    and self._http.get(f"{self.server}/readyz", verify=str(self.pki / "apiserver.crt"), timeout=5).text
+                    == "ok"
                 ),
                 timeout=180,
             ),
@@ -295,7 +349,7 @@ class LocalCluster:
                     "--kube-api-burst=200",
                 ],
                 # Pods are rejected until their namespace's default ServiceAccount exists.
-                lambda: bool(self.kube.get("v1", "ServiceAccount", "default", "default")),
+                lambda: bool(self.kube.get(ServiceAccount, "default", namespace="default")),
             ),
             Component(
                 "kube-scheduler",
@@ -345,7 +399,7 @@ class LocalCluster:
                 Component(
                     "metacontroller",
                     [
-                        str(b / "metacontroller"),
+                        str(self.metacontroller),
                         "--discovery-interval=1s",
                         f"--metrics-address=127.0.0.1:{mc_metrics}",
                         f"--health-probe-bind-address=127.0.0.1:{mc_health}",
@@ -363,7 +417,7 @@ class LocalCluster:
         if self.rbg:
             files.append(self.repo / "crds")
         if self.metacontroller:
-            files += [self.bin_dir / "metacontroller-crds", self.repo / "metacontroller" / "compositecontroller.yaml"]
+            files += [*metacontroller_crds(self.bin_dir), self.repo / "metacontroller" / "compositecontroller.yaml"]
         return files
 
     def _env(self) -> dict[str, str]:
@@ -425,14 +479,14 @@ class LocalCluster:
     def _create_nodes(self) -> None:
         for i in range(self.nodes):
             node = self._node(i)
-            self.kube.create(node)
-            self.kube.patch_status("v1", "Node", node["metadata"]["name"], {"status": node["status"]})
+            self.kube.create(codecs.from_dict(node))
+            self.kube.patch(Node.Status, node["metadata"]["name"], {"status": node["status"]}, patch_type=PatchType.MERGE)
 
         def observe() -> dict[str, str]:
-            nodes = self.kube.list("v1", "Node", label_selector=f"type={NODE_LABEL_TYPE}")
+            nodes = self.kube.list(Node, labels={"type": NODE_LABEL_TYPE})
             return {
-                n["metadata"]["name"]: ("Ready" if has_condition(n, "Ready") else "NotReady")
-                + "".join(f" taint:{t['key']}" for t in n["spec"].get("taints") or [])
+                n.metadata.name: ("Ready" if has_condition(n, "Ready") else "NotReady")
+                + "".join(f" taint:{t.key}" for t in n.spec.taints or [])
                 for n in nodes
             }
 
@@ -464,19 +518,19 @@ class LocalCluster:
             "status": {"capacity": NODE_RESOURCES, "allocatable": NODE_RESOURCES},
         }
 
-    def _install_crds(self, directory: Path) -> None:
-        """Server-side apply (CRDs are too big for a last-applied annotation) every CRD in `directory`."""
-        crds = [d for d in load_documents(sorted(directory.glob("*.yaml"))) if d["kind"] == "CustomResourceDefinition"]
+    def install_crds(self, files: list[Path]) -> None:
+        """Server-side apply (CRDs are too big for a last-applied annotation) every CRD in `files`."""
+        crds = [d for d in load_documents(files) if d["kind"] == "CustomResourceDefinition"]
         if not crds:
-            raise FileNotFoundError(f"no CustomResourceDefinition in {directory}/*.yaml")
-        for crd in self.kube.apply_manifests(crds):
-            get = partial(self.kube.get, "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"])
-            wait_for(
-                lambda obj: has_condition(obj, "Established"), 30, f"CRD {crd['metadata']['name']} Established", get
-            )
+            raise FileNotFoundError(f"no CustomResourceDefinition in {', '.join(map(str, files))}")
+        for crd in apply_manifests(self.kube, crds):
+            name = crd.metadata.name
+            get = partial(self.kube.get, CustomResourceDefinition, name)
+            wait_for(lambda obj: has_condition(as_dict(obj), "Established"), 30, f"CRD {name} Established", get)
 
     def _register_controller(self) -> None:
-        self.kube.apply(controller_manifest(self.repo / "metacontroller" / "compositecontroller.yaml", self.hook_url))
+        manifest = controller_manifest(self.repo / "metacontroller" / "compositecontroller.yaml", self.hook_url)
+        apply_manifests(self.kube, [manifest])
 
     def _save(self) -> None:
         """state_dir/cluster.json: what `rbg down` needs to stop the processes without us."""
@@ -484,6 +538,7 @@ class LocalCluster:
             "ready": self.ready,
             "kubeconfig": str(self.kubeconfig),
             "bin_dir": str(self.bin_dir),
+            "metacontroller": None if self.metacontroller is None else str(self.metacontroller),
             "hook_url": self.hook_url,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "components": {

@@ -1,24 +1,51 @@
-"""One real local control plane per test session, a namespace per test, component logs on failure.
+"""Real local control planes for the e2e suite, a namespace per test, component logs on failure.
 
 The binaries come from tools/build.sh (built from the Go module proxy on first use, then cached).
-If they can not be built or the cluster does not start, every test here errors: nothing skips.
-Metacontroller is not part of it: it can not be built from the proxy (tools/README.md).
+If they can not be built or a cluster does not start, every test that needs it errors.
+
+Two clusters, each started on first use and kept for the session:
+- `cluster`: the control plane and the hook server, no controller. Tests drive the hooks and
+  apply what they return, so nothing else writes to the objects they check.
+- `mc_cluster`: the same plus Metacontroller with our CompositeController, for the tier marked
+  `metacontroller`. Metacontroller is served by no module proxy here: give a binary with
+  RBG_METACONTROLLER=/path/to/metacontroller. Without one, every test of the tier is reported
+  skipped with that reason (and `make test` says so in its last line); a path that is not an
+  executable file is an error.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lightkube import ApiError, Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 from hooks.cli import BUILDABLE
-from hooks.localcluster.cluster import LocalCluster
-from hooks.localcluster.kube import ApiError, Kube, wait_for
+from hooks.localcluster.cluster import METACONTROLLER_ENV, LocalCluster, metacontroller_binary
+from hooks.localcluster.kube import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-_CLUSTER: list[LocalCluster] = []
+SKIP_METACONTROLLER = (
+    f"Metacontroller tier not run: {METACONTROLLER_ENV} is not set "
+    "(no registry serves Metacontroller; build it by hand and set "
+    f"{METACONTROLLER_ENV}=/path/to/metacontroller, see README.md)"
+)
+_CLUSTERS: list[LocalCluster] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(METACONTROLLER_ENV):
+        return
+    skip = pytest.mark.skip(reason=SKIP_METACONTROLLER)
+    for item in items:
+        if "metacontroller" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -30,38 +57,56 @@ def bin_dir() -> Path:
     return Path(build.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="session")
-def cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    c = LocalCluster(bin_dir, tmp_path_factory.mktemp("cluster"), nodes=4, rbg=True, metacontroller=False)
-    _CLUSTER.append(c)
+def _start(bin_dir: Path, state_dir: Path, metacontroller: Path | None) -> LocalCluster:
+    c = LocalCluster(bin_dir, state_dir, nodes=4, rbg=True, metacontroller=metacontroller)
+    _CLUSTERS.append(c)
     c.start()
+    return c
+
+
+@pytest.fixture(scope="session")
+def cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    c = _start(bin_dir, tmp_path_factory.mktemp("cluster"), metacontroller=None)
     yield c
     c.stop()
-    _CLUSTER.clear()
+
+
+@pytest.fixture(scope="session")
+def mc_cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    binary = metacontroller_binary(bin_dir)
+    assert binary is not None, SKIP_METACONTROLLER
+    c = _start(bin_dir, tmp_path_factory.mktemp("mc-cluster"), metacontroller=binary)
+    yield c
+    c.stop()
 
 
 @pytest.fixture
-def kube(cluster: LocalCluster) -> Kube:
+def kube(cluster: LocalCluster) -> Client:
     return cluster.kube
 
 
-@pytest.fixture
-def ns(kube: Kube):
+def namespace(kube: Client) -> Iterator[str]:
+    """A fresh namespace whose default ServiceAccount exists (pods are rejected until it does)."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    # The ServiceAccount admission plugin rejects pods until the namespace's default SA exists.
-    wait_for(bool, 30, f"ServiceAccount {name}/default", lambda: kube.get("v1", "ServiceAccount", "default", name))
+    kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    wait_for(bool, 30, f"ServiceAccount {name}/default", lambda: kube.get(ServiceAccount, "default", namespace=name))
     yield name
     try:
-        kube.request("DELETE", kube.path("v1", "Namespace", name, None))
+        kube.delete(Namespace, name)
     except ApiError:
         pass
+
+
+@pytest.fixture
+def ns(kube: Client) -> Iterator[str]:
+    yield from namespace(kube)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and _CLUSTER:
-        for name in _CLUSTER[0].components:
-            report.sections.append((f"log of {name}", _CLUSTER[0].log_tail(name, lines=30)))
+    if report.failed:
+        for c in _CLUSTERS:
+            for name in c.components:
+                report.sections.append((f"log of {name} ({c.state_dir.name})", c.log_tail(name, lines=30)))

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from lightkube import Client
+from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.core_v1 import ConfigMap, Pod, Service
+from lightkube.resources.discovery_v1 import EndpointSlice
 
 from hooks import constants as c
-from hooks.localcluster.kube import Kube, wait_for
+from hooks.localcluster.kube import apply_manifests, as_dict, wait_for
 from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
 
-WORKLOADS = (("apps/v1", "StatefulSet"), ("apps/v1", "Deployment"))
+CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,
+               c.CHILD_DEPLOYMENT: Deployment}
 
 
 def contains(stored, desired, path="") -> list[str]:
@@ -41,21 +46,28 @@ def final_children(example, ns: str, replicas: dict[str, int] | None = None) -> 
     return sync(startup_stages(group)[-1]).children
 
 
-def apply(kube: Kube, ns: str, children: list[dict]) -> None:
-    for child in children:
-        kube.apply({**child, "metadata": {**child["metadata"], "namespace": ns}})
+def apply(kube: Client, ns: str, children: list[dict]) -> None:
+    apply_manifests(kube, children, namespace=ns)
 
 
-def pods(kube: Kube, ns: str, group: str, role: str | None = None) -> list[dict]:
-    selector = f"{c.LABEL_GROUP_NAME}={group}" + (f",{c.LABEL_ROLE_NAME}={role}" if role else "")
-    return kube.list("v1", "Pod", ns, label_selector=selector)
+def kind_of(child: dict):
+    return next(kind for key, kind in CHILD_KINDS.items() if key == f"{child['kind']}.{child['apiVersion']}")
+
+
+def get(kube: Client, kind, name: str, ns: str) -> dict:
+    return as_dict(kube.get(kind, name, namespace=ns))
+
+
+def pods(kube: Client, ns: str, group: str, role: str | None = None) -> list[dict]:
+    labels = {c.LABEL_GROUP_NAME: group, **({c.LABEL_ROLE_NAME: role} if role else {})}
+    return [as_dict(p) for p in kube.list(Pod, namespace=ns, labels=labels)]
 
 
 def ready(pod: dict) -> bool:
     return any(x["type"] == "Ready" and x["status"] == "True" for x in (pod.get("status") or {}).get("conditions") or [])
 
 
-def wait_pods_ready(kube: Kube, ns: str, group: str, count: int) -> list[dict]:
+def wait_pods_ready(kube: Client, ns: str, group: str, count: int) -> list[dict]:
     return wait_for(
         lambda ps: len(ps) == count and all(map(ready, ps)), 90, f"{count} Ready pods of {group}",
         lambda: pods(kube, ns, group),
@@ -67,7 +79,7 @@ def test_children_are_stored_as_emitted_and_their_pods_become_ready(kube, ns, ex
     children = final_children(example, ns)
     apply(kube, ns, children)
     for child in children:
-        stored = kube.get(child["apiVersion"], child["kind"], child["metadata"]["name"], ns)
+        stored = get(kube, kind_of(child), child["metadata"]["name"], ns)
         assert contains(stored, child) == [], f"{child['kind']}/{child['metadata']['name']} normalised by the API server"
 
     group = example_group(example)
@@ -99,12 +111,12 @@ def test_discovery_addresses_are_pods_of_the_headless_service(kube, ns):
     example = ROOT / "examples" / "pd-disagg.yaml"
     apply(kube, ns, final_children(example, ns))
     running = wait_pods_ready(kube, ns, "sglang-pd", 5)
-    doc = yaml.safe_load(kube.get("v1", "ConfigMap", "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
+    doc = yaml.safe_load(get(kube, ConfigMap, "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
     hostnames = {f"{p['spec']['hostname']}.{p['spec']['subdomain']}" for p in running if p["spec"].get("subdomain")}
     listed = {i["address"] for r in doc["roles"].values() for i in r["instances"]}
     assert listed == hostnames  # every address is "<pod hostname>.<service>", and every pod is listed
     for role in ("prefill", "decode", "router"):
-        svc = kube.get("v1", "Service", f"sglang-pd-{role}", ns)
+        svc = get(kube, Service, f"sglang-pd-{role}", ns)
         assert svc["spec"]["clusterIP"] == "None" and svc["spec"]["publishNotReadyAddresses"] is True
 
 
@@ -112,20 +124,20 @@ def test_scaling_updates_discovery_and_restarts_no_pod(kube, ns):
     example = ROOT / "examples" / "pd-disagg.yaml"
     apply(kube, ns, final_children(example, ns))
     before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in wait_pods_ready(kube, ns, "sglang-pd", 5)}
-    sts_before = kube.get("apps/v1", "StatefulSet", "sglang-pd-prefill", ns)
+    sts_before = get(kube, StatefulSet, "sglang-pd-prefill", ns)
 
     apply(kube, ns, final_children(example, ns, replicas={"prefill": 4}))
     after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in wait_pods_ready(kube, ns, "sglang-pd", 7)}
     assert {k: after[k] for k in before} == before  # every existing pod kept its UID
-    sts = kube.get("apps/v1", "StatefulSet", "sglang-pd-prefill", ns)
+    sts = get(kube, StatefulSet, "sglang-pd-prefill", ns)
     assert sts["status"]["updateRevision"] == sts_before["status"]["updateRevision"]  # template unchanged
-    doc = yaml.safe_load(kube.get("v1", "ConfigMap", "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
+    doc = yaml.safe_load(get(kube, ConfigMap, "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
     assert doc["roles"]["prefill"]["size"] == 4 and len(doc["roles"]["prefill"]["instances"]) == 4
 
     apply(kube, ns, final_children(example, ns, replicas={"prefill": 1}))
     down = {p["metadata"]["name"]: p["metadata"]["uid"] for p in wait_pods_ready(kube, ns, "sglang-pd", 4)}
     assert all(before[k] == uid for k, uid in down.items() if k in before)
-    doc = yaml.safe_load(kube.get("v1", "ConfigMap", "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
+    doc = yaml.safe_load(get(kube, ConfigMap, "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
     assert [i["address"] for i in doc["roles"]["prefill"]["instances"]] == ["sglang-pd-prefill-0.sglang-pd-prefill"]
 
 
@@ -134,25 +146,23 @@ def test_a_user_service_selects_exactly_one_role(kube, ns):
     apply(kube, ns, final_children(example, ns))
     running = wait_pods_ready(kube, ns, "sglang-pd", 5)
     frontend = next(d for d in yaml.safe_load_all(example.read_text()) if d["kind"] == "Service")
-    kube.apply({**frontend, "metadata": {**frontend["metadata"], "namespace": ns}})
+    apply(kube, ns, [frontend])
     router_ips = {p["status"]["podIP"] for p in running if p["metadata"]["labels"][c.LABEL_ROLE_NAME] == "router"}
 
     def endpoints() -> set[str]:
-        slices = kube.list("discovery.k8s.io/v1", "EndpointSlice", ns, label_selector="kubernetes.io/service-name=sglang-pd-frontend")
-        return {a for s in slices for e in s.get("endpoints") or [] for a in e["addresses"]}
+        slices = kube.list(EndpointSlice, namespace=ns, labels={"kubernetes.io/service-name": "sglang-pd-frontend"})
+        return {a for s in slices for e in s.endpoints or [] for a in e.addresses}
 
     assert wait_for(lambda ips: ips == router_ips, 60, "frontend endpoints = router pods", endpoints) == router_ips
     assert len(router_ips) == 1
 
 
-def _observed(kube: Kube, ns: str, group: str) -> dict[str, dict]:
+def _observed(kube: Client, ns: str, group: str) -> dict[str, dict]:
     """Children as Metacontroller would send them: live objects from the API server, keyed "namespace/name"."""
-    selector = f"{c.LABEL_GROUP_NAME}={group}"
-    out = {}
-    for api_version, kind in (("v1", "ConfigMap"), ("v1", "Service"), *WORKLOADS):
-        key = f"{kind}.{api_version}"
-        out[key] = {f"{ns}/{o['metadata']['name']}": o for o in kube.list(api_version, kind, ns, label_selector=selector)}
-    return out
+    return {
+        key: {f"{ns}/{o.metadata.name}": as_dict(o) for o in kube.list(kind, namespace=ns, labels={c.LABEL_GROUP_NAME: group})}
+        for key, kind in CHILD_KINDS.items()
+    }
 
 
 def test_gate_opens_on_real_statefulset_status(kube, ns):
@@ -169,5 +179,5 @@ def test_gate_opens_on_real_statefulset_status(kube, ns):
 
     # Before the db pod is Ready the gate stays shut; the StatefulSet controller then reports it ready.
     assert wait_for(lambda names: "minimal-app" in names, 90, "app to pass the gate", gate) == {"minimal-db", "minimal-app"}
-    db = kube.get("apps/v1", "StatefulSet", "minimal-db", ns)
+    db = get(kube, StatefulSet, "minimal-db", ns)
     assert db["status"]["readyReplicas"] == 1 and db["status"]["observedGeneration"] == db["metadata"]["generation"]

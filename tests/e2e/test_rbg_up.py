@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from hooks.localcluster.cluster import METACONTROLLER_ENV
 from tests.support import ROOT
 
 
@@ -19,18 +22,22 @@ def _alive(pid: int) -> bool:
         return f.read().split()[2] != "Z"  # a zombie has exited
 
 
-def rbg(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hooks.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def rbg(*args: str, metacontroller: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != METACONTROLLER_ENV}
+    if metacontroller:
+        env[METACONTROLLER_ENV] = metacontroller
+    argv = [sys.executable, "-m", "hooks.cli", *args]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
 
 
-def test_up_applies_an_example_and_down_stops_every_process(bin_dir, tmp_path):
+def test_up_without_metacontroller_says_nothing_reconciles(bin_dir, tmp_path):
     state = tmp_path / "state"
     up = rbg("up", "--bin-dir", str(bin_dir), "--state-dir", str(state), "--example", "examples/minimal.yaml", "--nodes", "2")
     try:
         assert up.returncode == 0, up.stderr
         assert f"export KUBECONFIG={state / 'kubeconfig'}" in up.stdout
         assert "get rbg" in up.stdout
-        assert "BLOCKED: no Metacontroller binary" in up.stderr  # says plainly that nothing reconciles
+        assert f"NOTHING RECONCILES: no Metacontroller binary (set {METACONTROLLER_ENV}=" in up.stderr
         kubectl = [str(bin_dir / "kubectl"), "--kubeconfig", str(state / "kubeconfig")]
         got = subprocess.run([*kubectl, "get", "rbg", "minimal", "-o", "name"], capture_output=True, text=True)
         assert got.stdout.strip() == "rolebasedgroup.workloads.x-k8s.io/minimal", got.stderr
@@ -41,3 +48,25 @@ def test_up_applies_an_example_and_down_stops_every_process(bin_dir, tmp_path):
     assert down.returncode == 0, down.stderr
     assert not state.exists()
     assert not any(map(_alive, pids))
+
+
+@pytest.mark.metacontroller
+def test_up_with_metacontroller_runs_it_and_the_example_becomes_ready(bin_dir, tmp_path):
+    state = tmp_path / "state"
+    binary = os.environ[METACONTROLLER_ENV]
+    up = rbg("up", "--bin-dir", str(bin_dir), "--state-dir", str(state), "--example", "examples/minimal.yaml",
+             "--nodes", "2", metacontroller=binary)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert f"Metacontroller: {os.path.realpath(binary)}" in up.stderr
+        assert "RoleBasedGroup default/minimal is Ready" in up.stderr
+        assert "NOTHING RECONCILES" not in up.stderr
+    finally:
+        down = rbg("down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+
+
+def test_up_refuses_a_metacontroller_path_that_is_not_a_binary(bin_dir, tmp_path):
+    up = rbg("up", "--bin-dir", str(bin_dir), "--state-dir", str(tmp_path / "state"), metacontroller=str(tmp_path / "nope"))
+    assert up.returncode == 1
+    assert f"{METACONTROLLER_ENV}={tmp_path / 'nope'} is not an executable file" in up.stderr
