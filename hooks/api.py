@@ -2,24 +2,33 @@
 
 The CRD's OpenAPI schema is generated from these models (hooks/crd/generate.py), so the
 API server and the hooks agree on every field, type and default. Pod templates and service
-ports stay plain dicts here: the CRD validates them with the Kubernetes schemas, and the
-hooks pass them through.
+ports stay dicts, typed only in the parts the hooks read: the CRD validates them with the
+Kubernetes schemas, and the hooks pass the rest through.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel
+from typing_extensions import Required, TypedDict
 
 from . import constants as c
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 API_VERSION_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$"
-
-IntOrString = int | str
 MAX_ROLES = 32  # keeps the CEL dependency rule within the API server's cost budget
+
+
+def _int32_count(value: int | str) -> int | str:
+    if isinstance(value, int) and not 0 <= value <= c.INT32_MAX:
+        raise ValueError(f"an integer must be from 0 to {c.INT32_MAX}")
+    return value
+
+
+# An integer (a count: it lands in an int32 field) or a string such as "50%".
+IntOrString = Annotated[int | str, AfterValidator(_int32_count)]
 
 
 class Model(BaseModel):
@@ -55,9 +64,69 @@ class RolloutStrategy(Model):
 
 
 class LeaderWorkerTemplate(Model):
-    size: int = Field(1, ge=1)
+    size: int = Field(1, ge=1, le=c.INT32_MAX)
     patch_leader_template: dict[str, Any] | None = None
     patch_worker_template: dict[str, Any] | None = None
+
+
+def _shaped(shape: Any) -> AfterValidator:
+    """Check that a value has `shape` (a TypedDict of the parts the hooks read) and keep it as
+    given: the rest of it, and its key order, pass through to the children untouched."""
+    adapter: TypeAdapter[Any] = TypeAdapter(shape)
+
+    def check(value: Any) -> Any:
+        adapter.validate_python(value)
+        return value
+
+    return AfterValidator(check)
+
+
+class ServicePort(TypedDict, total=False):
+    name: StrictStr
+    port: StrictInt
+    targetPort: StrictInt | StrictStr
+
+
+class EnvVarSource(TypedDict, total=False):
+    fieldRef: dict[str, Any] | None
+
+
+class EnvVar(TypedDict, total=False):
+    name: StrictStr
+    valueFrom: EnvVarSource | None
+
+
+class Resources(TypedDict, total=False):
+    limits: dict[str, Any] | None
+    requests: dict[str, Any] | None
+
+
+class Container(TypedDict, total=False):
+    env: list[EnvVar]
+    volumeMounts: list[dict[str, Any]]
+    resources: Resources | None
+
+
+class Volume(TypedDict, total=False):
+    emptyDir: dict[str, Any] | None
+
+
+class PodSpec(TypedDict, total=False):
+    containers: list[Container]
+    initContainers: list[Container]
+    volumes: list[Volume]
+    resources: Resources | None
+    overhead: dict[str, Any] | None
+
+
+class TemplateMeta(TypedDict, total=False):
+    labels: dict[str, StrictStr]
+    annotations: dict[str, StrictStr]
+
+
+class PodTemplate(TypedDict, total=False):
+    metadata: TemplateMeta
+    spec: PodSpec
 
 
 class ScalingAdapter(Model):
@@ -70,7 +139,7 @@ class RoleSpec(Model):
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    replicas: int = Field(1, ge=0, description="Number of pods (instances) of the role.")
+    replicas: int = Field(1, ge=0, le=c.INT32_MAX, description="Number of pods (instances) of the role.")
     rollout_strategy: RolloutStrategy | None = None
     restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = None
     dependencies: list[str] = Field(
@@ -83,21 +152,22 @@ class RoleSpec(Model):
         json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
         description="Workload kind of the role: apps/v1 StatefulSet (default) or apps/v1 Deployment.",
     )
-    template: dict[str, Any] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="Pod template of the role.")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="Pod template of the role.")
     leader_worker_set: LeaderWorkerTemplate | None = None
-    service_ports: list[dict[str, Any]] = Field(
+    service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(
         default_factory=list,
+        max_length=c.MAX_SERVICE_PORTS,
         json_schema_extra={"k8s": "ServicePort"},
         description="Ports of the role's headless Service, also listed in /etc/rbg/config.yaml.",
     )
     # Accepted so upstream manifests apply unchanged; engine runtime profiles are not implemented.
     engine_runtimes: list[dict[str, Any]] = Field(default_factory=list)
     scaling_adapter: ScalingAdapter | None = None
-    min_ready_seconds: int = Field(0, ge=0)
+    min_ready_seconds: int = Field(0, ge=0, le=c.INT32_MAX)
 
 
 class KubeScheduling(Model):
-    schedule_timeout_seconds: int = 60
+    schedule_timeout_seconds: int = Field(60, le=c.INT32_MAX)
 
 
 class VolcanoScheduling(Model):
@@ -163,6 +233,72 @@ class RoleBasedGroupStatus(Model):
     conditions: list[Condition] = Field(default_factory=list)
 
 
+# What the hooks read of a request: a request the core could not read gets a 422.
+class ManagedFieldsEntry(TypedDict, total=False):
+    time: StrictStr | None
+
+
+class ChildMeta(TypedDict, total=False):
+    name: Required[Annotated[StrictStr, Field(min_length=1)]]
+    generation: StrictInt
+    creationTimestamp: StrictStr | None
+    managedFields: list[ManagedFieldsEntry] | None
+    labels: dict[str, StrictStr] | None
+    annotations: dict[str, StrictStr] | None
+
+
+class WorkloadCounts(TypedDict, total=False):
+    """spec.replicas and the status counts of a StatefulSet or Deployment."""
+
+    replicas: StrictInt | None
+    observedGeneration: StrictInt | None
+    readyReplicas: StrictInt | None
+    updatedReplicas: StrictInt | None
+
+
+class Child(TypedDict, total=False):
+    apiVersion: Required[StrictStr]
+    kind: Required[StrictStr]
+    metadata: Required[ChildMeta]
+    spec: WorkloadCounts | None
+    status: WorkloadCounts | None
+
+
+class ObservedChildren(BaseModel):
+    """Metacontroller sends every registered child type, possibly empty (keyed "namespace/name"
+    in hook v2, by name in v1): a type missing would make a 200 delete all children of that type."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    configmaps: dict[str, Child] = Field(validation_alias=c.CHILD_CONFIGMAP)
+    services: dict[str, Child] = Field(validation_alias=c.CHILD_SERVICE)
+    statefulsets: dict[str, Child] = Field(validation_alias=c.CHILD_STATEFULSET)
+    deployments: dict[str, Child] = Field(validation_alias=c.CHILD_DEPLOYMENT)
+
+    @model_validator(mode="after")
+    def _of_their_type(self) -> ObservedChildren:
+        """Metacontroller keys each child by its own "Kind.apiVersion"."""
+        for field, info in type(self).model_fields.items():
+            for name, obj in getattr(self, field).items():
+                if f"{obj['kind']}.{obj['apiVersion']}" != info.validation_alias:
+                    raise ValueError(f"children[{info.validation_alias!r}][{name!r}] is a {obj['kind']} {obj['apiVersion']}")
+        return self
+
+
+class StoredCondition(TypedDict, total=False):
+    """A condition as the status schema stores it (the hooks may return it as it is)."""
+
+    type: Required[StrictStr]
+    status: Required[StrictStr]
+    reason: Required[StrictStr]
+    message: Required[StrictStr]
+    lastTransitionTime: StrictStr | None
+
+
+class StoredStatus(TypedDict, total=False):
+    conditions: list[StoredCondition] | None
+
+
 class ObjectMeta(BaseModel):
     """The parts of a parent's metadata the hooks read; the rest is ignored."""
 
@@ -172,7 +308,7 @@ class ObjectMeta(BaseModel):
     namespace: str = ""
     generation: int = 0
     creationTimestamp: str | None = None
-    managedFields: list[dict[str, Any]] = Field(default_factory=list)
+    managedFields: list[ManagedFieldsEntry] = Field(default_factory=list)
 
 
 class Parent(BaseModel):
@@ -188,24 +324,19 @@ class Parent(BaseModel):
     kind: Literal["RoleBasedGroup"]
     metadata: ObjectMeta
     spec: dict[str, Any]
-    status: dict[str, Any] | None = None
+    status: Annotated[dict[str, Any], _shaped(StoredStatus)] | None = None
 
 
 class SyncRequest(BaseModel):
-    """A Metacontroller sync or finalize request for a RoleBasedGroup."""
+    """A complete Metacontroller sync or finalize request for a RoleBasedGroup (hook v1 or v2).
+
+    Metacontroller always sends every field (its CompositeHookRequest has no omitempty);
+    `related` is not read here, so it is not required.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    controller: dict[str, Any]
     parent: Parent
-    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    children: Annotated[dict[str, dict[str, dict[str, Any]]], _shaped(ObservedChildren)]
     finalizing: bool = False
-
-    @field_validator("children")
-    @classmethod
-    def _named(cls, children: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
-        for kind, objs in children.items():
-            for key, obj in objs.items():
-                name = (obj.get("metadata") or {}).get("name")
-                if not isinstance(name, str) or not name:
-                    raise ValueError(f"children[{kind!r}][{key!r}] has no metadata.name")
-        return children

@@ -63,7 +63,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = []
     for parent in _groups(args.file):
         parent.setdefault("metadata", {}).setdefault("namespace", args.namespace)
-        req = SyncRequest.model_validate({"parent": parent, "children": _observed(args.observed)})
+        # A complete request, as Metacontroller sends it: every child type, observed or not.
+        children: dict[str, dict[str, Any]] = {key: {} for key in c.CHILD_TYPES} | _observed(args.observed)
+        req = SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children})
         result = rbg.sync(req)
         if args.output == "json":
             out.append(json.dumps(result.response(), indent=2))
@@ -225,7 +227,10 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="serve the Metacontroller hooks with gunicorn")
     s.add_argument("--bind", default="127.0.0.1:8080", help="host:port (default 127.0.0.1:8080)")
-    s.add_argument("--workers", type=int, default=2)
+    s.add_argument(
+        "--workers", type=int, default=4,
+        help="processes, each serving one request at a time (default 4); more than the syncs Metacontroller runs at once",
+    )
     s.set_defaults(func=cmd_serve)
 
     r = sub.add_parser("render", help="print the children the hooks would return, offline")

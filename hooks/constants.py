@@ -40,11 +40,13 @@ KIND_STATEFULSET = "StatefulSet"
 KIND_DEPLOYMENT = "Deployment"
 SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT))
 
-# Keys of the observed children map in a Metacontroller sync request.
+# Keys of the observed children map in a Metacontroller sync request. Metacontroller sends
+# every registered child type (metacontroller/compositecontroller.yaml), possibly empty.
 CHILD_STATEFULSET = "StatefulSet.apps/v1"
 CHILD_DEPLOYMENT = "Deployment.apps/v1"
 CHILD_SERVICE = "Service.v1"
 CHILD_CONFIGMAP = "ConfigMap.v1"
+CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT)
 
 STARTUP_ORDERED = "Ordered"
 STARTUP_PARALLEL = "Parallel"
@@ -53,10 +55,25 @@ STARTUP_PARALLEL = "Parallel"
 # StatefulSet controller-revision-hash label ("<name>-<10 chars>" within 63).
 MAX_WORKLOAD_NAME = 52
 
+# Counts land in int32 fields of the children (replicas, minReadySeconds, partition, ...).
+INT32_MAX = 2**31 - 1
+# Service ports of a role; bounds the discovery file's per-role part (see DISCOVERY_MAX_BYTES).
+MAX_SERVICE_PORTS = 64
+# Kubernetes limits all annotations of an object to 256 KiB together
+# (k8s.io/apimachinery/pkg/api/validation TotalAnnotationSizeLimitB). Metacontroller's apply
+# stores each child whole, as JSON, in ANNOTATION_LAST_APPLIED, so a child must stay below it.
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+# The discovery file, measured as a JSON string (each newline counts 2 bytes): what it takes in
+# the discovery ConfigMap's last-applied annotation. 100 KiB keeps that annotation under 40% of
+# MAX_ANNOTATIONS_BYTES, so a second copy (kubectl's own last-applied annotation, after
+# `rbg render | kubectl apply`) still fits. Longer instance lists are cut (children/discovery.py).
+DISCOVERY_MAX_BYTES = 100 * 1024
+
 # Conditions on RoleBasedGroup status. Types and reasons are API: never rename.
 COND_READY = "Ready"
 COND_PROGRESSING = "Progressing"
 COND_INVALID_SPEC = "InvalidSpec"
+COND_DISCOVERY_TRUNCATED = "DiscoveryTruncated"
 
 REASON_ALL_ROLES_READY = "AllRolesReady"
 REASON_ROLES_NOT_READY = "RolesNotReady"
@@ -67,3 +84,5 @@ REASON_SPEC_VALID = "SpecValid"
 REASON_DEPENDENCY_CYCLE = "DependencyCycle"
 REASON_INVALID_ROLES = "InvalidRoles"
 REASON_INVALID_FIELDS = "InvalidFields"
+REASON_ALL_INSTANCES_LISTED = "AllInstancesListed"
+REASON_INSTANCE_LIST_TOO_LONG = "InstanceListTooLong"

@@ -27,6 +27,13 @@ def canonical(value: str | int) -> str:
     m = _QUANTITY.match(str(value).strip())
     if not m:
         raise ValueError(f"quantities must match the regular expression of a Kubernetes quantity: {value!r}")
+    try:
+        return _canonical(m)
+    except ArithmeticError as err:  # beyond 60 significant digits at nano precision
+        raise ValueError(f"quantity {value!r} is out of range") from err
+
+
+def _canonical(m: re.Match[str]) -> str:
     with localcontext() as ctx:
         ctx.prec = 60
         amount = Decimal(m["num"])

@@ -70,6 +70,14 @@ def observe(
     return children
 
 
+def go_json(obj: Any) -> str:
+    """JSON as Go's encoding/json writes it, as in Metacontroller's last-applied annotation."""
+    text = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for char in "<>&\u2028\u2029":  # HTML-safe escapes; these occur only inside strings
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
 def request(parent_obj: dict[str, Any], children: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "controller": {"metadata": {"name": "rolebasedgroup"}},

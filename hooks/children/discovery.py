@@ -2,18 +2,35 @@
 
 It changes when a role scales or starts. It is mounted as a directory (never subPath), so
 kubelet refreshes the file in running pods without a restart.
+
+The file stays within DISCOVERY_MAX_BYTES, counted as the JSON string Metacontroller stores in
+the ConfigMap's last-applied annotation. When not every instance fits, the instance lists are
+cut evenly: one more instance of each role in turn (spec order), while the next one fits. A cut
+role lists its first instances, says `truncated: true`, and gives `addressTemplate`
+("<pod prefix>-{index}.<service>", index from 0 to size - 1) and `ports`, from which every
+address follows. The work is proportional to what is listed, never to replicas.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import re
+from typing import Any, NamedTuple
 
 from .. import constants as c
 from ..api import RoleBasedGroupSpec, RoleSpec
 from ..naming import discovery_name, service_name, workload_name
+
+# Instances are items of roles.<role>.instances: four levels deep.
+_INSTANCE_INDENT = "      "
+
+
+class Cut(NamedTuple):
+    """A role whose instance list was cut: the first `listed` of `size` instances are listed."""
+
+    role: str
+    listed: int
+    size: int
 
 
 def port_key(port: dict[str, Any]) -> str:
@@ -28,30 +45,92 @@ def _ports(role: RoleSpec) -> dict[str, int]:
     return ports
 
 
-def _instances(group: str, role: RoleSpec) -> list[dict[str, Any]]:
-    """Addresses that resolve: "<pod>.<headless service>" of a started StatefulSet role."""
-    if role.workload.kind != c.KIND_STATEFULSET:
-        return []  # Deployment pods have no stable DNS names.
-    svc = service_name(group, role.name)
-    ports = _ports(role)
-    return [
-        {"address": f"{workload_name(group, role.name)}-{i}.{svc}", "ports": dict(ports)}
-        for i in range(role.replicas)
-    ]
+def _address(group: str, role: RoleSpec, index: int | str) -> str:
+    """A resolvable address: "<pod>.<headless service>" of a StatefulSet role."""
+    return f"{workload_name(group, role.name)}-{index}.{service_name(group, role.name)}"
 
 
-def discovery_document(group: str, spec: RoleBasedGroupSpec, started: set[str]) -> dict[str, Any]:
+def _instance(group: str, role: RoleSpec, ports: dict[str, int], index: int) -> dict[str, Any]:
+    return {"address": _address(group, role, index), "ports": dict(ports)}
+
+
+def _cost(lines: list[str]) -> int:
+    """Bytes of these lines as part of a JSON string, each with its newline ("\\n").
+
+    The file holds names (DNS labels), numbers and the address template: json.dumps escapes
+    them exactly as Metacontroller's Go encoder does.
+    """
+    return len(json.dumps("\n".join(lines) + "\n")) - 2
+
+
+def _digits(n: int) -> int:
+    """Digits of all the indexes 0 to n - 1 together."""
+    total, low, width = 0, 0, 1
+    while low < n:
+        high = min(n, 10**width)
+        total += (high - low) * width
+        low, width = high, width + 1
+    return total
+
+
+def _round_robin(roles: list[RoleSpec], base: dict[str, int], room: int) -> dict[str, int]:
+    """How many instances of each role fit in `room` bytes, adding one instance per role in turn."""
+    listed = dict.fromkeys(base, 0)
+    active, index = roles, 0
+    while active:
+        still = []
+        for role in active:
+            cost = base[role.name] + len(str(index))
+            if index < role.replicas and cost <= room:
+                room -= cost
+                listed[role.name] += 1
+                still.append(role)
+        active, index = still, index + 1
+    return listed
+
+
+def discovery_document(
+    group: str, spec: RoleBasedGroupSpec, started: set[str], budget: int = c.DISCOVERY_MAX_BYTES
+) -> tuple[dict[str, Any], list[Cut]]:
+    """The document, and the roles whose instance lists had to be cut to stay within `budget`.
+
+    Instances are listed for started StatefulSet roles only: Deployment pods have no stable
+    DNS names. The rest of the document (every role's size, and the ports of a cut role) is
+    always there: the limits on roles and service ports keep it well within the budget.
+    """
     names = [r.name for r in spec.roles]
-    return {
-        "group": {"name": group, "roles": names, "size": len(names)},
-        "roles": {
-            r.name: {"size": r.replicas, "instances": _instances(group, r) if r.name in started else []}
-            for r in spec.roles
-        },
-    }
+    roles: dict[str, dict[str, Any]] = {r.name: {"size": r.replicas, "instances": []} for r in spec.roles}
+    doc = {"group": {"name": group, "roles": names, "size": len(names)}, "roles": roles}
+    listable = [r for r in spec.roles if r.name in started and r.workload.kind == c.KIND_STATEFULSET and r.replicas]
+    ports = {r.name: _ports(r) for r in listable}
+    # Instance i costs what instance 0 does, plus the digits of i beyond one.
+    base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0)], _INSTANCE_INDENT)) - 1 for r in listable}
+    # `instances: []` is counted for every role: 3 bytes more than a non-empty list takes.
+    room = budget - _cost(_lines(doc, ""))
+    if sum(r.replicas * base[r.name] + _digits(r.replicas) for r in listable) <= room:
+        listed = {r.name: r.replicas for r in listable}
+    else:
+        for r in listable:  # room for the header of a cut role, for each role that may be cut
+            roles[r.name] = {
+                "size": r.replicas,
+                "truncated": True,
+                "addressTemplate": _address(group, r, "{index}"),
+                "ports": ports[r.name],
+                "instances": [],
+            }
+        listed = _round_robin(listable, base, budget - _cost(_lines(doc, "")))
+    cuts = []
+    for r in listable:
+        if listed[r.name] == r.replicas:
+            roles[r.name] = {"size": r.replicas, "instances": []}
+        else:
+            cuts.append(Cut(r.name, listed[r.name], r.replicas))
+        roles[r.name]["instances"] = [_instance(group, r, ports[r.name], i) for i in range(listed[r.name])]
+    return doc, cuts
 
 
-_PLAIN = re.compile(r"[a-z][a-z0-9._-]*")
+# Lower case first: then only the lower-case spellings of YAML 1.1 words need quoting.
+_PLAIN = re.compile(r"[a-z][a-zA-Z0-9._-]*")
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _SURROGATES = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
 
@@ -99,11 +178,13 @@ def to_yaml(doc: dict[str, Any]) -> str:
     return "\n".join(_lines(doc, "")) + "\n"
 
 
-def discovery_configmap(group: str, spec: RoleBasedGroupSpec, started: set[str]) -> dict[str, Any]:
-    doc = discovery_document(group, spec, started)
-    return {
+def discovery_configmap(group: str, spec: RoleBasedGroupSpec, started: set[str]) -> tuple[dict[str, Any], list[Cut]]:
+    """The ConfigMap, and the roles whose instance lists were cut (see discovery_document)."""
+    doc, cuts = discovery_document(group, spec, started)
+    configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": discovery_name(group), "labels": {c.LABEL_GROUP_NAME: group}},
         "data": {c.DISCOVERY_FILE: to_yaml(doc)},
     }
+    return configmap, cuts

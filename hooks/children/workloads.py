@@ -28,8 +28,12 @@ def _partition(role: RoleSpec) -> int | None:
     if ru.paused:
         return role.replicas
     if isinstance(ru.partition, str) and ru.partition.endswith("%"):
-        return role.replicas * int(ru.partition[:-1]) // 100
-    return int(ru.partition)
+        partition = role.replicas * int(ru.partition[:-1]) // 100
+    else:
+        partition = int(ru.partition)
+    if not 0 <= partition <= c.INT32_MAX:
+        raise ValueError(f"role {role.name}: partition {ru.partition!r} gives {partition}, outside 0 to {c.INT32_MAX}")
+    return partition
 
 
 def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from .. import constants as c
 from ..api import Parent
@@ -28,10 +28,10 @@ class Observed:
     @classmethod
     def from_request(cls, children: dict[str, dict[str, Any]]) -> Observed:
         objects = {}
-        for key in (c.CHILD_CONFIGMAP, c.CHILD_SERVICE, c.CHILD_STATEFULSET, c.CHILD_DEPLOYMENT):
+        for key in c.CHILD_TYPES:
             kind = key.split(".", 1)[0]
             # Hook v1 keys children by name, v2 by "namespace/name": read the name from the object.
-            for obj in (children.get(key) or {}).values():
+            for obj in children[key].values():
                 objects[(kind, obj["metadata"]["name"])] = obj
         return cls(objects)
 
@@ -45,13 +45,26 @@ class Observed:
 
 
 def last_applied(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata", {})
+    meta = obj["metadata"]
     raw = (meta.get("annotations") or {}).get(c.ANNOTATION_LAST_APPLIED)
-    if raw:
-        return json.loads(raw)
-    # Not created through Metacontroller's apply: keep it as it is, minus server-owned fields.
+    try:
+        applied = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        applied = None
+    if _is_applied(applied, obj):
+        return applied
+    # Not created through Metacontroller's apply (or the annotation was edited into something
+    # else): keep it as it is, minus server-owned fields.
     keep = {k: meta[k] for k in ("name", "labels", "annotations") if k in meta}
     return {**{k: v for k, v in obj.items() if k not in ("metadata", "status")}, "metadata": keep}
+
+
+def _is_applied(applied: Any, obj: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
+    """Whether a decoded last-applied annotation is this very child."""
+    if not isinstance(applied, dict) or not isinstance(applied.get("metadata"), dict):
+        return False
+    same = (applied["metadata"].get("name"), applied.get("kind"), applied.get("apiVersion"))
+    return same == (obj["metadata"]["name"], obj["kind"], obj["apiVersion"])
 
 
 def counts(obj: dict[str, Any] | None) -> RoleCounts:
@@ -87,8 +100,8 @@ def request_time(parent: Parent, children: dict[str, dict[str, Any]]) -> str:
     times = [EPOCH, parent.metadata.creationTimestamp or EPOCH]
     times += [f.get("time") or EPOCH for f in parent.metadata.managedFields]
     times += [cond.get("lastTransitionTime") or EPOCH for cond in (parent.status or {}).get("conditions") or []]
-    for group in children.values():
-        for obj in group.values():
+    for key in c.CHILD_TYPES:
+        for obj in children[key].values():
             meta = obj.get("metadata") or {}
             times.append(meta.get("creationTimestamp") or EPOCH)
             times += [f.get("time") or EPOCH for f in meta.get("managedFields") or []]

@@ -8,8 +8,9 @@ Metacontroller observed and from the parent's own status:
 2. Gate first creation: a role's workload is returned once it exists, or once every
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
    (Parallel). An existing workload is never withdrawn because a dependency became unready.
-3. Build every child of every started role, plus the discovery ConfigMap.
-4. Compute status from the observed children.
+3. Build every child of every started role, plus the discovery ConfigMap (its instance lists
+   cut to a size budget if need be).
+4. Compute status from the observed children and say whether the discovery file is cut.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from .. import constants as c
 from ..api import Parent, RoleBasedGroupSpec, SyncRequest
-from ..children.discovery import discovery_configmap
+from ..children.discovery import Cut, discovery_configmap
 from ..children.service import headless_service
 from ..children.workloads import workload
 from ..naming import workload_name
@@ -65,15 +66,19 @@ def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Plan:
     return Plan(started=started, waiting=waiting, ready=ready)
 
 
-def desired_children(namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan) -> list[dict[str, Any]]:
-    children = [discovery_configmap(group, spec, set(p.started))]
+def desired_children(
+    namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan
+) -> tuple[list[dict[str, Any]], list[Cut]]:
+    """The children, and the roles whose instance lists the discovery file had to cut."""
+    configmap, cuts = discovery_configmap(group, spec, set(p.started))
+    children = [configmap]
     for role in spec.roles:
         if role.name not in p.started:
             continue
         if role.workload.kind == c.KIND_STATEFULSET:
             children.append(headless_service(group, role))
         children.append(workload(namespace, group, role))
-    return children
+    return children, cuts
 
 
 def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
@@ -90,6 +95,20 @@ def _progress(s: dict[str, Any]) -> str:
     """ "prefill (2/2 ready, 1/2 updated)": updated only when pods of an older revision are among the ready."""
     updated = f", {s['updatedReplicas']}/{s['replicas']} updated" if s["updatedReplicas"] < s["readyReplicas"] else ""
     return f"{s['name']} ({s['readyReplicas']}/{s['replicas']} ready{updated})"
+
+
+def discovery_condition(cuts: list[Cut]) -> dict[str, Any]:
+    file = f"{c.DISCOVERY_MOUNT_PATH}/{c.DISCOVERY_FILE}"
+    if not cuts:
+        return condition(c.COND_DISCOVERY_TRUNCATED, False, c.REASON_ALL_INSTANCES_LISTED, f"{file} lists every instance")
+    listed = ", ".join(f"{cut.listed} of {cut.size} {cut.role} instances" for cut in cuts)
+    return condition(
+        c.COND_DISCOVERY_TRUNCATED,
+        True,
+        c.REASON_INSTANCE_LIST_TOO_LONG,
+        f"{file} lists {listed} (it is limited to {c.DISCOVERY_MAX_BYTES} bytes); "
+        "each truncated role gives addressTemplate and ports for every instance",
+    )
 
 
 def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -117,7 +136,9 @@ def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]
 def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> Result:
     """Keep every child as it is and say why in status, keeping what status said before."""
     previous = dict(parent.status or {})
-    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") in (c.COND_READY, c.COND_PROGRESSING)]
+    # The children are kept as they are, so what Ready, Progressing and DiscoveryTruncated said still holds.
+    held = (c.COND_READY, c.COND_PROGRESSING, c.COND_DISCOVERY_TRUNCATED)
+    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") in held]
     new = [condition(c.COND_INVALID_SPEC, True, invalid.reason, invalid.message)]
     if not any(cond.get("type") == c.COND_READY for cond in kept):
         new.append(condition(c.COND_READY, False, invalid.reason, "the spec is invalid; see the InvalidSpec condition"))
@@ -140,7 +161,7 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         return _frozen(parent, observed, spec, now), spec, observed
     p = plan(group, spec, observed)
     try:
-        desired = desired_children(namespace, group, spec, p)
+        desired, cuts = desired_children(namespace, group, spec, p)
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
@@ -150,7 +171,10 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         "readyRoles": f"{len(p.ready)}/{len(spec.roles)}",
         "roleStatuses": statuses,
         "conditions": merge_conditions(
-            previous, conditions(spec, p, statuses), now=now, generation=parent.metadata.generation
+            previous,
+            [*conditions(spec, p, statuses), discovery_condition(cuts)],
+            now=now,
+            generation=parent.metadata.generation,
         ),
     }
     return Result(status=status, children=desired), spec, observed

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import constants as c
 
-CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC)
+CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC, c.COND_DISCOVERY_TRUNCATED)
 
 
 def condition(type_: str, status: bool, reason: str, message: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         node = K8S[schema["k8s"]]()
         if schema.get("type") == "array":
             node = {"type": "array", "items": node}
-        return {**node, **({"description": schema["description"]} if "description" in schema else {})}
+        return {**node, **{k: schema[k] for k in ("description", "maxItems") if k in schema}}
     if "anyOf" in schema:
         options = [o for o in schema["anyOf"] if o.get("type") != "null"]
         rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default") or (k == "default" and v is not None)}

@@ -6,7 +6,7 @@ import pytest
 
 from hooks import constants as c
 from hooks.api import RoleBasedGroupSpec, RoleSpec
-from hooks.children.discovery import discovery_configmap, discovery_document
+from hooks.children.discovery import Cut, discovery_configmap, discovery_document
 from hooks.children.podtemplate import build_pod_template
 from hooks.children.service import headless_service
 from hooks.children.workloads import deployment, statefulset
@@ -65,6 +65,12 @@ def test_statefulset():
 def test_statefulset_partition(rolling, partition):
     got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
     assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": partition}}
+
+
+@pytest.mark.parametrize("partition", ["200%", "-5%"])
+def test_a_partition_outside_int32_is_refused(partition):
+    with pytest.raises(ValueError, match="outside 0 to 2147483647"):
+        statefulset("ns", "g", role(replicas=c.INT32_MAX, rolloutStrategy={"rollingUpdate": {"partition": partition}}))
 
 
 def test_deployment_has_no_index_env():
@@ -138,7 +144,7 @@ def test_discovery_lists_only_resolvable_addresses():
         role(name="router", replicas=1, dependencies=["prefill"]),
         role(name="workers", replicas=3, workload={"apiVersion": "apps/v1", "kind": "Deployment"}),
     )
-    assert discovery_document("pd", spec, started={"prefill", "workers"}) == {
+    assert discovery_document("pd", spec, started={"prefill", "workers"}) == ({
         "group": {"name": "pd", "roles": ["prefill", "router", "workers"], "size": 3},
         "roles": {
             "prefill": {
@@ -151,11 +157,32 @@ def test_discovery_lists_only_resolvable_addresses():
             "router": {"size": 1, "instances": []},  # not created yet
             "workers": {"size": 3, "instances": []},  # Deployment pods have no stable names
         },
-    }
+    }, [])
 
 
 def test_discovery_configmap_holds_the_document_as_yaml():
     spec = _spec(role(name="a"))
-    cm = discovery_configmap("g", spec, {"a"})
+    cm, cuts = discovery_configmap("g", spec, {"a"})
     assert cm["metadata"] == {"name": "g-discovery", "labels": {c.LABEL_GROUP_NAME: "g"}}
-    assert yaml.safe_load(cm["data"]["config.yaml"]) == discovery_document("g", spec, {"a"})
+    assert (yaml.safe_load(cm["data"]["config.yaml"]), cuts) == discovery_document("g", spec, {"a"})
+
+
+def test_discovery_cuts_instance_lists_evenly_and_says_how_to_reach_the_rest():
+    spec = _spec(
+        role(name="router", replicas=1),
+        role(name="prefill", replicas=1000, servicePorts=[{"name": "http", "port": 8000}]),
+        role(name="decode", replicas=3),
+    )
+    doc, cuts = discovery_document("pd", spec, {"router", "prefill", "decode"}, budget=700)
+    assert doc["roles"] == {
+        "router": {"size": 1, "instances": [{"address": "pd-router-0.pd-router", "ports": {}}]},  # complete: as before
+        "prefill": {
+            "size": 1000,
+            "truncated": True,
+            "addressTemplate": "pd-prefill-{index}.pd-prefill",  # index 0 to size - 1
+            "ports": {"http": 8000},
+            "instances": [{"address": "pd-prefill-0.pd-prefill", "ports": {"http": 8000}}],
+        },
+        "decode": {"size": 3, "truncated": True, "addressTemplate": "pd-decode-{index}.pd-decode", "ports": {}, "instances": []},
+    }
+    assert cuts == [Cut("prefill", 1, 1000), Cut("decode", 0, 3)]

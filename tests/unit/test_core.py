@@ -136,6 +136,16 @@ def test_child_without_last_applied_annotation_is_kept_as_observed():
     assert set(kept["metadata"]) == {"name", "labels", "annotations"}
 
 
+@pytest.mark.parametrize("annotation", [":", "0", "[[[", '{"kind": "Secret"}'], ids=["not-json", "a-number", "truncated", "another-object"])
+def test_a_last_applied_annotation_edited_by_hand_counts_as_none(annotation):
+    group = _group()
+    observed = observe(sync(request(group)).children)
+    sts = observed[c.CHILD_STATEFULSET]["default/minimal-db"]
+    sts["metadata"]["annotations"][c.ANNOTATION_LAST_APPLIED] = annotation
+    kept = by_kind(sync(request(_cycle(group), observed)).children)[("StatefulSet", "minimal-db")]
+    assert kept["spec"] == sts["spec"] and kept["metadata"]["annotations"] == {c.ANNOTATION_LAST_APPLIED: annotation}
+
+
 def test_scaling_changes_replicas_and_discovery_but_never_the_pod_template():
     group = _group()
     before = by_kind(sync(request(group, observe(sync(request(group)).children))).children)
@@ -243,7 +253,7 @@ def test_finalize_with_invalid_spec_deletes_everything():
     observed = observe(sync(request(group)).children)
     result = _finalize(_cycle(group), observed)
     assert result.children == [] and result.finalized is False
-    assert _finalize(_cycle(group), {}).finalized is True
+    assert _finalize(_cycle(group), {key: {} for key in c.CHILD_TYPES}).finalized is True
 
 
 def test_finalize_never_creates_a_missing_dependency():

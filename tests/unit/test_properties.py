@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hooks import constants as c
-from hooks.children.discovery import to_yaml
+from hooks.api import RoleBasedGroupSpec
+from hooks.children.discovery import discovery_document, to_yaml
 from hooks.core.observed import is_ready
 from hooks.validation import parse_spec
-from tests.support import observe, parent, request, sync
+from tests.support import go_json, observe, parent, request, sync
 
 NAMES = ["a", "b", "c", "d", "e"]
 KINDS = [{"apiVersion": "apps/v1", "kind": "StatefulSet"}, {"apiVersion": "apps/v1", "kind": "Deployment"}]
@@ -138,3 +139,50 @@ DOCS = st.recursive(
 @example({"a\n": []})  # "$" also matches before a final newline
 def test_discovery_yaml_reads_back_as_the_same_document(doc):
     assert yaml.safe_load(to_yaml(doc)) == doc
+
+
+@st.composite
+def listings(draw):
+    """A spec, the roles started, and a budget for the discovery file."""
+    roles = []
+    for name in draw(st.lists(st.sampled_from(["a", "prefill", "no", "d" * 40]), min_size=1, max_size=4, unique=True)):
+        ports = draw(st.lists(st.sampled_from(["http", "no", "bootstrap-port", "9p"]), unique=True, max_size=3))
+        roles.append({
+            "name": name,
+            "replicas": draw(st.integers(0, 30) | st.just(c.INT32_MAX)),
+            "workload": draw(st.sampled_from(KINDS)),
+            "servicePorts": [{"name": p, "port": draw(st.integers(1, 65535))} for p in ports],
+            "template": {},
+        })
+    started = draw(st.sets(st.sampled_from([r["name"] for r in roles])))
+    return RoleBasedGroupSpec.model_validate({"roles": roles}), started, draw(st.integers(0, 6000))
+
+
+@SETTINGS
+@given(listings())
+def test_discovery_lists_instances_only_within_the_budget_and_says_what_it_cut(case):
+    spec, started, budget = case
+    doc, cuts = discovery_document("g", spec, started, budget)
+    text = to_yaml(doc)
+    assert yaml.safe_load(text) == doc
+    listed = {name: len(role["instances"]) for name, role in doc["roles"].items()}
+    if any(listed.values()):
+        assert len(go_json(text)) - 2 <= budget  # as stored in the last-applied annotation
+    assert {cut.role: (cut.listed, cut.size) for cut in cuts} == {
+        r.name: (listed[r.name], r.replicas) for r in spec.roles if doc["roles"][r.name].get("truncated")
+    }
+    for r in spec.roles:
+        role = doc["roles"][r.name]
+        address = f"g-{r.name}-{{}}.g-{r.name}"
+        ports = {p["name"].replace("-", "_"): p["port"] for p in r.service_ports}
+        assert role["instances"] == [{"address": address.format(i), "ports": ports} for i in range(listed[r.name])]
+        if role.get("truncated"):
+            assert listed[r.name] < r.replicas and role["ports"] == ports
+            assert role["addressTemplate"].format(index=r.replicas - 1) == address.format(r.replicas - 1)
+        else:
+            complete = r.name in started and r.workload.kind == c.KIND_STATEFULSET
+            assert set(role) == {"size", "instances"} and listed[r.name] == (r.replicas if complete else 0)
+    if all(r.replicas < 100 for r in spec.roles):
+        full, none_cut = discovery_document("g", spec, started, budget=10**6)
+        if len(go_json(to_yaml(full))) - 2 <= budget:
+            assert (doc, cuts) == (full, none_cut) == (full, [])

@@ -38,3 +38,9 @@ def test_canonical(given, want):
 def test_malformed(bad):
     with pytest.raises(ValueError, match="quantities must match"):
         canonical(bad)
+
+
+@pytest.mark.parametrize("huge", ["1e100", "1e999", "9" * 70 + "Ei"])
+def test_out_of_range(huge):
+    with pytest.raises(ValueError, match="out of range"):
+        canonical(huge)

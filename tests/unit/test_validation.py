@@ -26,6 +26,12 @@ CASES = [
     ("bad-label-value", [_role("a", labels={"team": "a b"})], c.REASON_INVALID_ROLES, "spec.roles[0].labels[team]: 'a b' is not a valid label value"),
     ("bad-annotation-key", [_role("a", annotations={"Example.com/x": "y"})], c.REASON_INVALID_ROLES, "'Example.com/x' is not a valid annotation key"),
     ("bad-pod-label", [{"name": "a", "template": {"metadata": {"labels": {"app": "x/y"}}, "spec": {"containers": [{"name": "c"}]}}}], c.REASON_INVALID_ROLES, "spec.roles[0].template.metadata.labels[app]: 'x/y' is not a valid label value"),
+    ("replicas-beyond-int32", [_role("a", replicas=2**31)], c.REASON_INVALID_FIELDS, "spec.roles[0].replicas: Input should be less than or equal to 2147483647"),
+    ("min-ready-seconds-beyond-int32", [_role("a", minReadySeconds=10**12)], c.REASON_INVALID_FIELDS, "spec.roles[0].minReadySeconds: Input should be less than or equal to 2147483647"),
+    ("lws-size-beyond-int32", [_role("a", leaderWorkerSet={"size": 2**31})], c.REASON_INVALID_FIELDS, "spec.roles[0].leaderWorkerSet.size: Input should be less than or equal to 2147483647"),
+    ("partition-beyond-int32", [_role("a", rolloutStrategy={"rollingUpdate": {"partition": 2**31}})], c.REASON_INVALID_FIELDS, "spec.roles[0].rolloutStrategy.rollingUpdate.partition: Value error, an integer must be from 0 to 2147483647"),
+    ("max-surge-negative", [_role("a", rolloutStrategy={"rollingUpdate": {"maxSurge": -1}})], c.REASON_INVALID_FIELDS, "spec.roles[0].rolloutStrategy.rollingUpdate.maxSurge: Value error, an integer must be from 0 to 2147483647"),
+    ("too-many-service-ports", [_role("a", servicePorts=[{"name": f"p{i}", "port": 1000 + i} for i in range(65)])], c.REASON_INVALID_FIELDS, "spec.roles[0].servicePorts: List should have at most 64 items"),
     ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
     ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
     ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
@@ -58,3 +64,9 @@ def test_upstream_fields_are_accepted():
                      servicePorts=[{"port": 8000}],
                      rolloutStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "50%", "partition": 1}})
     assert not isinstance(parse_spec("g", {"roles": [upstream], "podGroupPolicy": {"kubeScheduling": {}}}), Invalid)
+
+
+def test_the_largest_counts_kubernetes_takes_are_valid():
+    top = _role("a", replicas=c.INT32_MAX, minReadySeconds=c.INT32_MAX, servicePorts=[{"name": f"p{i}", "port": 1000 + i} for i in range(64)],
+                rolloutStrategy={"rollingUpdate": {"partition": c.INT32_MAX, "maxSurge": c.INT32_MAX}})
+    assert not isinstance(parse_spec("g", {"roles": [top]}), Invalid)
