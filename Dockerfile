@@ -14,4 +14,4 @@ ENV PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["python3", "-m", "hooks.cli"]
-CMD ["serve", "--bind", "0.0.0.0:8080", "--workers", "2"]
+CMD ["serve", "--bind", "0.0.0.0:8080", "--workers", "4"]

@@ -18,6 +18,7 @@ from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .api import SyncRequest
 from .core import rbg
 
@@ -41,7 +42,8 @@ def _error(code: int, message: str, **extra: Any) -> Response:
 
 def _log(level: int, hook: str, parent: dict[str, Any] | None, message: str, exc_info: bool = False, **fields: Any) -> None:
     """One JSON line per request, naming the parent as "namespace/name"."""
-    meta = (parent or {}).get("metadata") or {}
+    meta = (parent or {}).get("metadata")
+    meta = meta if isinstance(meta, dict) else {}  # logged before the request is validated
     record = {"hook": hook, "parent": f"{meta.get('namespace', '')}/{meta.get('name', '')}", "msg": message, **fields}
     log.log(level, dumps(record), exc_info=exc_info)
 
@@ -67,6 +69,7 @@ def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], 
         except Exception:
             _log(logging.ERROR, name, parent, "hook failed", exc_info=True)
             return _error(500, "internal error; children are left as they are and the hook will be retried")
+        metrics.group_answered(name, req.parent.metadata.namespace, req.parent.metadata.name, result)
         conditions = {cond["type"]: cond["status"] for cond in result.status.get("conditions", [])}
         _log(
             logging.INFO,
@@ -88,7 +91,10 @@ def create_app() -> Flask:
     app = Flask("rbg-hooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.register_error_handler(HTTPException, lambda e: _error(e.code or 500, e.description or e.name))
+    app.before_request(metrics.start)
+    app.after_request(metrics.answered)
     app.add_url_rule("/sync", view_func=_hook("sync", rbg.sync), methods=["POST"])
     app.add_url_rule("/finalize", view_func=_hook("finalize", rbg.finalize), methods=["POST"])
     app.add_url_rule("/healthz", view_func=lambda: Response("ok\n", mimetype="text/plain"), methods=["GET"])
+    app.add_url_rule("/metrics", view_func=metrics.exposition, methods=["GET"])
     return app

@@ -1,12 +1,21 @@
-"""gunicorn serving the Flask app: the production entry point of `rbg serve`."""
+"""gunicorn serving the Flask app: the production entry point of `rbg serve`.
+
+Metrics use prometheus_client's multiprocess mode (hooks.metrics), which is chosen when the
+library is imported: the master sets PROMETHEUS_MULTIPROC_DIR before any worker forks and
+imports the app.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from .app import create_app
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class _Server(BaseApplication):
@@ -19,22 +28,44 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from .app import create_app  # in the worker, after PROMETHEUS_MULTIPROC_DIR is set
+
         return create_app()
 
 
+def _metrics_dir() -> tuple[str, bool]:
+    """PROMETHEUS_MULTIPROC_DIR emptied of an earlier run's files, or a new directory; and whether it is new."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if not given:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="rbg-metrics-")
+        return os.environ[MULTIPROC_ENV], True
+    Path(given).mkdir(parents=True, exist_ok=True)
+    for stale in Path(given).glob("*.db"):
+        stale.unlink()
+    return given, False
+
+
 def serve(bind: str, workers: int) -> None:
-    _Server(
-        {
-            "bind": bind,
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": 4,
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": "info",
-            # No runtime-management socket: nothing should reconfigure a hook server from inside.
-            "control_socket_disable": True,
-        }
-    ).run()
+    path, created = _metrics_dir()
+    from prometheus_client import multiprocess  # only now: the library reads the variable on import
+
+    options: dict[str, Any] = {
+        "bind": bind,
+        "workers": workers,
+        # One request per process, accepted only by an idle worker: a large request (parsing 16 MiB
+        # holds the GIL for 100 ms at a time) never delays another group's sync (bench/hostile.py).
+        "worker_class": "sync",
+        "threads": 1,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        # No runtime-management socket: nothing should reconfigure a hook server from inside.
+        "control_socket_disable": True,
+        # prometheus_client's multiprocess setup: drops a dead worker's live* gauge files (none today).
+        "child_exit": lambda _arbiter, worker: multiprocess.mark_process_dead(worker.pid, path),
+    }
+    if created:  # a directory of our own goes with the server
+        options["on_exit"] = lambda _arbiter: shutil.rmtree(path, ignore_errors=True)
+    _Server(options).run()

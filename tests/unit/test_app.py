@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from hooks import constants as c
 from hooks.app import create_app
 from hooks.core import rbg
 from tests.support import ROOT, example_group, observe, request, sync
@@ -42,7 +43,28 @@ def _req():
         pytest.param(lambda r: r["parent"].update(kind="Deployment"), "parent.kind", id="wrong-kind"),
         pytest.param(lambda r: r["parent"]["metadata"].pop("name"), "parent.metadata.name", id="no-name"),
         pytest.param(lambda r: r["parent"].update(spec="x"), "parent.spec", id="spec-not-object"),
-        pytest.param(lambda r: r.update(children={"StatefulSet.apps/v1": {"x": {"metadata": {}}}}), "children", id="child-without-name"),
+        pytest.param(lambda r: r["children"].update({c.CHILD_STATEFULSET: {"x": {"metadata": {}}}}), "children.StatefulSet.apps/v1.x.metadata.name", id="child-without-name"),
+        pytest.param(
+            lambda r: r["children"][c.CHILD_STATEFULSET].update({"default/x": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}}}),
+            "children",
+            id="child-of-another-type",
+        ),
+        pytest.param(lambda r: r.pop("controller"), "controller", id="no-controller"),
+        pytest.param(lambda r: r.pop("children"), "children", id="no-children"),
+        pytest.param(lambda r: r["children"].pop(c.CHILD_DEPLOYMENT), "children.Deployment.apps/v1", id="a-child-type-missing"),
+        pytest.param(lambda r: r.update(children={}), "children.ConfigMap.v1", id="children-empty"),
+        pytest.param(
+            lambda r: r["children"][c.CHILD_STATEFULSET].update(
+                {"default/x": {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "x"}, "status": {"readyReplicas": "2"}}}
+            ),
+            "children.StatefulSet.apps/v1.default/x.status.readyReplicas",
+            id="child-count-not-an-integer",
+        ),
+        pytest.param(
+            lambda r: r["parent"].update(status={"conditions": [{"type": "Ready", "lastTransitionTime": 5}]}),
+            "parent.status.conditions.0.lastTransitionTime",
+            id="condition-time-not-a-string",
+        ),
     ],
 )
 def test_422_for_a_request_that_is_not_a_rolebasedgroup_hook_request(client, mutate, path):
@@ -52,7 +74,28 @@ def test_422_for_a_request_that_is_not_a_rolebasedgroup_hook_request(client, mut
     assert got.status_code == 422
     body = got.get_json()
     assert body["error"] == "not a RoleBasedGroup hook request"
-    assert any(p["path"].startswith(path) for p in body["problems"]), body
+    assert any(p["path"] == path for p in body["problems"]), body
+
+
+def test_a_parent_whose_metadata_is_not_an_object_gets_422(client):
+    req = _req()
+    req["parent"]["metadata"] = [1]
+    assert _post(client, "/sync", req).status_code == 422
+
+
+def test_a_request_without_children_is_refused_not_answered_with_fewer_children(client):
+    """Metacontroller deletes every observed child a 200 omits: a partial request must never get one."""
+    req = _req()
+    req["children"] = observe(sync(req).children)
+    assert _post(client, "/sync", req).status_code == 200
+    del req["children"]
+    assert _post(client, "/sync", req).status_code == 422
+
+
+def test_children_of_unregistered_types_are_ignored(client):
+    req = _req()
+    req["children"]["Pod.v1"] = {"default/p": {"metadata": {"name": "p"}, "status": "anything"}}
+    assert _post(client, "/sync", req).data == _post(client, "/sync", _req()).data
 
 
 def test_200_carries_exactly_status_and_children(client):
@@ -84,7 +127,7 @@ def test_finalize_route(client):
     req["finalizing"] = True
     body = _post(client, "/finalize", req).get_json()
     assert body["finalized"] is False and [ch["kind"] for ch in body["children"]] == ["ConfigMap"]
-    req["children"] = {}
+    req["children"] = {key: {} for key in c.CHILD_TYPES}
     assert _post(client, "/finalize", req).get_json()["finalized"] is True
 
 

@@ -73,3 +73,42 @@ def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
     assert ["USER", "65532:65532"] in lines
     assert " ".join(next(ln for ln in lines if ln[0] == "ENTRYPOINT")[1:]) == '["python3", "-m", "hooks.cli"]'
     assert " ".join(next(ln for ln in lines if ln[0] == "CMD")[1:]).startswith('["serve", "--bind", "0.0.0.0:8080"')
+
+
+def _hook_pod():
+    return next(d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text()) if d["kind"] == "Deployment")["spec"]["template"]
+
+
+def test_metrics_files_go_to_the_writable_emptydir_and_annotations_name_the_metrics_port():
+    pod = _hook_pod()
+    container = pod["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    empty = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
+    mounts = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in empty]
+    assert any(env["PROMETHEUS_MULTIPROC_DIR"].startswith(m + "/") for m in mounts)  # the root filesystem is read-only
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) in {p["containerPort"] for p in container["ports"]}
+
+
+def test_monitoring_scrapes_the_hook_pods_and_metacontroller_and_is_installed_on_its_own():
+    monitoring = MC / "monitoring"
+    files = yaml.safe_load((monitoring / "kustomization.yaml").read_text())["resources"]
+    docs = {(d["kind"], d["metadata"]["name"]): d for f in files for d in yaml.safe_load_all((monitoring / f).read_text())}
+    installed = yaml.safe_load((MC / "kustomization.yaml").read_text())["resources"]
+    assert not any("monitoring" in r for r in installed)  # it needs the prometheus-operator CRDs
+
+    hooks, pod = docs[("PodMonitor", "rbg-hooks")], _hook_pod()
+    assert hooks["metadata"]["namespace"] == "rbg-system"
+    assert hooks["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (endpoint,) = hooks["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in {p["name"] for p in pod["spec"]["containers"][0]["ports"]} and endpoint["path"] == "/metrics"
+    assert endpoint["honorLabels"] is True  # rbg_group_condition's `namespace` is the group's
+
+    service, monitor = docs[("Service", "metacontroller-metrics")], docs[("ServiceMonitor", "metacontroller")]
+    assert service["metadata"]["namespace"] == monitor["metadata"]["namespace"] == "metacontroller"
+    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "metacontroller"}  # its upstream StatefulSet's pods
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert port["targetPort"] == 9999  # Metacontroller's default --metrics-address
+    assert monitor["spec"]["endpoints"] == [{"port": port["name"], "path": "/metrics"}]
