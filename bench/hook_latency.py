@@ -12,6 +12,7 @@ p50 / p99 in microseconds of:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -94,24 +96,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def hook_server(workers: int = 4) -> Iterator[str]:
+    """`rbg serve` on a free loopback port, answering /healthz; yields its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hooks.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=2000)
     args = ap.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hooks.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
     session = requests.Session()
-    url = f"http://127.0.0.1:{port}/sync"
-    try:
-        for _ in range(100):
-            try:
-                session.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with hook_server() as base:
+        url = f"{base}/sync"
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.iterations} iterations; microseconds")
         print(f"{'roles':>5} {'request':>9} | {'floor p50':>9} {'p99':>7} | {'core p50':>9} {'p99':>7} {'x floor':>7} | {'http p50':>9} {'p99':>7}")
         for n in (1, 4, 16):
@@ -126,9 +139,6 @@ def main() -> None:
                 f"{n:>5} {len(body):>8}B | {floor[0]:>9.0f} {floor[1]:>7.0f} | {core[0]:>9.0f} {core[1]:>7.0f} "
                 f"{core[1] / floor[1]:>6.1f}x | {http[0]:>9.0f} {http[1]:>7.0f}"
             )
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from hook_latency import free_port, group, percentiles, steady_request  # noqa: E402
+from hook_latency import group, hook_server, percentiles, steady_request  # noqa: E402
 
 from hooks import constants as c  # noqa: E402
 from hooks.app import MAX_REQUEST_BYTES  # noqa: E402
@@ -90,20 +90,9 @@ def main() -> None:
     args = ap.parse_args()
     normal = steady_request(4)
     hostile = {"int32": steady(int32_group(4)), "32 roles": steady(int32_group(32)), "16 MiB": largest()}
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hooks.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    url = f"http://127.0.0.1:{port}/sync"
-    try:
+    with hook_server(args.workers) as base:
+        url = f"{base}/sync"
         session = requests.Session()
-        for _ in range(100):
-            try:
-                session.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
 
         def timed() -> list[float]:
             for _ in range(50):
@@ -124,9 +113,6 @@ def main() -> None:
                 took[name] += samples
         for client in clients:
             client.join()
-    finally:
-        server.terminate()
-        server.wait(10)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, rbg serve --workers {args.workers}, {args.iterations} iterations")
     print("pathological requests (size, p50 under load, count):", ", ".join(
         f"{name} {len(hostile[name]) / 2**20:.1f} MiB {percentiles(took[name])[0] / 1e3:.0f} ms p50 ({len(took[name])} sent)"
