@@ -13,6 +13,7 @@ RBG_METACONTROLLER=/path/to/metacontroller (see README.md). Its CRDs come from
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -65,6 +66,7 @@ METACONTROLLER_ENV = "RBG_METACONTROLLER"
 METACONTROLLER_CRDS_FILE = "metacontroller.k8s.io_crds-v1.yaml"
 # Third-party CRDs (real, unmodified) live beside the repo, never in it: ../shared/crds/third-party.
 THIRD_PARTY_CRDS_ENV = "RBG_THIRD_PARTY_CRDS"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 STOP_GRACE_SECONDS = 10
 
@@ -252,6 +254,7 @@ class LocalCluster:
                 stderr=subprocess.STDOUT,
                 env=self._env(),
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self._save()
         try:
@@ -548,6 +551,13 @@ class LocalCluster:
         tmp = self.state_dir / "cluster.json.tmp"
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_dir / "cluster.json")
+
+
+def _die_with_parent() -> None:
+    """Run in a component before exec: SIGKILL it when the thread that started it dies, so a
+    test run or `rbg up` supervisor that crashes never leaves a control plane running (Linux)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _rsa_key_pem() -> bytes:

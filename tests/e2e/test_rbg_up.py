@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -70,3 +71,25 @@ def test_up_refuses_a_metacontroller_path_that_is_not_a_binary(bin_dir, tmp_path
     up = rbg("up", "--bin-dir", str(bin_dir), "--state-dir", str(tmp_path / "state"), metacontroller=str(tmp_path / "nope"))
     assert up.returncode == 1
     assert f"{METACONTROLLER_ENV}={tmp_path / 'nope'} is not an executable file" in up.stderr
+
+
+def test_a_launcher_killed_outright_leaves_no_component_running(bin_dir, tmp_path):
+    """A crashed test run or supervisor (SIGKILL: no teardown runs) must not leak a control plane."""
+    script = (
+        "import json, sys, time\n"
+        "from hooks.localcluster.cluster import LocalCluster\n"
+        f"c = LocalCluster({str(bin_dir)!r}, {str(tmp_path / 'state')!r}, nodes=1).start()\n"
+        "print(json.dumps([comp.proc.pid for comp in c.components.values()]), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != METACONTROLLER_ENV}
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env) as launcher:
+        try:
+            pids = json.loads(launcher.stdout.readline())
+            assert len(pids) == 6 and all(map(_alive, pids))
+        finally:
+            launcher.kill()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, pids))
