@@ -8,6 +8,7 @@ Kubernetes schemas, and the hooks pass the rest through.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, model_validator
@@ -27,8 +28,17 @@ def _int32_count(value: int | str) -> int | str:
     return value
 
 
+def _percentage(value: int | str) -> int | str:
+    if isinstance(value, str) and not _PERCENT.fullmatch(value):
+        raise ValueError('a string must be a percentage such as "25%"')  # as Kubernetes' IsValidPercent
+    return value
+
+
+_PERCENT = re.compile(r"[0-9]{1,3}%")
 # An integer (a count: it lands in an int32 field) or a string such as "50%".
 IntOrString = Annotated[int | str, AfterValidator(_int32_count)]
+# The same, passed through to a Deployment, whose API server accepts only "<digits>%" strings.
+IntOrPercent = Annotated[IntOrString, AfterValidator(_percentage)]
 
 
 class Model(BaseModel):
@@ -52,8 +62,8 @@ class WorkloadSpec(Model):
 class RollingUpdate(Model):
     type: str | None = None
     partition: IntOrString = 0
-    max_unavailable: IntOrString = 1
-    max_surge: IntOrString = 0
+    max_unavailable: IntOrPercent = 1
+    max_surge: IntOrPercent = 0
     paused: bool = False
     in_place_update_strategy: dict[str, Any] | None = None
 

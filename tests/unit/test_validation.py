@@ -30,6 +30,8 @@ CASES = [
     ("min-ready-seconds-beyond-int32", [_role("a", minReadySeconds=10**12)], c.REASON_INVALID_FIELDS, "spec.roles[0].minReadySeconds: Input should be less than or equal to 2147483647"),
     ("lws-size-beyond-int32", [_role("a", leaderWorkerSet={"size": 2**31})], c.REASON_INVALID_FIELDS, "spec.roles[0].leaderWorkerSet.size: Input should be less than or equal to 2147483647"),
     ("partition-beyond-int32", [_role("a", rolloutStrategy={"rollingUpdate": {"partition": 2**31}})], c.REASON_INVALID_FIELDS, "spec.roles[0].rolloutStrategy.rollingUpdate.partition: Value error, an integer must be from 0 to 2147483647"),
+    ("max-surge-not-a-percentage", [_role("a", rolloutStrategy={"rollingUpdate": {"maxSurge": "1"}})], c.REASON_INVALID_FIELDS, 'spec.roles[0].rolloutStrategy.rollingUpdate.maxSurge: Value error, a string must be a percentage such as "25%"'),
+    ("max-unavailable-junk", [_role("a", rolloutStrategy={"rollingUpdate": {"maxUnavailable": "lots"}})], c.REASON_INVALID_FIELDS, 'spec.roles[0].rolloutStrategy.rollingUpdate.maxUnavailable: Value error, a string must be a percentage such as "25%"'),
     ("max-surge-negative", [_role("a", rolloutStrategy={"rollingUpdate": {"maxSurge": -1}})], c.REASON_INVALID_FIELDS, "spec.roles[0].rolloutStrategy.rollingUpdate.maxSurge: Value error, an integer must be from 0 to 2147483647"),
     ("too-many-service-ports", [_role("a", servicePorts=[{"name": f"p{i}", "port": 1000 + i} for i in range(65)])], c.REASON_INVALID_FIELDS, "spec.roles[0].servicePorts: List should have at most 64 items"),
     ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
