@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import constants as c
@@ -77,4 +78,26 @@ BUILDERS = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment}
 
 
 def workload(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
-    return BUILDERS[role.workload.kind](namespace, group, role)
+    """The role's workload; ValueError if Metacontroller could not store it (see applied_size)."""
+    child = BUILDERS[role.workload.kind](namespace, group, role)
+    size = applied_size(child)
+    if size > c.MAX_ANNOTATIONS_BYTES:
+        raise ValueError(
+            f"role {role.name}: its {child['kind']} would carry {size} bytes of annotations once applied "
+            f"(Metacontroller stores the whole object in {c.ANNOTATION_LAST_APPLIED}), over Kubernetes' "
+            f"limit of {c.MAX_ANNOTATIONS_BYTES}: make the pod template smaller"
+        )
+    return child
+
+
+def applied_size(child: dict[str, Any]) -> int:
+    """Bytes of every annotation `child` carries once Metacontroller applied it: its own, and
+    itself as JSON in the last-applied annotation (Go escapes <, > and & as 6 bytes each)."""
+    text = json.dumps(child, separators=(",", ":"), ensure_ascii=False)
+    own = child["metadata"].get("annotations") or {}
+    return (
+        len(text.encode())
+        + 5 * sum(text.count(ch) for ch in "<>&")
+        + len(c.ANNOTATION_LAST_APPLIED)
+        + sum(len(k.encode()) + len(v.encode()) for k, v in own.items())
+    )

@@ -8,6 +8,7 @@ import signal
 from hooks import constants as c
 from hooks.api import RoleSpec, SyncRequest
 from hooks.children.discovery import discovery_document, to_yaml
+from hooks.children import workloads
 from hooks.children.workloads import statefulset
 from hooks.core import rbg
 from hooks.validation import parse_spec
@@ -125,3 +126,30 @@ def test_the_longest_document_the_api_allows_fits_the_budget():
 def test_a_statefulset_does_not_grow_with_replicas():
     small, huge = (statefulset("ns", "g", RoleSpec.model_validate({"name": "r", "replicas": n, "template": CONTAINER})) for n in (1, c.INT32_MAX))
     assert len(go_json(huge)) - len(go_json(small)) == len(str(c.INT32_MAX)) - 1
+
+
+def _with_env_of(size):
+    group = example_group(PD)
+    env = [{"name": "BIG", "value": "x" * size}]
+    next(r for r in group["spec"]["roles"] if r["name"] == "prefill")["template"]["spec"]["containers"][0]["env"] = env
+    return group
+
+
+def test_a_workload_metacontroller_could_not_store_freezes_the_group_with_the_reason():
+    """A pod template of ~256 KiB passes the API server (a group may be 1.5 MiB), but the
+    workload's last-applied annotation would not: every apply would fail, for ever."""
+    result = sync(request(_with_env_of(270_000)))
+    invalid = condition(result.status, c.COND_INVALID_SPEC)
+    assert (invalid["status"], invalid["reason"]) == ("True", c.REASON_INVALID_FIELDS)
+    assert "role prefill: its StatefulSet would carry" in invalid["message"] and "make the pod template smaller" in invalid["message"]
+    assert result.children == []
+
+
+def test_applied_size_is_what_go_writes_in_the_annotation_plus_the_other_annotations():
+    group = _with_env_of(1000)
+    role = RoleSpec.model_validate({**group["spec"]["roles"][1], "annotations": {"a": "<&>"}})
+    sts = statefulset("ns", "g", role)
+    sts["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", "a && b > c < d"]
+    expected = len(go_json(sts).encode()) + len(c.ANNOTATION_LAST_APPLIED) + len("a") + len("<&>")
+    assert workloads.applied_size(sts) == expected
+    assert sync(request(_with_env_of(200_000))).children  # large but storable: reconciled
