@@ -55,6 +55,29 @@ NODE_RESOURCES = {
     "ephemeral-storage": "1Ti",
     "nvidia.com/gpu": "8",
 }
+# With `audit=True`: one line per write to the kinds the hooks own (and per read of a group), so
+# a benchmark can count who wrote what (bench/cluster.py counts Metacontroller's child writes).
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete", "get"],
+            "resources": [{"group": "workloads.x-k8s.io", "resources": ["rolebasedgroups", "rolebasedgroups/status"]}],
+        },
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete"],
+            "resources": [
+                {"group": "", "resources": ["configmaps", "services"]},
+                {"group": "apps", "resources": ["statefulsets", "deployments"]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
 KWOK_STAGES = (
     "node-initialize.yaml",
     "node-heartbeat-with-lease.yaml",
@@ -67,6 +90,11 @@ METACONTROLLER_CRDS_FILE = "metacontroller.k8s.io_crds-v1.yaml"
 # Third-party CRDs (real, unmodified) live beside the repo, never in it: ../shared/crds/third-party.
 THIRD_PARTY_CRDS_ENV = "RBG_THIRD_PARTY_CRDS"
 PR_SET_PDEATHSIG = 1  # prctl(2)
+# Go's garbage collector target for the control-plane processes (unless GOGC is set already).
+# At the default (100) the API server spent about a quarter of its CPU in GC while a thousand pods
+# started (bench/cluster.py, pprof); on two cores that CPU is what every request waits for. 400
+# trades memory (the API server peaks below 1 GiB at 1,008 pods) for about a fifth less CPU.
+GO_GC = "400"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 STOP_GRACE_SECONDS = 10
 
@@ -149,7 +177,8 @@ class LocalCluster:
 
     `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller`, the path of
     a Metacontroller binary (needs `rbg`), runs it and registers the CompositeController. `None`
-    and `rbg=False`: a bare kwok cluster.
+    and `rbg=False`: a bare kwok cluster. `nodes` fake nodes take `pods_per_node` pods each;
+    `audit` writes the API server's audit log of AUDIT_POLICY to `audit_log`.
     """
 
     def __init__(
@@ -161,6 +190,8 @@ class LocalCluster:
         rbg: bool = True,
         metacontroller: str | Path | None = None,
         repo: Path = REPO,
+        pods_per_node: int = 110,
+        audit: bool = False,
     ) -> None:
         if metacontroller is not None and not rbg:
             raise ValueError("metacontroller needs rbg=True: the CompositeController calls our hooks")
@@ -168,6 +199,8 @@ class LocalCluster:
         self.state_dir = Path(state_dir).resolve()
         self.hook_port = hook_port or free_port()
         self.nodes = nodes
+        self.pods_per_node = pods_per_node
+        self.audit_log = self.state_dir / "logs" / "audit.log" if audit else None
         self.rbg = rbg
         self.metacontroller = None if metacontroller is None else Path(metacontroller).resolve()
         self.repo = repo
@@ -177,6 +210,7 @@ class LocalCluster:
         self.api_port = free_port()
         self.server = f"https://127.0.0.1:{self.api_port}"
         self.hook_url = f"http://127.0.0.1:{self.hook_port}"
+        self.metacontroller_metrics_url: str | None = None  # set by _components when Metacontroller runs
         self.timings: dict[str, float] = {}
         self.ready = False
         self._http = requests.Session()  # health probes; no proxies or CA bundles from the environment
@@ -328,6 +362,7 @@ class LocalCluster:
                     "--enable-priority-and-fairness=false",
                     "--profiling=false",
                     "--v=1",
+                    *self._audit_flags(),
                 ],
                 lambda: (
                     (self.pki / "apiserver.crt").exists()
@@ -348,8 +383,18 @@ class LocalCluster:
                     f"--service-account-private-key-file={s / 'sa.key'}",
                     f"--root-ca-file={self.pki / 'apiserver.crt'}",
                     "--service-cluster-ip-range=10.96.0.0/16",
-                    "--kube-api-qps=100",
-                    "--kube-api-burst=200",
+                    # Each controller has its own client. At 100/s the StatefulSet controller (a pod
+                    # create and an event per pod, and status writes) was throttled at scale.
+                    "--kube-api-qps=500",
+                    "--kube-api-burst=1000",
+                    # 8 StatefulSet workers instead of 5: at 5 the queue held every StatefulSet for
+                    # seconds before its status showed a pod Ready (the dependency gate waits on that
+                    # status); more workers coalesce fewer pod events and write more statuses.
+                    "--concurrent-statefulset-syncs=8",
+                    # One Endpoints / EndpointSlice write per Service per second at most, instead of
+                    # one per pod change (every role has a headless Service).
+                    "--endpoint-updates-batch-period=1s",
+                    "--endpointslice-updates-batch-period=1s",
                 ],
                 # Pods are rejected until their namespace's default ServiceAccount exists.
                 lambda: bool(self.kube.get(ServiceAccount, "default", namespace="default")),
@@ -391,13 +436,14 @@ class LocalCluster:
                         "hooks.cli",
                         "serve",
                         f"--bind=127.0.0.1:{self.hook_port}",
-                        "--workers=2",
+                        "--workers=4",  # sync workers: one request each; Metacontroller runs 16 syncs at once
                     ],
                     lambda: self._http.get(f"{self.hook_url}/healthz", timeout=2).ok,
                 )
             )
         if self.metacontroller:
             mc_metrics, mc_health = free_port(), free_port()
+            self.metacontroller_metrics_url = f"http://127.0.0.1:{mc_metrics}/metrics"
             comps.append(
                 Component(
                     "metacontroller",
@@ -406,13 +452,28 @@ class LocalCluster:
                         "--discovery-interval=1s",
                         f"--metrics-address=127.0.0.1:{mc_metrics}",
                         f"--health-probe-bind-address=127.0.0.1:{mc_health}",
-                        "--client-go-qps=50",
-                        "--client-go-burst=100",
+                        # Every sync makes an uncached GET of the group, and a status update and
+                        # child writes when anything changed: at 50/s syncs waited on the client's
+                        # rate limiter. 16 workers instead of 5: a sync mostly waits on the API
+                        # server, and with 5 the queue held most groups while a thousand pods started.
+                        "--client-go-qps=500",
+                        "--client-go-burst=1000",
+                        "--workers=16",
                     ],
                     lambda: self._http.get(f"http://127.0.0.1:{mc_health}/readyz", timeout=2).ok,
                 )
             )
         return comps
+
+    def _audit_flags(self) -> list[str]:
+        if self.audit_log is None:
+            return []
+        return [
+            f"--audit-policy-file={self.state_dir / 'audit-policy.yaml'}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            "--audit-log-maxsize=0",  # never rotate: a benchmark reads the whole file
+        ]
 
     def _required_files(self) -> list[Path]:
         files = [Path(c.argv[0]) for c in self.components.values()]
@@ -424,7 +485,12 @@ class LocalCluster:
         return files
 
     def _env(self) -> dict[str, str]:
-        return {**python_env(), "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}
+        return {
+            **python_env(),
+            "GOGC": os.environ.get("GOGC", GO_GC),
+            "KUBECONFIG": str(self.kubeconfig),
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def _insecure_get(self, url: str) -> str:
         """GET against a component's self-signed serving certificate."""
@@ -478,6 +544,8 @@ class LocalCluster:
         }
         self.kubeconfig.write_text(yaml.safe_dump(kubeconfig, sort_keys=False))
         self.kubeconfig.chmod(0o600)
+        if self.audit_log is not None:
+            (self.state_dir / "audit-policy.yaml").write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
 
     def _create_nodes(self) -> None:
         for i in range(self.nodes):
@@ -488,8 +556,8 @@ class LocalCluster:
         def observe() -> dict[str, str]:
             nodes = self.kube.list(Node, labels={"type": NODE_LABEL_TYPE})
             return {
-                n.metadata.name: ("Ready" if has_condition(n, "Ready") else "NotReady")
-                + "".join(f" taint:{t.key}" for t in n.spec.taints or [])
+                str(as_dict(n)["metadata"]["name"]): ("Ready" if has_condition(n, "Ready") else "NotReady")
+                + "".join(f" taint:{t['key']}" for t in as_dict(n).get("spec", {}).get("taints") or [])
                 for n in nodes
             }
 
@@ -502,6 +570,7 @@ class LocalCluster:
 
     def _node(self, i: int) -> Obj:
         name, rack = f"kwok-node-{i}", i // 2  # racks of two nodes, alternating between two zones
+        resources = {**NODE_RESOURCES, "pods": str(self.pods_per_node)}
         return {
             "apiVersion": "v1",
             "kind": "Node",
@@ -518,7 +587,7 @@ class LocalCluster:
                 },
             },
             "spec": {},
-            "status": {"capacity": NODE_RESOURCES, "allocatable": NODE_RESOURCES},
+            "status": {"capacity": resources, "allocatable": resources},
         }
 
     def install_crds(self, files: list[Path]) -> None:
@@ -563,8 +632,8 @@ def _die_with_parent() -> None:
 def _rsa_key_pem() -> bytes:
     """A service-account signing key: `cryptography` when importable, else openssl."""
     try:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives import serialization  # type: ignore[import-not-found]
+        from cryptography.hazmat.primitives.asymmetric import rsa  # type: ignore[import-not-found]
     except ImportError:
         return subprocess.run(["openssl", "genrsa", "2048"], check=True, capture_output=True).stdout
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -19,7 +19,7 @@ import httpx2
 import requests
 import yaml
 from lightkube import ApiError, Client, KubeConfig, codecs
-from lightkube.core.resource import Resource
+from lightkube.core.resource import NamespacedResource, Resource
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 
 from .. import constants as c
@@ -69,8 +69,9 @@ def apply_manifests(
     applied = []
     for doc in load_documents(paths_or_docs):
         obj = codecs.from_dict(doc)
-        ns = namespace if getattr(obj.metadata, "namespace", None) is None else None
-        applied.append(client.apply(obj, namespace=ns, force=True, dry_run=dry_run))
+        if namespace and isinstance(obj, NamespacedResource) and obj.metadata and not obj.metadata.namespace:
+            obj.metadata.namespace = namespace
+        applied.append(client.apply(obj, force=True, dry_run=dry_run))
     return applied
 
 

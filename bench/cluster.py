@@ -1,0 +1,792 @@
+"""Apply-to-Ready at scale: RoleBasedGroups under Metacontroller against the same pods as plain
+StatefulSets, each run on a fresh local control plane (hooks/localcluster).
+
+    BIN=$(bash tools/build.sh kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages | tail -1)
+    RBG_METACONTROLLER=/path/to/metacontroller .venv/bin/python bench/cluster.py --bin-dir "$BIN"
+        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|plain] [--pods-per-node 110]
+
+rbg    `--groups` RoleBasedGroups of three roles (router depends on prefill and decode; every role
+       `--pods-per-role` pods), created at once; done when every group is Ready.
+plain  the StatefulSets those groups render to (`rbg render`, startupPolicy Parallel: the same pod
+       templates, labels and names), created at once; done when every pod is Ready. The floor.
+
+Both run on the same kind of cluster (the same flags, Metacontroller and the hook server running,
+the API server's audit log on) with enough KWOK nodes for the pods, started fresh for every run;
+the start is not timed. Times are arrival times of watch events at this process (time.monotonic)
+since the first create request was sent. Watches, not polling: pods with the field selector
+status.phase=Running (about one event per pod), StatefulSets and groups decoded by msgspec into
+the few fields used. What is printed:
+
+  milestones       first / p50 / last of: create requests answered, workloads created, pods Ready,
+                   groups Ready
+  edge             per group, the last Ready event of a prefill or decode pod to the ADDED event of
+                   the router's StatefulSet; split at the event where both dependency StatefulSets
+                   report all replicas ready (the StatefulSet controller's share; the rest is
+                   Metacontroller's and the hooks')
+  hook calls       `"hook":"sync"` lines of the hook server's log per group, and their `ms`
+  child writes     the API server's audit log (hooks/localcluster AUDIT_POLICY: writes to ConfigMaps,
+                   Services, StatefulSets, Deployments and groups, reads of groups), requests whose
+                   user agent is Metacontroller's, by verb and resource: exact, one line per request
+  CPU              CPU seconds each component (with its child processes) and this process used
+                   between the first create request and the end of the run
+  metacontroller   its workqueue and client-go figures from its /metrics, over the run
+
+A benchmark, not a test: it asserts nothing about time. Figures move with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import requests
+import urllib3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hooks import constants as c  # noqa: E402
+from hooks.api import SyncRequest  # noqa: E402
+from hooks.core import rbg  # noqa: E402
+from hooks.localcluster.cluster import LocalCluster, controller_manifest, metacontroller_binary  # noqa: E402
+from hooks.localcluster.kube import apply_manifests  # noqa: E402
+
+NAMESPACE = "bench"
+ROLES = ("prefill", "decode", "router")
+DEPENDENCIES = {"router": ["prefill", "decode"]}
+RBG_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/rolebasedgroups"
+STS_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets"
+POD_PATH = f"/api/v1/namespaces/{NAMESPACE}/pods"
+
+
+# --- the workloads ---------------------------------------------------------------------------------
+def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED) -> dict[str, Any]:
+    def role(name: str, image: str) -> dict[str, Any]:
+        container = {
+            "name": name,
+            "image": image,
+            "ports": [{"containerPort": 8000}],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+        }
+        out: dict[str, Any] = {
+            "name": name,
+            "replicas": pods_per_role,
+            "servicePorts": [{"name": "http", "port": 8000}],
+            "template": {"spec": {"containers": [container]}},
+        }
+        if name in DEPENDENCIES:
+            out["dependencies"] = DEPENDENCIES[name]
+        return out
+
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND_RBG,
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "startupPolicy": startup,
+            "roles": [
+                role("router", "lmsysorg/sglang-router:v0.2.2"),
+                role("prefill", "lmsysorg/sglang:v0.5.3.post3"),
+                role("decode", "lmsysorg/sglang:v0.5.3.post3"),
+            ],
+        },
+    }
+
+
+def plain_statefulsets(name: str, pods_per_role: int) -> list[dict[str, Any]]:
+    """The StatefulSets the hooks render for the group, every role at once (dependencies first)."""
+    parent = group(name, pods_per_role, c.STARTUP_PARALLEL)
+    children = {key: {} for key in c.CHILD_TYPES}
+    result = rbg.sync(SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children}))
+    sts = {o["metadata"]["labels"][c.LABEL_ROLE_NAME]: o for o in result.children if o["kind"] == c.KIND_STATEFULSET}
+    assert sorted(sts) == sorted(ROLES), sorted(sts)
+    return [sts[r] for r in ROLES]
+
+
+# --- API access ---------------------------------------------------------------------------------------
+class Api:
+    """Raw HTTP to the API server with the cluster's token (no client-side models: cheap)."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        cfg = yaml.safe_load(kubeconfig.read_text())
+        self.server = cfg["clusters"][0]["cluster"]["server"]
+        self.ca = cfg["clusters"][0]["cluster"]["certificate-authority"]
+        self.token = cfg["users"][0]["user"]["token"]
+
+    def session(self) -> requests.Session:
+        s = requests.Session()
+        s.trust_env = False
+        s.verify = self.ca
+        s.headers["Authorization"] = f"Bearer {self.token}"
+        return s
+
+
+class Cond(msgspec.Struct):
+    type: str = ""
+    status: str = ""
+
+
+class Meta(msgspec.Struct):
+    name: str = ""
+    resourceVersion: str = ""
+    generation: int = 0
+    labels: dict[str, str] = {}
+
+
+class Status(msgspec.Struct):
+    conditions: list[Cond] = []
+    observedGeneration: int = 0
+    replicas: int = 0
+    readyReplicas: int = 0
+    updatedReplicas: int = 0
+
+
+class Spec(msgspec.Struct):
+    replicas: int = 0
+
+
+class Obj(msgspec.Struct):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: Spec = msgspec.field(default_factory=Spec)
+    status: Status = msgspec.field(default_factory=Status)
+
+
+class Event(msgspec.Struct):
+    type: str
+    object: Obj
+
+
+class Watch(threading.Thread):
+    """One watch from a resourceVersion, resumed where it ended; calls `on_event(arrival, event)`."""
+
+    def __init__(
+        self, api: Api, path: str, rv: str, on_event: Callable[[float, Event], None], params: dict[str, str] | None = None,
+        accept: str = "application/json",
+    ) -> None:
+        super().__init__(daemon=True, name=f"watch {path}")
+        self.api, self.path, self.rv, self.on_event = api, path, rv, on_event
+        self.params, self.accept = params or {}, accept
+        self.decoder = msgspec.json.Decoder(Event)
+        # msgspec builds a type's decoder lazily; two threads doing it at once can crash the
+        # interpreter (tests/e2e/watch.py). Build it here, in the thread that makes the watches.
+        self.decoder.decode(b'{"type":"ADDED","object":{"metadata":{"name":"warm-up","labels":{}},"status":{"conditions":[]}}}')
+        self.session = api.session()
+        self.error: BaseException | None = None
+        self._halt = threading.Event()
+        self._response: requests.Response | None = None
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._response is not None:
+            self._response.close()
+        self.session.close()
+
+    def run(self) -> None:
+        try:
+            while not self._halt.is_set():
+                params = {
+                    **self.params, "watch": "1", "resourceVersion": self.rv, "allowWatchBookmarks": "true",
+                    "timeoutSeconds": "3600",
+                }
+                with self.session.get(
+                    self.api.server + self.path, params=params, stream=True, timeout=(10, None),
+                    headers={"Accept": self.accept},
+                ) as resp:
+                    self._response = resp
+                    if resp.status_code == 429 or resp.status_code >= 500:  # e.g. a watch cache not ready yet
+                        time.sleep(float(resp.headers.get("Retry-After", "0.2")))
+                        continue
+                    resp.raise_for_status()
+                    for line in resp.iter_lines(chunk_size=1 << 16):
+                        if not line:
+                            continue
+                        arrived = time.monotonic()
+                        try:
+                            event = self.decoder.decode(line)
+                        except msgspec.ValidationError:
+                            raise RuntimeError(f"watch {self.path}: {line[:500]!r}") from None
+                        if event.type == "ERROR":
+                            raise RuntimeError(f"watch {self.path}: {line[:500]!r}")
+                        self.rv = event.object.metadata.resourceVersion or self.rv
+                        if event.type != "BOOKMARK":
+                            self.on_event(arrived, event)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            if not self._halt.is_set():
+                self.error = e
+
+
+# --- one run ---------------------------------------------------------------------------------------------
+class Record:
+    """What the watches saw, first arrival per object."""
+
+    def __init__(self, kind: str, groups: int, pods_per_role: int) -> None:
+        self.kind = kind
+        self.want_groups = groups
+        self.want_sts = groups * len(ROLES)
+        self.want_pods = groups * len(ROLES) * pods_per_role
+        self.pods_per_role = pods_per_role
+        self.pod_ready: dict[str, tuple[float, str, str]] = {}  # pod -> (t, group, role)
+        self.sts_added: dict[str, float] = {}
+        self.sts_ready: dict[str, float] = {}  # first event with all replicas ready at its generation
+        self.group_ready: dict[str, float] = {}
+        self.events = Counter[str]()
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def finished(self) -> bool:
+        if self.kind == "rbg":
+            return len(self.group_ready) >= self.want_groups
+        return len(self.pod_ready) >= self.want_pods
+
+    def on_pod(self, t: float, e: Event) -> None:
+        self.events["pod"] += 1
+        meta = e.object.metadata
+        if meta.name in self.pod_ready or e.type == "DELETED":
+            return
+        if any(x.type == "Ready" and x.status == "True" for x in e.object.status.conditions):
+            with self._lock:
+                self.pod_ready[meta.name] = (t, meta.labels.get(c.LABEL_GROUP_NAME, ""), meta.labels.get(c.LABEL_ROLE_NAME, ""))
+                if self.finished():
+                    self.done.set()
+
+    def on_sts(self, t: float, e: Event) -> None:
+        self.events["statefulset"] += 1
+        obj = e.object
+        name = obj.metadata.name
+        self.sts_added.setdefault(name, t)
+        s = obj.status
+        if (
+            name not in self.sts_ready and obj.spec.replicas > 0 and s.observedGeneration == obj.metadata.generation
+            and s.readyReplicas == obj.spec.replicas and s.updatedReplicas == obj.spec.replicas
+        ):
+            self.sts_ready[name] = t
+
+    def on_group(self, t: float, e: Event) -> None:
+        self.events["rolebasedgroup"] += 1
+        obj = e.object
+        if obj.metadata.name in self.group_ready:
+            return
+        ready = any(x.type == c.COND_READY and x.status == "True" for x in obj.status.conditions)
+        if ready and obj.status.observedGeneration == obj.metadata.generation:
+            with self._lock:
+                self.group_ready[obj.metadata.name] = t
+                if self.finished():
+                    self.done.set()
+
+
+def start_revision(api: Api, s: requests.Session, paths: list[str]) -> str:
+    """The newest list revision of `paths`: a watch from it misses nothing created afterwards, and is
+    not older than a watch cache that was only just filled (the groups' cache starts with the CRD)."""
+    revisions = []
+    deadline = time.monotonic() + 60
+    for path in paths:
+        while (r := s.get(api.server + path, params={"limit": "1"})).status_code == 429 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        r.raise_for_status()
+        revisions.append(int(r.json()["metadata"]["resourceVersion"]))
+    return str(max(revisions))
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """utime+stime of each named process and its live descendants (plus reaped children's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        ppid = int(fields[1])
+        cpu = sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
+        stats[int(entry)] = (ppid, cpu)
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (ppid, _) in stats.items():
+        children[ppid].append(pid)
+
+    def tree(pid: int) -> float:
+        return stats.get(pid, (0, 0.0))[1] + sum(tree(k) for k in children.get(pid, []))
+
+    out = {name: tree(pid) for name, pid in pids.items()}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    out["bench (this process)"] = own.ru_utime + own.ru_stime
+    return out
+
+
+def peak_rss_mib(pids: dict[str, int]) -> dict[str, float]:
+    """Peak resident memory (VmHWM) of each named process, in MiB."""
+    out = {}
+    for name, pid in pids.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        if m:
+            out[name] = int(m[1]) / 1024
+    return out
+
+
+def machine_busy() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (every process, ours and others'), and stolen by the
+    hypervisor, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def scrape(url: str | None, session: requests.Session | None = None) -> dict[str, float]:
+    """Prometheus text exposition -> {series: value} (lines without a value are skipped)."""
+    if url is None:
+        return {}
+    try:
+        if session is not None:
+            text = session.get(url, timeout=10).text
+        else:
+            with requests.Session() as s:
+                s.trust_env = False
+                text = s.get(url, timeout=5).text
+    except requests.RequestException:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            try:
+                out[series] = float(value)
+            except ValueError:
+                pass
+    return out
+
+
+QUEUE = 'name="CompositeController-rolebasedgroup"'
+
+
+def metric(series: dict[str, float], name: str, having: str = "") -> float:
+    """Sum of the series of metric `name` whose labels contain `having`."""
+    return sum(v for k, v in series.items() if k.startswith(name + "{") and having in k)
+
+
+def rest_requests(series: dict[str, float]) -> dict[str, float]:
+    out: Counter[str] = Counter()
+    for k, v in series.items():
+        if k.startswith("rest_client_requests_total{"):
+            code, method = re.search(r'code="([^"]*)"', k), re.search(r'method="([^"]*)"', k)
+            out[f"{method[1] if method else '?'} {code[1] if code else '?'}"] += v
+    return {k: v for k, v in out.items() if v}
+
+
+class Sampler(threading.Thread):
+    """Metacontroller's workqueue depth and in-flight sync hook requests, every `period` s."""
+
+    def __init__(self, url: str | None, period: float = 0.25) -> None:
+        super().__init__(daemon=True, name="sampler")
+        self.url, self.period = url, period
+        self.samples: dict[str, list[float]] = {"depth": [], "inflight": []}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while self.url and not self._halt.wait(self.period):
+            m = scrape(self.url)
+            if m:
+                self.samples["depth"].append(metric(m, "workqueue_depth", QUEUE))
+                self.samples["inflight"].append(metric(m, "metacontroller_sync_in_flight_requests"))
+
+    def stop(self) -> dict[str, list[float]]:
+        self._halt.set()
+        self.join(2)
+        return self.samples
+
+
+def pct(values: Iterable[float], p: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return math.nan
+    return xs[min(len(xs) - 1, max(0, math.ceil(p / 100 * len(xs)) - 1))]
+
+
+def fmt_spread(values: list[float], unit: float = 1.0, digits: int = 2) -> str:
+    if not values:
+        return "-"
+    return "  ".join(f"{pct(values, p) * unit:7.{digits}f}" for p in (0, 50, 100))
+
+
+def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index: int) -> dict[str, Any]:
+    pods = args.groups * len(ROLES) * args.pods_per_role
+    nodes = args.nodes or math.ceil(pods * 1.1 / args.pods_per_node)
+    names = [f"g-{i:04d}" for i in range(args.groups)]
+    if kind == "rbg":
+        bodies = [(RBG_PATH, group(n, args.pods_per_role)) for n in names]
+    else:
+        bodies = [(STS_PATH, sts) for n in names for sts in plain_statefulsets(n, args.pods_per_role)]
+    header = (
+        f"== {kind}: {args.groups} groups x {len(ROLES)} roles x {args.pods_per_role} pods = {pods} pods "
+        f"({len(bodies)} {'RoleBasedGroups' if kind == 'rbg' else 'StatefulSets'}), "
+        f"{nodes} nodes x {args.pods_per_node} pods; run {index}"
+    )
+    print(header, flush=True)
+
+    state = Path(tempfile.mkdtemp(prefix=f"rbg-bench-{kind}-"))
+    cluster = LocalCluster(
+        bin_dir, state, nodes=nodes, pods_per_node=args.pods_per_node, metacontroller=mc, audit=True,
+    )
+    for name, flag in args.flag:
+        override(cluster, name, flag)
+    if args.registration is not None:  # another CompositeController than metacontroller/, to compare
+        cluster._register_controller = lambda: apply_manifests(  # type: ignore[method-assign]
+            cluster.kube, [controller_manifest(args.registration, cluster.hook_url)]
+        )
+    started = time.monotonic()
+    cluster.start()
+    print(f"cluster started in {time.monotonic() - started:.1f} s (not timed); state {state}", flush=True)
+    api = Api(cluster.kubeconfig)
+    s = api.session()
+    watches: list[Watch] = []
+    try:
+        r = s.post(f"{api.server}/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        r.raise_for_status()
+        deadline = time.monotonic() + 60
+        while s.get(f"{api.server}/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default").status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no default ServiceAccount in the bench namespace")
+            time.sleep(0.2)
+        rv = start_revision(api, s, [POD_PATH, STS_PATH, RBG_PATH])
+
+        rec = Record(kind, args.groups, args.pods_per_role)
+        watches = [
+            Watch(api, POD_PATH, rv, rec.on_pod, params={"fieldSelector": "status.phase=Running"}),
+            Watch(api, STS_PATH, rv, rec.on_sts),
+        ]
+        if kind == "rbg":
+            watches.append(Watch(api, RBG_PATH, rv, rec.on_group))
+        for w in watches:
+            w.start()
+        time.sleep(1)  # the watches are connected (they start from `rv` anyway)
+
+        pids = {name: comp.proc.pid for name, comp in cluster.components.items() if comp.proc is not None}
+        cpu_before = cpu_seconds(pids)
+        busy_before = machine_busy()
+        mc_before = scrape(cluster.metacontroller_metrics_url)
+        api_before = scrape(f"{api.server}/metrics", s)
+        kcm_url = "https://127.0.0.1:{}/metrics".format(
+            next(a.split("=")[1] for a in cluster.components["kube-controller-manager"].argv if a.startswith("--secure-port="))
+        )
+        kcm_session = api.session()
+        kcm_session.verify = False  # its self-signed serving certificate
+        urllib3.disable_warnings()
+        kcm_before = scrape(kcm_url, kcm_session)
+        hook_lines_before = len(hook_log(cluster))
+        sampler = Sampler(cluster.metacontroller_metrics_url if kind == "rbg" else None)
+        sampler.start()
+
+        # --- apply: every object at once -----------------------------------------------------------------
+        sessions = threading.local()
+        answered: list[float] = []
+        t0 = time.monotonic()
+
+        def create(item: tuple[str, dict[str, Any]]) -> None:
+            if not hasattr(sessions, "s"):
+                sessions.s = api.session()
+            path, body = item
+            resp = sessions.s.post(api.server + path, data=json.dumps(body), headers={"Content-Type": "application/json"})
+            answered.append(time.monotonic())
+            if resp.status_code != 201:
+                raise RuntimeError(f"create {path}: {resp.status_code} {resp.text[:300]}")
+
+        with ThreadPoolExecutor(args.apply_threads) as pool:
+            list(pool.map(create, bodies))
+        t_applied = time.monotonic()
+
+        # --- wait ---------------------------------------------------------------------------------------
+        while not rec.done.wait(1):
+            failed = [w for w in watches if w.error is not None]
+            if failed:
+                raise RuntimeError(f"watch failed: {failed[0].error!r}")
+            if time.monotonic() - t0 > args.timeout:
+                raise TimeoutError(
+                    f"{kind}: not done after {args.timeout} s: {len(rec.pod_ready)}/{rec.want_pods} pods Ready, "
+                    f"{len(rec.group_ready)}/{rec.want_groups} groups Ready, {len(rec.sts_added)} StatefulSets"
+                )
+        t_end = time.monotonic()
+        cpu_after = cpu_seconds(pids)
+        busy, steal = (a - b for a, b in zip(machine_busy(), busy_before))
+        rss = peak_rss_mib(pids)
+        samples = sampler.stop()
+        mc_after = scrape(cluster.metacontroller_metrics_url)
+        api_after = scrape(f"{api.server}/metrics", s)
+        kcm_after = scrape(kcm_url, kcm_session)
+        hooks_at_end = hook_log(cluster)[hook_lines_before:]
+        time.sleep(args.settle)
+        hooks_settled = hook_log(cluster)[hook_lines_before:]
+        audit = read_audit(cluster.audit_log)
+    finally:
+        for w in watches:
+            w.stop()
+        s.close()
+        cluster.stop(keep=args.keep)
+
+    result = {
+        "kind": kind, "pods": pods, "objects": len(bodies), "seconds": t_end - t0, "t0": t0,
+        "applied": [t - t0 for t in answered], "t_applied": t_applied - t0,
+        "rec": rec, "busy": busy, "steal": steal, "rss": rss, "cpu": {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after},
+        "mc": {k: v - mc_before.get(k, 0.0) for k, v in mc_after.items()},
+        "api": {k: v - api_before.get(k, 0.0) for k, v in api_after.items()},
+        "kcm": {k: v - kcm_before.get(k, 0.0) for k, v in kcm_after.items()},
+        "samples": samples, "hooks_at_end": hooks_at_end, "hooks_settled": hooks_settled, "audit": audit, "names": names,
+    }
+    report(result, args)
+    return result
+
+
+def override(cluster: LocalCluster, name: str, flag: str) -> None:
+    """Set `--name=value` on a component's command line, replacing a flag of the same name."""
+    argv = cluster.components[name].argv
+    key = flag.split("=", 1)[0]
+    kept = [a for a in argv if a.split("=", 1)[0] != key]
+    argv[:] = [*kept, flag]
+
+
+def component_flag(text: str) -> tuple[str, str]:
+    name, sep, flag = text.partition("=")
+    if not sep or not flag.startswith("--"):
+        raise argparse.ArgumentTypeError(f"expected COMPONENT=--flag=value, got {text!r}")
+    return name, flag
+
+
+HOOK_LINE = re.compile(r'"hook":"(sync|finalize)","parent":"' + NAMESPACE + r'/([^"]+)".*?"ms":([0-9.]+)')
+
+
+def hook_log(cluster: LocalCluster) -> list[tuple[str, str, float]]:
+    path = cluster.logs / "hooks.log"
+    if not path.exists():
+        return []
+    return [(m[1], m[2], float(m[3])) for m in HOOK_LINE.finditer(path.read_text(errors="replace"))]
+
+
+def read_audit(path: Path | None) -> list[dict[str, Any]]:
+    if path is None or not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        e = json.loads(line)
+        ref = e.get("objectRef") or {}
+        if ref.get("namespace") != NAMESPACE:
+            continue
+        res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+        agent = (e.get("userAgent") or "").split("/")[0]
+        out.append({"verb": e["verb"], "resource": res, "agent": agent, "code": (e.get("responseStatus") or {}).get("code")})
+    return out
+
+
+def report(r: dict[str, Any], args: argparse.Namespace) -> None:
+    rec: Record = r["rec"]
+    secs = r["seconds"]
+    print(f"apply -> {'every group' if r['kind'] == 'rbg' else 'every pod'} Ready: {secs:.2f} s   "
+          f"{r['pods'] / secs:.1f} pods/s", flush=True)
+    t0 = r["t0"]
+    print(f"  milestones, s since the first create       first      p50     last")
+    print(f"    create requests answered ({r['objects']:>5})   {fmt_spread(r['applied'])}")
+    print(f"    workloads created        ({len(rec.sts_added):>5})   {fmt_spread([t - t0 for t in rec.sts_added.values()])}")
+    print(f"    pods Ready               ({len(rec.pod_ready):>5})   {fmt_spread([v[0] - t0 for v in rec.pod_ready.values()])}")
+    if r["kind"] == "rbg":
+        print(f"    groups Ready             ({len(rec.group_ready):>5})   {fmt_spread([t - t0 for t in rec.group_ready.values()])}")
+        edges, sts_part, mc_part = edge_overhead(rec, r["names"])
+        print(f"  dependency edge, ms (n={len(edges)})             p50      p99      max")
+        print(f"    last dependency pod Ready -> router created  {edge_line(edges)}")
+        print(f"      -> dependency StatefulSets ready          {edge_line(sts_part)}")
+        print(f"      StatefulSets ready -> router created       {edge_line(mc_part)}")
+        per_group = Counter(p for h, p, _ in r["hooks_at_end"] if h == "sync")
+        settled = Counter(p for h, p, _ in r["hooks_settled"] if h == "sync")
+        ms = [m for h, _, m in r["hooks_at_end"] if h == "sync"]
+        calls = [per_group.get(n, 0) for n in r["names"]]
+        print(f"  hook calls per group (sync, hook server log): mean {statistics.mean(calls):.1f}  "
+              f"p50 {pct(calls, 50):.0f}  max {max(calls)}; {sum(settled.values()) - sum(per_group.values())} more "
+              f"in the {args.settle:g} s after; hook ms p50 {pct(ms, 50):.1f} p99 {pct(ms, 99):.1f}")
+    writes = Counter(
+        (a["verb"], a["resource"]) for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] != "get"
+    )
+    child = {k: v for k, v in writes.items() if not k[1].startswith("rolebasedgroups")}
+    parent = {k: v for k, v in writes.items() if k[1].startswith("rolebasedgroups")}
+    gets = sum(1 for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] == "get")
+    conflicts = sum(1 for a in r["audit"] if a["agent"] == "metacontroller" and a["code"] == 409)
+    g = max(1, args.groups)
+    if r["kind"] == "rbg":
+        print(f"  child writes per group (Metacontroller, audit log): {sum(child.values()) / g:.2f}  "
+              + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(child.items())))
+        print(f"  group requests per group (Metacontroller): get {gets / g:.2f}, "
+              + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(parent.items()))
+              + f"; 409 conflicts {conflicts}")
+    cpu = r["cpu"]
+    print("  CPU s during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+          + f"; total {sum(cpu.values()):.1f}; the machine was busy {r['busy']:.1f} of {secs * (os.cpu_count() or 1):.1f}"
+          + f" (other processes {max(0.0, r['busy'] - sum(cpu.values())):.1f}; stolen {r['steal']:.1f})")
+    if args.api_detail:
+        print("  peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["rss"].items(), key=lambda kv: -kv[1])))
+    mc = r["mc"]
+    if mc and r["kind"] == "rbg":
+        adds = metric(mc, "workqueue_adds_total", QUEUE)
+        syncs = metric(mc, "workqueue_work_duration_seconds_count", QUEUE)
+        qd = metric(mc, "workqueue_queue_duration_seconds_sum", QUEUE) / max(1, metric(mc, "workqueue_queue_duration_seconds_count", QUEUE))
+        wd = metric(mc, "workqueue_work_duration_seconds_sum", QUEUE) / max(1, syncs)
+        depth, inflight = r["samples"]["depth"], r["samples"]["inflight"]
+        print(f"  metacontroller queue: {adds:.0f} adds, {syncs:.0f} syncs, mean wait {qd * 1000:.0f} ms, "
+              f"mean sync {wd * 1000:.0f} ms, retries {metric(mc, 'workqueue_retries_total', QUEUE):.0f}; "
+              f"depth mean {statistics.mean(depth or [0]):.1f} max {max(depth or [0]):.0f}; hook requests in flight "
+              f"mean {statistics.mean(inflight or [0]):.1f} max {max(inflight or [0]):.0f}; API requests "
+              + ", ".join(f"{k} {v:.0f}" for k, v in sorted(rest_requests(mc).items())))
+    print(f"  watch events here: {dict(rec.events)}")
+    if args.api_detail:
+        api_breakdown(r["api"])
+        queues(r["kcm"])
+    sys.stdout.flush()
+
+
+def api_breakdown(api: dict[str, float], top: int = 14) -> None:
+    """The API server's requests and watch events during the run, from its /metrics."""
+    requests_by: Counter[str] = Counter()
+    watch_events: Counter[str] = Counter()
+    for k, v in api.items():
+        if k.startswith("apiserver_request_total{") and v:
+            lab = dict(re.findall(r'(\w+)="([^"]*)"', k))
+            if lab.get("verb") in ("WATCH", "CONNECT"):
+                continue
+            res = lab.get("resource", "") + ("/" + lab["subresource"] if lab.get("subresource") else "")
+            requests_by[f"{lab.get('verb')} {res}"] += v
+        elif k.startswith("apiserver_watch_events_total{") and v:
+            lab = dict(re.findall(r'(\w+)="([^"]*)"', k))
+            watch_events[lab.get("resource") or lab.get("kind", "?")] += v
+    total = sum(requests_by.values())
+    print(f"  API server requests {total:.0f}: " + ", ".join(f"{k} {v:.0f}" for k, v in requests_by.most_common(top)))
+    print(f"  API server watch events sent {sum(watch_events.values()):.0f}: "
+          + ", ".join(f"{k} {v:.0f}" for k, v in watch_events.most_common(8)))
+
+
+def queues(series: dict[str, float], top: int = 6) -> None:
+    """kube-controller-manager's busiest workqueues during the run: syncs, mean wait, mean sync."""
+    rows = []
+    for k, v in series.items():
+        if k.startswith("workqueue_queue_duration_seconds_sum{"):
+            name = re.search(r'name="([^"]*)"', k)[1]  # type: ignore[index]
+            q = f'name="{name}"'
+            n = metric(series, "workqueue_work_duration_seconds_count", q)
+            waited = metric(series, "workqueue_queue_duration_seconds_count", q)
+            if n:
+                rows.append((v, name, n, v / max(1, waited), metric(series, "workqueue_work_duration_seconds_sum", q) / n))
+    rows.sort(reverse=True)
+    print("  controller-manager queues (syncs, mean wait, mean sync): " + ", ".join(
+        f"{name} {n:.0f} {w * 1000:.0f}/{d * 1000:.0f} ms" for _, name, n, w, d in rows[:top]))
+
+
+def edge_overhead(rec: Record, names: list[str]) -> tuple[list[float], list[float], list[float]]:
+    last_dep: dict[str, float] = {}
+    count: Counter[str] = Counter()
+    for t, grp, role in rec.pod_ready.values():
+        if role in DEPENDENCIES["router"]:
+            last_dep[grp] = max(last_dep.get(grp, 0.0), t)
+            count[grp] += 1
+    edges, sts_part, mc_part = [], [], []
+    need = len(DEPENDENCIES["router"]) * rec.pods_per_role
+    for n in names:
+        router = rec.sts_added.get(f"{n}-router")
+        if router is None or count[n] != need:
+            continue
+        edges.append(router - last_dep[n])
+        deps_ready = [rec.sts_ready.get(f"{n}-{d}") for d in DEPENDENCIES["router"]]
+        if all(x is not None for x in deps_ready):
+            ready = max(deps_ready)  # type: ignore[type-var]
+            sts_part.append(ready - last_dep[n])
+            mc_part.append(router - ready)
+    return edges, sts_part, mc_part
+
+
+def edge_line(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return "  ".join(f"{pct(values, p) * 1000:7.0f}" for p in (50, 99, 100))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--groups", type=int, default=84, help="RoleBasedGroups (3 roles each); default 84 = 1,008 pods")
+    ap.add_argument("--pods-per-role", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=1, help="runs of each kind, alternating rbg and plain")
+    ap.add_argument("--only", choices=("rbg", "plain"))
+    ap.add_argument("--pods-per-node", type=int, default=110, help="allocatable pods of each KWOK node")
+    ap.add_argument("--nodes", type=int, help="KWOK nodes (default: pods x 1.1 / --pods-per-node)")
+    ap.add_argument("--apply-threads", type=int, default=4, help="concurrent create requests")
+    ap.add_argument("--timeout", type=float, default=900, help="give up a run after this many seconds")
+    ap.add_argument("--settle", type=float, default=3, help="seconds after Ready to count late hook calls")
+    ap.add_argument("--bin-dir", type=Path, help="control-plane binaries (default: tools/build.sh's cache)")
+    ap.add_argument(
+        "--flag", type=component_flag, action="append", default=[], metavar="COMPONENT=--NAME=VALUE",
+        help="try a component flag in both runs (repeatable), e.g. kube-scheduler=--kube-api-qps=200",
+    )
+    ap.add_argument("--registration", type=Path, help="CompositeController to register instead of metacontroller/'s")
+    ap.add_argument("--api-detail", action="store_true", help="print the API server's requests and watch events by kind")
+    ap.add_argument("--keep", action="store_true", help="keep each run's state dir (logs, audit log)")
+    args = ap.parse_args()
+
+    bin_dir = args.bin_dir or build_dir()
+    mc = metacontroller_binary(bin_dir)
+    if mc is None:
+        print("no Metacontroller: set RBG_METACONTROLLER=/path/to/metacontroller (README.md)", file=sys.stderr)
+        return 2
+    kinds = [args.only] if args.only else ["rbg", "plain"]
+    print(f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"Metacontroller {mc}", flush=True)
+    if args.flag or "GOGC" in os.environ:
+        gogc = [f"GOGC={os.environ['GOGC']}"] if "GOGC" in os.environ else []
+        print("overrides: " + " ".join(gogc + [f"{n}={f}" for n, f in args.flag]))
+    if args.registration:
+        print(f"registration: {args.registration}")
+    results: dict[str, list[float]] = defaultdict(list)
+    for i in range(1, args.runs + 1):
+        for kind in kinds:
+            results[kind].append(run_once(kind, args, bin_dir, mc, i)["seconds"])
+            print(flush=True)
+    print("== summary ==")
+    pods = args.groups * len(ROLES) * args.pods_per_role
+    for kind in kinds:
+        xs = results[kind]
+        print(f"  {kind:<5} {pods} pods: " + ", ".join(f"{x:.2f} s" for x in xs)
+              + f"  (median {statistics.median(xs):.2f} s, {pods / statistics.median(xs):.1f} pods/s)")
+    if len(kinds) == 2:
+        ratio = statistics.median(results["rbg"]) / statistics.median(results["plain"])
+        print(f"  rbg / plain: {ratio:.2f}x (medians); per run: "
+              + ", ".join(f"{a / b:.2f}x" for a, b in zip(results["rbg"], results["plain"])))
+    print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+def build_dir() -> Path:
+    import subprocess
+
+    out = subprocess.run(
+        ["bash", str(ROOT / "tools" / "build.sh"), "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+         "kubectl", "etcd", "kwok", "kwok-stages"],
+        stdout=subprocess.PIPE, text=True, check=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
