@@ -69,8 +69,10 @@ def apply_manifests(
     applied = []
     for doc in load_documents(paths_or_docs):
         obj = codecs.from_dict(doc)
-        if namespace and isinstance(obj, NamespacedResource) and obj.metadata and not obj.metadata.namespace:
-            obj.metadata.namespace = namespace
+        meta = doc.get("metadata") or {}
+        if namespace and isinstance(obj, NamespacedResource) and not meta.get("namespace"):
+            # In the document: a generic resource's `metadata` attribute is a copy.
+            obj = codecs.from_dict({**doc, "metadata": {**meta, "namespace": namespace}})
         applied.append(client.apply(obj, force=True, dry_run=dry_run))
     return applied
 
