@@ -112,7 +112,7 @@ def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED) -> di
 def plain_statefulsets(name: str, pods_per_role: int) -> list[dict[str, Any]]:
     """The StatefulSets the hooks render for the group, every role at once (dependencies first)."""
     parent = group(name, pods_per_role, c.STARTUP_PARALLEL)
-    children = {key: {} for key in c.CHILD_TYPES}
+    children: dict[str, dict[str, Any]] = {key: {} for key in c.CHILD_TYPES}
     result = rbg.sync(SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children}))
     sts = {o["metadata"]["labels"][c.LABEL_ROLE_NAME]: o for o in result.children if o["kind"] == c.KIND_STATEFULSET}
     assert sorted(sts) == sorted(ROLES), sorted(sts)
@@ -176,12 +176,11 @@ class Watch(threading.Thread):
     """One watch from a resourceVersion, resumed where it ended; calls `on_event(arrival, event)`."""
 
     def __init__(
-        self, api: Api, path: str, rv: str, on_event: Callable[[float, Event], None], params: dict[str, str] | None = None,
-        accept: str = "application/json",
+        self, api: Api, path: str, rv: str, on_event: Callable[[float, Event], None], params: dict[str, str] | None = None
     ) -> None:
         super().__init__(daemon=True, name=f"watch {path}")
         self.api, self.path, self.rv, self.on_event = api, path, rv, on_event
-        self.params, self.accept = params or {}, accept
+        self.params = params or {}
         self.decoder = msgspec.json.Decoder(Event)
         # msgspec builds a type's decoder lazily; two threads doing it at once can crash the
         # interpreter (tests/e2e/watch.py). Build it here, in the thread that makes the watches.
@@ -204,10 +203,7 @@ class Watch(threading.Thread):
                     **self.params, "watch": "1", "resourceVersion": self.rv, "allowWatchBookmarks": "true",
                     "timeoutSeconds": "3600",
                 }
-                with self.session.get(
-                    self.api.server + self.path, params=params, stream=True, timeout=(10, None),
-                    headers={"Accept": self.accept},
-                ) as resp:
+                with self.session.get(self.api.server + self.path, params=params, stream=True, timeout=(10, None)) as resp:
                     self._response = resp
                     if resp.status_code == 429 or resp.status_code >= 500:  # e.g. a watch cache not ready yet
                         time.sleep(float(resp.headers.get("Retry-After", "0.2")))
@@ -238,7 +234,6 @@ class Record:
     def __init__(self, kind: str, groups: int, pods_per_role: int) -> None:
         self.kind = kind
         self.want_groups = groups
-        self.want_sts = groups * len(ROLES)
         self.want_pods = groups * len(ROLES) * pods_per_role
         self.pods_per_role = pods_per_role
         self.pod_ready: dict[str, tuple[float, str, str]] = {}  # pod -> (t, group, role)
@@ -387,7 +382,7 @@ def metric(series: dict[str, float], name: str, having: str = "") -> float:
 
 
 def rest_requests(series: dict[str, float]) -> dict[str, float]:
-    out: Counter[str] = Counter()
+    out: defaultdict[str, float] = defaultdict(float)
     for k, v in series.items():
         if k.startswith("rest_client_requests_total{"):
             code, method = re.search(r'code="([^"]*)"', k), re.search(r'method="([^"]*)"', k)
@@ -452,9 +447,12 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     for name, flag in args.flag:
         override(cluster, name, flag)
     if args.registration is not None:  # another CompositeController than metacontroller/, to compare
-        cluster._register_controller = lambda: apply_manifests(  # type: ignore[method-assign]
-            cluster.kube, [controller_manifest(args.registration, cluster.hook_url)]
-        )
+        registration: Path = args.registration
+
+        def register() -> None:
+            apply_manifests(cluster.kube, [controller_manifest(registration, cluster.hook_url)])
+
+        cluster._register_controller = register  # type: ignore[method-assign]
     started = time.monotonic()
     cluster.start()
     print(f"cluster started in {time.monotonic() - started:.1f} s (not timed); state {state}", flush=True)
@@ -514,7 +512,6 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
 
         with ThreadPoolExecutor(args.apply_threads) as pool:
             list(pool.map(create, bodies))
-        t_applied = time.monotonic()
 
         # --- wait ---------------------------------------------------------------------------------------
         while not rec.done.wait(1):
@@ -546,7 +543,7 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
 
     result = {
         "kind": kind, "pods": pods, "objects": len(bodies), "seconds": t_end - t0, "t0": t0,
-        "applied": [t - t0 for t in answered], "t_applied": t_applied - t0,
+        "applied": [t - t0 for t in answered],
         "rec": rec, "busy": busy, "steal": steal, "rss": rss, "cpu": {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after},
         "mc": {k: v - mc_before.get(k, 0.0) for k, v in mc_after.items()},
         "api": {k: v - api_before.get(k, 0.0) for k, v in api_after.items()},
@@ -662,8 +659,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
 
 def api_breakdown(api: dict[str, float], top: int = 14) -> None:
     """The API server's requests and watch events during the run, from its /metrics."""
-    requests_by: Counter[str] = Counter()
-    watch_events: Counter[str] = Counter()
+    requests_by: defaultdict[str, float] = defaultdict(float)
+    watch_events: defaultdict[str, float] = defaultdict(float)
     for k, v in api.items():
         if k.startswith("apiserver_request_total{") and v:
             lab = dict(re.findall(r'(\w+)="([^"]*)"', k))
@@ -675,9 +672,13 @@ def api_breakdown(api: dict[str, float], top: int = 14) -> None:
             lab = dict(re.findall(r'(\w+)="([^"]*)"', k))
             watch_events[lab.get("resource") or lab.get("kind", "?")] += v
     total = sum(requests_by.values())
-    print(f"  API server requests {total:.0f}: " + ", ".join(f"{k} {v:.0f}" for k, v in requests_by.most_common(top)))
+    print(f"  API server requests {total:.0f}: " + ", ".join(f"{k} {v:.0f}" for k, v in most(requests_by, top)))
     print(f"  API server watch events sent {sum(watch_events.values()):.0f}: "
-          + ", ".join(f"{k} {v:.0f}" for k, v in watch_events.most_common(8)))
+          + ", ".join(f"{k} {v:.0f}" for k, v in most(watch_events, 8)))
+
+
+def most(counts: dict[str, float], n: int) -> list[tuple[str, float]]:
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:n]
 
 
 def queues(series: dict[str, float], top: int = 6) -> None:
@@ -710,9 +711,9 @@ def edge_overhead(rec: Record, names: list[str]) -> tuple[list[float], list[floa
         if router is None or count[n] != need:
             continue
         edges.append(router - last_dep[n])
-        deps_ready = [rec.sts_ready.get(f"{n}-{d}") for d in DEPENDENCIES["router"]]
-        if all(x is not None for x in deps_ready):
-            ready = max(deps_ready)  # type: ignore[type-var]
+        deps_ready = [rec.sts_ready[f"{n}-{d}"] for d in DEPENDENCIES["router"] if f"{n}-{d}" in rec.sts_ready]
+        if len(deps_ready) == len(DEPENDENCIES["router"]):
+            ready = max(deps_ready)
             sts_part.append(ready - last_dep[n])
             mc_part.append(router - ready)
     return edges, sts_part, mc_part
