@@ -30,8 +30,17 @@ the few fields used. What is printed:
   CPU              CPU seconds each component (with its child processes) and this process used
                    between the first create request and the end of the run
   metacontroller   its workqueue and client-go figures from its /metrics, over the run
+  --api-detail     also the API server's requests and watch events by resource, the controller-
+                   manager's busiest workqueues, and each component's peak RSS
 
-A benchmark, not a test: it asserts nothing about time. Figures move with the machine's load.
+The plain floor is set by kube-scheduler's default client rate limit (50 bindings/s after a burst
+of 100: (1,008 - 100) / 50 = 18.2 s), which the launcher leaves at Kubernetes' default.
+To try settings without editing the launcher: `--flag COMPONENT=--name=value` (repeatable; applied
+to both kinds of run), `GOGC=...` in the environment, `--registration FILE` (another
+CompositeController). `--keep` keeps each run's state dir (component logs, audit log).
+
+A benchmark, not a test: it asserts nothing about time. Figures move with the machine's load;
+the CPU line says how busy the machine was and how much of it was other processes.
 """
 
 from __future__ import annotations
