@@ -340,8 +340,9 @@ class Parent(BaseModel):
 class SyncRequest(BaseModel):
     """A complete Metacontroller sync or finalize request for a RoleBasedGroup (hook v1 or v2).
 
-    Metacontroller always sends every field (its CompositeHookRequest has no omitempty);
-    `related` is not read here, so it is not required.
+    Metacontroller always sends every field (its CompositeHookRequest has no omitempty).
+    `related` holds what the customize hook asked for (the group's pods); objects in it that
+    are not pods of the group's roles are ignored (hooks.core.observed).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -349,4 +350,20 @@ class SyncRequest(BaseModel):
     controller: dict[str, Any]
     parent: Parent
     children: Annotated[dict[str, dict[str, dict[str, Any]]], _shaped(ObservedChildren)]
+    related: dict[str, Any] = Field(default_factory=dict)
     finalizing: bool = False
+
+    @property
+    def observes_pods(self) -> bool:
+        """Whether the registration has the customize hook, so that `related` holds every pod of the group."""
+        hooks = (self.controller.get("spec") or {}).get("hooks")
+        return isinstance(hooks, dict) and bool(hooks.get("customize"))
+
+
+class CustomizeRequest(BaseModel):
+    """A Metacontroller customize request: which related objects the parent needs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: Parent

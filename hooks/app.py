@@ -12,17 +12,19 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from . import metrics
-from .api import SyncRequest
+from .api import CustomizeRequest, SyncRequest
 from .core import rbg
+from .core.observed import customize
 
 log = logging.getLogger("rbg.hooks")
+M = TypeVar("M", bound=BaseModel)
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -48,22 +50,30 @@ def _log(level: int, hook: str, parent: dict[str, Any] | None, message: str, exc
     log.log(level, dumps(record), exc_info=exc_info)
 
 
+def _parse(name: str, model: type[M]) -> M | Response:
+    """The request as `model`, or the 400/422 answer that says why it is not one."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        _log(logging.WARNING, name, None, "rejected: body is not a JSON object")
+        return _error(400, "request body must be a JSON object (a Metacontroller hook request)")
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        problems = [
+            {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors(include_url=False)
+        ]
+        parent = body.get("parent") if isinstance(body.get("parent"), dict) else None
+        _log(logging.WARNING, name, parent, "rejected: not a RoleBasedGroup hook request", problems=problems)
+        return _error(422, "not a RoleBasedGroup hook request", problems=problems)
+
+
 def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], Response]:
     def handler() -> Response:
         started = time.perf_counter()
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            _log(logging.WARNING, name, None, "rejected: body is not a JSON object")
-            return _error(400, "request body must be a JSON object (a Metacontroller hook request)")
-        parent = body.get("parent") if isinstance(body.get("parent"), dict) else None
-        try:
-            req = SyncRequest.model_validate(body)
-        except ValidationError as err:
-            problems = [
-                {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors(include_url=False)
-            ]
-            _log(logging.WARNING, name, parent, "rejected: not a RoleBasedGroup hook request", problems=problems)
-            return _error(422, "not a RoleBasedGroup hook request", problems=problems)
+        req = _parse(name, SyncRequest)
+        if isinstance(req, Response):
+            return req
+        parent = request.get_json()["parent"]
         try:
             result = core(req)
         except Exception:
@@ -87,6 +97,14 @@ def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], 
     return handler
 
 
+def _customize() -> Response:
+    """Every pod of the group, as related objects of the sync requests (hooks.core.observed)."""
+    req = _parse("customize", CustomizeRequest)
+    if isinstance(req, Response):
+        return req
+    return _reply(200, customize(req.parent.metadata.namespace, req.parent.metadata.name))
+
+
 def create_app() -> Flask:
     app = Flask("rbg-hooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -95,6 +113,7 @@ def create_app() -> Flask:
     app.after_request(metrics.answered)
     app.add_url_rule("/sync", view_func=_hook("sync", rbg.sync), methods=["POST"])
     app.add_url_rule("/finalize", view_func=_hook("finalize", rbg.finalize), methods=["POST"])
+    app.add_url_rule("/customize", view_func=_customize, methods=["POST"])
     app.add_url_rule("/healthz", view_func=lambda: Response("ok\n", mimetype="text/plain"), methods=["GET"])
     app.add_url_rule("/metrics", view_func=metrics.exposition, methods=["GET"])
     return app

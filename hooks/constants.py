@@ -20,6 +20,8 @@ LABEL_ROLE_NAME_V2 = "rbg.workloads.x-k8s.io/role-name"
 LABEL_GROUP_UNIQUE_KEY = "rolebasedgroup.workloads.x-k8s.io/group-unique-key"
 # Set by the StatefulSet controller on every pod (Kubernetes >= 1.28).
 LABEL_POD_INDEX = "apps.kubernetes.io/pod-index"
+# Set by the StatefulSet controller on every pod: the revision (status.updateRevision) it runs.
+LABEL_REVISION = "controller-revision-hash"
 
 # Metacontroller keeps what a hook last returned for a child in this annotation.
 ANNOTATION_LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
@@ -47,6 +49,8 @@ CHILD_DEPLOYMENT = "Deployment.apps/v1"
 CHILD_SERVICE = "Service.v1"
 CHILD_CONFIGMAP = "ConfigMap.v1"
 CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT)
+# The key of the group's pods in the request's related objects (asked for by the customize hook).
+RELATED_POD = "Pod.v1"
 
 STARTUP_ORDERED = "Ordered"
 STARTUP_PARALLEL = "Parallel"

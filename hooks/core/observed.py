@@ -1,4 +1,9 @@
-"""What Metacontroller observed: the group's children, read into the facts the core needs."""
+"""What Metacontroller observed: the group's children and pods, read into the facts the core needs.
+
+Pods are not children (a StatefulSet owns them): the customize hook asks Metacontroller for
+them as related objects, selected by the group's unique-key label. They are fresher than a
+workload's status, whose counts wait in the workload controller's queue.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any, TypeGuard
 
 from .. import constants as c
 from ..api import Parent
+from ..naming import group_unique_key
 
 EPOCH = "1970-01-01T00:00:00Z"
 
@@ -24,20 +30,39 @@ class Observed:
     """Observed children keyed by (kind, name); children of unknown kinds are ignored."""
 
     objects: dict[tuple[str, str], dict[str, Any]]
+    # The group's pods by role, or None when pods are not observed (a registration without
+    # the customize hook): then only the workloads' status counts.
+    pods: dict[str, list[dict[str, Any]]] | None = None
 
     @classmethod
-    def from_request(cls, children: dict[str, dict[str, Any]]) -> Observed:
+    def from_request(
+        cls, children: dict[str, dict[str, Any]], related: dict[str, Any] | None = None, namespace: str = ""
+    ) -> Observed:
         objects = {}
         for key in c.CHILD_TYPES:
             kind = key.split(".", 1)[0]
             # Hook v1 keys children by name, v2 by "namespace/name": read the name from the object.
             for obj in children[key].values():
                 objects[(kind, obj["metadata"]["name"])] = obj
-        return cls(objects)
+        if related is None:
+            return cls(objects)
+        pods: dict[str, list[dict[str, Any]]] = {}
+        group = _mapping(related.get(c.RELATED_POD))
+        for name in sorted(group):
+            pod = _mapping(group[name])
+            meta = _mapping(pod.get("metadata"))
+            role = _mapping(meta.get("labels")).get(c.LABEL_ROLE_NAME)
+            # The customize hook's label selection spans namespaces; a pod elsewhere is not ours.
+            if isinstance(role, str) and meta.get("namespace") == namespace:
+                pods.setdefault(role, []).append(pod)
+        return cls(objects, pods)
 
     def workload(self, name: str) -> dict[str, Any] | None:
         """The role workload of that name, of whichever kind it was created as."""
         return self.objects.get((c.KIND_STATEFULSET, name)) or self.objects.get((c.KIND_DEPLOYMENT, name))
+
+    def role_pods(self, role: str) -> list[dict[str, Any]] | None:
+        return None if self.pods is None else self.pods.get(role, [])
 
     def as_applied(self) -> list[dict[str, Any]]:
         """Every observed child exactly as the hooks last returned it: returning these changes nothing."""
@@ -67,30 +92,72 @@ def _is_applied(applied: Any, obj: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
     return same == (obj["metadata"]["name"], obj["kind"], obj["apiVersion"])
 
 
-def counts(obj: dict[str, Any] | None) -> RoleCounts:
+def customize(namespace: str, group: str) -> dict[str, Any]:
+    """The customize hook's answer: the group's pods, by the label only our pod templates carry."""
+    selector = {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group)}}
+    return {"relatedResources": [{"apiVersion": "v1", "resource": "pods", "labelSelector": selector}]}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _current(obj: dict[str, Any]) -> bool:
+    """Whether the workload's status was written for its current spec."""
+    status = obj.get("status") or {}
+    return int(status.get("observedGeneration") or 0) >= int(obj.get("metadata", {}).get("generation", 0))
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    meta, status = _mapping(pod.get("metadata")), _mapping(pod.get("status"))
+    conditions = status.get("conditions")
+    ready = isinstance(conditions, list) and any(_mapping(cond).get("type") == "Ready" and _mapping(cond).get("status") == "True" for cond in conditions)
+    return ready and not meta.get("deletionTimestamp")
+
+
+def counts(obj: dict[str, Any] | None, pods: list[dict[str, Any]] | None = None) -> RoleCounts:
+    """A role's replicas, ready and updated counts.
+
+    A StatefulSet's are counted from its observed pods when there are any to count (its pods
+    carry the revision they run); otherwise, and for Deployments, from the workload's status.
+    """
     status = (obj or {}).get("status") or {}
-    return RoleCounts(
-        replicas=int(status.get("replicas") or 0),
-        ready=int(status.get("readyReplicas") or 0),
-        updated=int(status.get("updatedReplicas") or 0),
-    )
+    if obj is None or pods is None or obj.get("kind") != c.KIND_STATEFULSET:
+        return RoleCounts(
+            replicas=int(status.get("replicas") or 0),
+            ready=int(status.get("readyReplicas") or 0),
+            updated=int(status.get("updatedReplicas") or 0),
+        )
+    live = [p for p in pods if not _mapping(p.get("metadata")).get("deletionTimestamp")]
+    revision = status.get("updateRevision") if _current(obj) else None
+    updated = [p for p in live if revision and _mapping(p["metadata"].get("labels")).get(c.LABEL_REVISION) == revision]
+    return RoleCounts(replicas=len(live), ready=sum(map(_pod_ready, live)), updated=len(updated))
 
 
-def is_ready(obj: dict[str, Any] | None, desired: int) -> bool:
-    """Every desired replica is ready and updated, as seen by the controller at the object's generation."""
-    if obj is None:
-        return False
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    generation = obj.get("metadata", {}).get("generation", 0)
-    if int(status.get("observedGeneration") or 0) < generation:
-        return False
-    if int(spec.get("replicas", 1)) != desired:
+def is_ready(obj: dict[str, Any] | None, desired: int, pods: list[dict[str, Any]] | None = None) -> bool:
+    """Every desired replica is ready and runs the current spec.
+
+    From the workload's status at its generation, or, as soon as they show it, from its pods:
+    every one of the desired ordinals Ready and of the revision the controller is rolling to.
+    """
+    if obj is None or int((obj.get("spec") or {}).get("replicas", 1)) != desired or not _current(obj):
         return False
     got = counts(obj)
-    return got.ready >= desired and got.updated >= desired
+    if got.ready >= desired and got.updated >= desired:
+        return True
+    if pods is None or obj.get("kind") != c.KIND_STATEFULSET:
+        return False
+    name, revision = obj["metadata"]["name"], (obj.get("status") or {}).get("updateRevision")
+    good = 0
+    for pod in pods:
+        ordinal = pod["metadata"].get("name", "").removeprefix(f"{name}-")
+        labels = _mapping(pod["metadata"].get("labels"))
+        if ordinal.isdigit() and int(ordinal) < desired and revision and labels.get(c.LABEL_REVISION) == revision:
+            good += _pod_ready(pod)
+    return good >= desired
 
 
-def request_time(parent: Parent, children: dict[str, dict[str, Any]]) -> str:
+def request_time(parent: Parent, children: dict[str, dict[str, Any]], observed: Observed) -> str:
     """The latest time recorded in the request: when the newest observed write happened.
 
     Conditions take their lastTransitionTime from here instead of a clock, so the same
@@ -105,4 +172,8 @@ def request_time(parent: Parent, children: dict[str, dict[str, Any]]) -> str:
             meta = obj.get("metadata") or {}
             times.append(meta.get("creationTimestamp") or EPOCH)
             times += [f.get("time") or EPOCH for f in meta.get("managedFields") or []]
+    for pods in (observed.pods or {}).values():
+        for pod in pods:
+            fields = _mapping(pod.get("metadata")).get("managedFields")
+            times += [t for f in fields if isinstance(t := _mapping(f).get("time"), str)] if isinstance(fields, list) else []
     return max(times)

@@ -7,7 +7,8 @@ Metacontroller observed and from the parent's own status:
    returned exactly as last applied (nothing created, changed or deleted) and status says why.
 2. Gate first creation: a role's workload is returned once it exists, or once every
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
-   (Parallel). An existing workload is never withdrawn because a dependency became unready.
+   (Parallel). Readiness is read from the group's pods where they are observed (they show it
+   before the workload's status does), else from the workload's status. An existing workload is never withdrawn because a dependency became unready.
 3. Build every child of every started role, plus the discovery ConfigMap (its instance lists
    cut to a size budget if need be).
 4. Compute status from the observed children and say whether the discovery file is cut.
@@ -53,7 +54,9 @@ class Plan:
 
 def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Plan:
     ready = {
-        r.name for r in spec.roles if is_ready(observed.workload(workload_name(group, r.name)), r.replicas)
+        r.name
+        for r in spec.roles
+        if is_ready(observed.workload(workload_name(group, r.name)), r.replicas, observed.role_pods(r.name))
     }
     started, waiting = [], {}
     for role in spec.roles:
@@ -84,7 +87,7 @@ def desired_children(
 def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
     out = []
     for role in spec.roles:
-        got = counts(observed.workload(workload_name(group, role.name)))
+        got = counts(observed.workload(workload_name(group, role.name)), observed.role_pods(role.name))
         out.append(
             {"name": role.name, "replicas": role.replicas, "readyReplicas": got.ready, "updatedReplicas": got.updated}
         )
@@ -152,9 +155,9 @@ def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> R
 
 def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Invalid, Observed]:
     parent = request.parent
-    observed = Observed.from_request(request.children)
-    now = request_time(parent, request.children)
     group, namespace = parent.metadata.name, parent.metadata.namespace
+    observed = Observed.from_request(request.children, request.related if request.observes_pods else None, namespace)
+    now = request_time(parent, request.children, observed)
 
     spec = parse_spec(group, parent.spec)
     if isinstance(spec, Invalid):

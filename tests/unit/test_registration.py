@@ -34,6 +34,7 @@ def test_hooks_and_parent():
         "apiVersion": "workloads.x-k8s.io/v1alpha1", "resource": "rolebasedgroups", "ignoreStatusChanges": True,
     }
     assert {name: (h["version"], h["webhook"]["path"]) for name, h in spec["hooks"].items()} == {
+        "customize": ("v2", "/customize"),
         "sync": ("v2", "/sync"),
         "finalize": ("v2", "/finalize"),
     }
@@ -46,7 +47,9 @@ def test_metacontroller_may_do_what_the_controller_needs_and_no_more():
     for key in children:
         assert granted[key] == {"get", "list", "watch", "create", "update", "patch", "delete"}
     assert granted[("workloads.x-k8s.io", "rolebasedgroups")] == {"get", "list", "watch", "update", "patch"}
+    assert granted[("", "pods")] == {"list", "watch"}  # related objects: read, never written
     assert set(granted) == children | {
+        ("", "pods"),
         ("workloads.x-k8s.io", "rolebasedgroups"),
         ("workloads.x-k8s.io", "rolebasedgroups/status"),
         ("workloads.x-k8s.io", "rolebasedgroups/finalizers"),

@@ -1,0 +1,128 @@
+"""The group's pods as related objects: the customize hook, and readiness read from pods."""
+
+import copy
+
+import pytest
+
+from hooks import constants as c
+from hooks.app import create_app
+from hooks.naming import group_unique_key
+from tests.support import ROOT, condition, example_group, observe, request, sync
+
+MINIMAL = ROOT / "examples" / "minimal.yaml"
+CUSTOMIZE = {"webhook": {"url": "http://hooks/customize"}}
+REVISION = "minimal-db-5d4f8"
+
+
+def pod(name="minimal-db-0", role="db", ready=True, revision=REVISION, namespace="default", deleting=False):
+    meta = {
+        "name": name,
+        "namespace": namespace,
+        "labels": {c.LABEL_ROLE_NAME: role, c.LABEL_REVISION: revision},
+        "managedFields": [{"manager": "kwok", "time": "2026-01-01T00:05:00Z"}],
+    }
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:04:00Z"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def db_created(sts_status=None):
+    """The group after its first sync: db's StatefulSet observed, its status not yet showing ready pods."""
+    group = example_group(MINIMAL)
+    children = observe(sync(request(group)).children, ready=False)
+    sts = children[c.CHILD_STATEFULSET]["default/minimal-db"]
+    sts["status"] = {"observedGeneration": 1, "replicas": 1, "readyReplicas": 0, "updateRevision": REVISION, **(sts_status or {})}
+    return group, children
+
+
+def with_pods(group, children, pods, customize=True):
+    req = request(group, children)
+    if customize:
+        req["controller"] = {"metadata": {"name": "rolebasedgroup"}, "spec": {"hooks": {"customize": CUSTOMIZE}}}
+    req["related"] = {c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}}
+    return req
+
+
+def app_created(req):
+    return any(ch["metadata"]["name"] == "minimal-app" for ch in sync(req).children)
+
+
+def test_a_ready_pod_opens_the_gate_before_the_statefulset_status_shows_it():
+    group, children = db_created()
+    assert not app_created(request(group, children))
+    assert app_created(with_pods(group, children, [pod()]))
+
+
+@pytest.mark.parametrize(
+    "pods, sts_status",
+    [
+        pytest.param([], None, id="no-pod-yet"),
+        pytest.param([pod(ready=False)], None, id="pod-not-ready"),
+        pytest.param([pod(revision="minimal-db-old")], None, id="pod-of-another-revision"),
+        pytest.param([pod()], {"observedGeneration": 0}, id="status-of-an-older-generation"),
+        pytest.param([pod()], {"updateRevision": None}, id="revision-not-known-yet"),
+        pytest.param([pod(deleting=True)], None, id="pod-being-deleted"),
+        pytest.param([pod(namespace="elsewhere")], None, id="pod-of-another-namespace"),
+        pytest.param([pod(name="minimal-db-1")], None, id="ordinal-beyond-replicas"),
+        pytest.param([pod(role="app", name="minimal-app-0")], None, id="pod-of-another-role"),
+    ],
+)
+def test_the_gate_stays_shut_until_every_desired_pod_is_ready_at_the_current_revision(pods, sts_status):
+    group, children = db_created(sts_status)
+    assert not app_created(with_pods(group, children, pods))
+
+
+def test_pods_are_ignored_without_the_customize_hook():
+    """Without it, `related` is not a complete list of the group's pods."""
+    group, children = db_created()
+    assert not app_created(with_pods(group, children, [pod()], customize=False))
+
+
+def test_role_counts_and_ready_condition_come_from_pods():
+    group, children = db_created()
+    req = with_pods(group, children, [pod()])
+    result = sync(req)
+    db = next(s for s in result.status["roleStatuses"] if s["name"] == "db")
+    assert db == {"name": "db", "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}
+    # The pod's write is the newest in the request: the condition changed no earlier.
+    assert condition(result.status, c.COND_PROGRESSING)["lastTransitionTime"] == "2026-01-01T00:05:00Z"
+
+
+def test_malformed_related_objects_are_ignored():
+    group, children = db_created()
+    junk = {"a": 1, "b": {"metadata": "x"}, "c": {"metadata": {"labels": ["x"]}}}
+    req = with_pods(group, children, [])
+    req["related"] = {c.RELATED_POD: junk, "Secret.v1": {"x": {}}}
+    assert not app_created(req)
+
+
+def test_same_pods_in_any_order_give_the_same_bytes():
+    group, children = db_created()
+    pods = [pod(), pod(name="minimal-app-0", role="app"), pod(name="minimal-app-1", role="app", ready=False)]
+    one = with_pods(group, children, pods)
+    other = copy.deepcopy(one)
+    other["related"][c.RELATED_POD] = dict(reversed(list(one["related"][c.RELATED_POD].items())))
+    assert sync(one).response() == sync(other).response()
+
+
+def test_customize_asks_for_the_groups_pods_by_unique_key():
+    client = create_app().test_client()
+    group = example_group(MINIMAL)
+    got = client.post("/customize", json={"controller": {}, "parent": group})
+    assert got.status_code == 200
+    assert got.get_json() == {
+        "relatedResources": [
+            {
+                "apiVersion": "v1",
+                "resource": "pods",
+                "labelSelector": {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key("default", "minimal")}},
+            }
+        ]
+    }
+    assert client.post("/customize", json={"parent": group}).status_code == 422
+    assert client.post("/customize", data="[]", content_type="application/json").status_code == 400
