@@ -42,8 +42,9 @@ test: install binaries
 	else echo "Metacontroller tier: NOT RUN, its tests were skipped: RBG_METACONTROLLER is not set (README.md)"; fi; \
 	exit $$rc
 
+# Every CRD file in crds/, from the pydantic models in hooks/api.py.
 crd: install
-	$(PYTHON) -m hooks.crd.generate > crds/rolebasedgroups.workloads.x-k8s.io.yaml
+	$(PYTHON) -m hooks.crd.generate --out crds/
 
 golden: install
 	UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/unit/test_golden.py

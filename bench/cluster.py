@@ -36,8 +36,9 @@ the few fields used. What is printed:
 The plain floor is set by kube-scheduler's default client rate limit (50 bindings/s after a burst
 of 100: (1,008 - 100) / 50 = 18.2 s), which the launcher leaves at Kubernetes' default.
 To try settings without editing the launcher: `--flag COMPONENT=--name=value` (repeatable; applied
-to both kinds of run), `GOGC=...` in the environment, `--registration FILE` (another
-CompositeController). `--keep` keeps each run's state dir (component logs, audit log).
+to both kinds of run), `GOGC=...` in the environment, `--registration FILE` (other
+CompositeControllers: every one in FILE). `--keep` keeps each run's state dir (component logs,
+audit log).
 
 A benchmark, not a test: it asserts nothing about time. Figures move with the machine's load;
 the CPU line says how busy the machine was and how much of it was other processes.
@@ -73,7 +74,7 @@ sys.path.insert(0, str(ROOT))
 from hooks import constants as c  # noqa: E402
 from hooks.api import SyncRequest  # noqa: E402
 from hooks.core import rbg  # noqa: E402
-from hooks.localcluster.cluster import LocalCluster, controller_manifest, metacontroller_binary  # noqa: E402
+from hooks.localcluster.cluster import LocalCluster, controller_manifests, metacontroller_binary  # noqa: E402
 from hooks.localcluster.kube import apply_manifests  # noqa: E402
 
 NAMESPACE = "bench"
@@ -459,7 +460,7 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         registration: Path = args.registration
 
         def register() -> None:
-            apply_manifests(cluster.kube, [controller_manifest(registration, cluster.hook_url)])
+            apply_manifests(cluster.kube, controller_manifests(registration, cluster.hook_url))
 
         cluster._register_controller = register  # type: ignore[method-assign]
     started = time.monotonic()
@@ -750,7 +751,7 @@ def main() -> int:
         "--flag", type=component_flag, action="append", default=[], metavar="COMPONENT=--NAME=VALUE",
         help="try a component flag in both runs (repeatable), e.g. kube-scheduler=--kube-api-qps=200",
     )
-    ap.add_argument("--registration", type=Path, help="CompositeController to register instead of metacontroller/'s")
+    ap.add_argument("--registration", type=Path, help="CompositeControllers (every one in the file) to register instead of metacontroller/'s")
     ap.add_argument("--api-detail", action="store_true", help="print the API server's requests and watch events by kind")
     ap.add_argument("--keep", action="store_true", help="keep each run's state dir (logs, audit log)")
     args = ap.parse_args()

@@ -218,11 +218,55 @@ class RoleBasedGroupSpec(Model):
     )
 
 
+class SetRollingUpdate(Model):
+    max_unavailable: IntOrPercent = Field(
+        1, description="Members that may be not Ready while the set rolls a template change through them (a count or a percentage of replicas, at least 1)."
+    )
+
+
+class SetRolloutStrategy(Model):
+    rolling_update: SetRollingUpdate | None = None
+
+
+class RoleBasedGroupSetSpec(Model):
+    """N identical RoleBasedGroups, `<set>-0` to `<set>-<replicas - 1>`."""
+
+    replicas: int = Field(1, ge=0, le=c.MAX_SET_REPLICAS, description="Number of member groups.")
+    template: RoleBasedGroupSpec = Field(description="The spec of every member group.")
+    startup_policy: Literal["Ordered", "Parallel"] = Field(
+        "Parallel",
+        description="Parallel (default) creates every member at once; Ordered creates member i+1 once member i is Ready.",
+    )
+    rollout_strategy: SetRolloutStrategy | None = None
+
+
+class ScaleTargetRef(Model):
+    name: str = Field(min_length=1, max_length=253, description="The RoleBasedGroup.")
+    role: str = Field(min_length=1, max_length=63, description="The role of that group whose size this adapter sets.")
+
+
+class RoleBasedGroupScalingAdapterSpec(Model):
+    """A /scale target for one role of one group (HPA, KEDA, `kubectl scale rbgsa`)."""
+
+    replicas: int | None = Field(None, ge=0, le=c.INT32_MAX, description="The role's size, once the adapter is bound.")
+    scale_target_ref: ScaleTargetRef
+
+
+class AdapterSize(Model):
+    """A size set by the role's scaling adapter, and the role's `replicas` when it was."""
+
+    replicas: int
+    spec_replicas: int
+
+
 class RoleStatus(Model):
     name: str
     replicas: int
     ready_replicas: int
     updated_replicas: int
+    scaling_adapter: AdapterSize | None = Field(
+        None, description="Present while the role's size comes from its scaling adapter, or is kept after the adapter was turned off."
+    )
 
 
 class Condition(Model):
@@ -243,9 +287,29 @@ class RoleBasedGroupStatus(Model):
     conditions: list[Condition] = Field(default_factory=list)
 
 
+class RoleBasedGroupSetStatus(Model):
+    observed_generation: int | None = None
+    replicas: int | None = Field(None, description="Member groups that exist (of those wanted).")
+    ready_replicas: int | None = Field(None, description="Member groups whose Ready condition is True.")
+    updated_replicas: int | None = Field(None, description="Member groups at the set's current template.")
+    selector: str | None = Field(None, description="Selects every pod of every member.")
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class RoleBasedGroupScalingAdapterStatus(Model):
+    observed_generation: int | None = None
+    phase: Literal["", "NotBound", "Bound"] | None = None
+    replicas: int | None = Field(None, description="Pods of the target role.")
+    ready_replicas: int | None = Field(None, description="Ready pods of the target role.")
+    selector: str | None = Field(None, description="Selects exactly the target role's pods.")
+    last_scale_time: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    conditions: list[Condition] = Field(default_factory=list)
+
+
 # What the hooks read of a request: a request the core could not read gets a 422.
 class ManagedFieldsEntry(TypedDict, total=False):
     time: StrictStr | None
+    fieldsV1: dict[str, Any] | None
 
 
 class ChildMeta(TypedDict, total=False):
@@ -274,25 +338,33 @@ class Child(TypedDict, total=False):
     status: WorkloadCounts | None
 
 
-class ObservedChildren(BaseModel):
-    """Metacontroller sends every registered child type, possibly empty (keyed "namespace/name"
-    in hook v2, by name in v1): a type missing would make a 200 delete all children of that type."""
+class _ObservedTypes(BaseModel):
+    """Observed children by type: Metacontroller sends every registered child type, possibly
+    empty (keyed "namespace/name" in hook v2, by name in v1): a type missing would make a 200
+    delete all children of that type."""
 
     model_config = ConfigDict(extra="ignore")
 
-    configmaps: dict[str, Child] = Field(validation_alias=c.CHILD_CONFIGMAP)
-    services: dict[str, Child] = Field(validation_alias=c.CHILD_SERVICE)
-    statefulsets: dict[str, Child] = Field(validation_alias=c.CHILD_STATEFULSET)
-    deployments: dict[str, Child] = Field(validation_alias=c.CHILD_DEPLOYMENT)
-
     @model_validator(mode="after")
-    def _of_their_type(self) -> ObservedChildren:
+    def _of_their_type(self) -> _ObservedTypes:
         """Metacontroller keys each child by its own "Kind.apiVersion"."""
         for field, info in type(self).model_fields.items():
             for name, obj in getattr(self, field).items():
                 if f"{obj['kind']}.{obj['apiVersion']}" != info.validation_alias:
                     raise ValueError(f"children[{info.validation_alias!r}][{name!r}] is a {obj['kind']} {obj['apiVersion']}")
         return self
+
+
+class ObservedChildren(_ObservedTypes):
+    configmaps: dict[str, Child] = Field(validation_alias=c.CHILD_CONFIGMAP)
+    services: dict[str, Child] = Field(validation_alias=c.CHILD_SERVICE)
+    statefulsets: dict[str, Child] = Field(validation_alias=c.CHILD_STATEFULSET)
+    deployments: dict[str, Child] = Field(validation_alias=c.CHILD_DEPLOYMENT)
+    adapters: dict[str, Child] = Field(validation_alias=c.CHILD_ADAPTER)
+
+
+class ObservedMembers(_ObservedTypes):
+    members: dict[str, Child] = Field(validation_alias=c.CHILD_RBG)
 
 
 class StoredCondition(TypedDict, total=False):
@@ -319,10 +391,13 @@ class ObjectMeta(BaseModel):
     generation: int = 0
     creationTimestamp: str | None = None
     managedFields: list[ManagedFieldsEntry] = Field(default_factory=list)
+    labels: dict[str, StrictStr] = Field(default_factory=dict)
+    annotations: dict[str, StrictStr] = Field(default_factory=dict)
+    ownerReferences: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Parent(BaseModel):
-    """A RoleBasedGroup as Metacontroller sends it.
+class AnyParent(BaseModel):
+    """A parent as Metacontroller sends it.
 
     The spec stays raw here: a spec the models reject is reported in status (see
     hooks.validation), while a request that does not parse is a bad request.
@@ -330,11 +405,28 @@ class Parent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    apiVersion: Literal["workloads.x-k8s.io/v1alpha1"]
-    kind: Literal["RoleBasedGroup"]
+    apiVersion: str
+    kind: str
     metadata: ObjectMeta
     spec: dict[str, Any]
     status: Annotated[dict[str, Any], _shaped(StoredStatus)] | None = None
+
+
+class Parent(AnyParent):
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha1"]
+    kind: Literal["RoleBasedGroup"]
+
+
+class SetParent(AnyParent):
+    """A RoleBasedGroupSet, in upstream's form or the seed documents' (openpatio.io)."""
+
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha1", "openpatio.io/v1alpha1"]
+    kind: Literal["RoleBasedGroupSet"]
+
+
+class AdapterParent(AnyParent):
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha1"]
+    kind: Literal["RoleBasedGroupScalingAdapter"]
 
 
 class SyncRequest(BaseModel):
@@ -367,3 +459,30 @@ class CustomizeRequest(BaseModel):
 
     controller: dict[str, Any]
     parent: Parent
+
+
+class SetSyncRequest(BaseModel):
+    """A Metacontroller sync request for a RoleBasedGroupSet."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: SetParent
+    children: Annotated[dict[str, dict[str, dict[str, Any]]], _shaped(ObservedMembers)]
+
+
+class AdapterSyncRequest(BaseModel):
+    """A Metacontroller sync request for a RoleBasedGroupScalingAdapter; its target group is related."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: AdapterParent
+    related: dict[str, Any] = Field(default_factory=dict)
+
+
+class AdapterCustomizeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: AdapterParent

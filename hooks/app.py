@@ -19,12 +19,15 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from . import metrics
-from .api import CustomizeRequest, SyncRequest
-from .core import rbg
+from .api import AdapterCustomizeRequest, AdapterSyncRequest, CustomizeRequest, SetSyncRequest, SyncRequest
+from .core import adapter, rbg, rbgs
 from .core.observed import customize
+from .core.result import Result
 
 log = logging.getLogger("rbg.hooks")
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest)
+C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest)
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -67,10 +70,10 @@ def _parse(name: str, model: type[M]) -> M | Response:
         return _error(422, "not a RoleBasedGroup hook request", problems=problems)
 
 
-def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], Response]:
+def _hook(name: str, model: type[R], core: Callable[[R], Result]) -> Callable[[], Response]:
     def handler() -> Response:
         started = time.perf_counter()
-        req = _parse(name, SyncRequest)
+        req = _parse(name, model)
         if isinstance(req, Response):
             return req
         parent = request.get_json()["parent"]
@@ -79,7 +82,8 @@ def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], 
         except Exception:
             _log(logging.ERROR, name, parent, "hook failed", exc_info=True)
             return _error(500, "internal error; children are left as they are and the hook will be retried")
-        metrics.group_answered(name, req.parent.metadata.namespace, req.parent.metadata.name, result)
+        if isinstance(req, SyncRequest):  # the condition series are a RoleBasedGroup's
+            metrics.group_answered(name, req.parent.metadata.namespace, req.parent.metadata.name, result)
         conditions = {cond["type"]: cond["status"] for cond in result.status.get("conditions", [])}
         _log(
             logging.INFO,
@@ -97,12 +101,13 @@ def _hook(name: str, core: Callable[[SyncRequest], rbg.Result]) -> Callable[[], 
     return handler
 
 
-def _customize() -> Response:
-    """Every pod of the group, as related objects of the sync requests (hooks.core.observed)."""
-    req = _parse("customize", CustomizeRequest)
-    if isinstance(req, Response):
-        return req
-    return _reply(200, customize(req.parent.metadata.namespace, req.parent.metadata.name))
+def _customize(name: str, model: type[C], core: Callable[[C], dict[str, Any]]) -> Callable[[], Response]:
+    def handler() -> Response:
+        req = _parse(name, model)
+        return req if isinstance(req, Response) else _reply(200, core(req))
+
+    handler.__name__ = name
+    return handler
 
 
 def create_app() -> Flask:
@@ -111,9 +116,19 @@ def create_app() -> Flask:
     app.register_error_handler(HTTPException, lambda e: _error(e.code or 500, e.description or e.name))
     app.before_request(metrics.start)
     app.after_request(metrics.answered)
-    app.add_url_rule("/sync", view_func=_hook("sync", rbg.sync), methods=["POST"])
-    app.add_url_rule("/finalize", view_func=_hook("finalize", rbg.finalize), methods=["POST"])
-    app.add_url_rule("/customize", view_func=_customize, methods=["POST"])
+    hooks = {
+        # RoleBasedGroup
+        "/sync": _hook("sync", SyncRequest, rbg.sync),
+        "/finalize": _hook("finalize", SyncRequest, rbg.finalize),
+        "/customize": _customize("customize", CustomizeRequest, lambda r: customize(r.parent.metadata.namespace, r.parent.metadata.name)),
+        # RoleBasedGroupSet, both forms
+        "/rbgs/sync": _hook("rbgs-sync", SetSyncRequest, rbgs.sync),
+        # RoleBasedGroupScalingAdapter
+        "/rbgsa/sync": _hook("rbgsa-sync", AdapterSyncRequest, adapter.sync),
+        "/rbgsa/customize": _customize("rbgsa-customize", AdapterCustomizeRequest, lambda r: adapter.customize(r.parent)),
+    }
+    for path, view in hooks.items():
+        app.add_url_rule(path, view_func=view, methods=["POST"])
     app.add_url_rule("/healthz", view_func=lambda: Response("ok\n", mimetype="text/plain"), methods=["GET"])
     app.add_url_rule("/metrics", view_func=metrics.exposition, methods=["GET"])
     return app

@@ -9,6 +9,17 @@ GROUP = "workloads.x-k8s.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND_RBG = "RoleBasedGroup"
+KIND_RBGS = "RoleBasedGroupSet"
+KIND_RBGSA = "RoleBasedGroupScalingAdapter"
+# The seed documents' spelling of a set: spec.groupTemplate, roles named by `role`.
+SEED_GROUP = "openpatio.io"
+SEED_API_VERSION = f"{SEED_GROUP}/{VERSION}"
+
+# On every member of a set, and on its pods (the set's status.selector selects them).
+LABEL_SET_NAME = "rolebasedgroupset.workloads.x-k8s.io/name"
+LABEL_SET_INDEX = "rolebasedgroupset.workloads.x-k8s.io/rbg-index"
+# On a member: a hash of the set's template it was last given (hooks.core.rbgs).
+ANNOTATION_SET_TEMPLATE_HASH = "rolebasedgroupset.workloads.x-k8s.io/template-hash"
 
 # Selector labels (upstream v0.3-v0.6). Immutable in StatefulSet selectors: never rename.
 LABEL_GROUP_NAME = "rolebasedgroup.workloads.x-k8s.io/name"
@@ -48,7 +59,10 @@ CHILD_STATEFULSET = "StatefulSet.apps/v1"
 CHILD_DEPLOYMENT = "Deployment.apps/v1"
 CHILD_SERVICE = "Service.v1"
 CHILD_CONFIGMAP = "ConfigMap.v1"
-CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT)
+CHILD_ADAPTER = f"{KIND_RBGSA}.{API_VERSION}"
+CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER)
+# A set's children, and an adapter's related target.
+CHILD_RBG = f"{KIND_RBG}.{API_VERSION}"
 # The key of the group's pods in the request's related objects (asked for by the customize hook).
 RELATED_POD = "Pod.v1"
 
@@ -58,6 +72,9 @@ STARTUP_PARALLEL = "Parallel"
 # Kubernetes name limits (see rbg-api.md): "<rbg>-<role>" must leave room for the
 # StatefulSet controller-revision-hash label ("<name>-<10 chars>" within 63).
 MAX_WORKLOAD_NAME = 52
+
+# Members of one RoleBasedGroupSet: every member comes back in each of the set's sync requests.
+MAX_SET_REPLICAS = 1000
 
 # Counts land in int32 fields of the children (replicas, minReadySeconds, partition, ...).
 INT32_MAX = 2**31 - 1
@@ -78,6 +95,10 @@ COND_READY = "Ready"
 COND_PROGRESSING = "Progressing"
 COND_INVALID_SPEC = "InvalidSpec"
 COND_DISCOVERY_TRUNCATED = "DiscoveryTruncated"
+# On RoleBasedGroupScalingAdapter status, beside `phase`.
+COND_BOUND = "Bound"
+PHASE_BOUND = "Bound"
+PHASE_NOT_BOUND = "NotBound"
 
 REASON_ALL_ROLES_READY = "AllRolesReady"
 REASON_ROLES_NOT_READY = "RolesNotReady"
@@ -88,5 +109,13 @@ REASON_SPEC_VALID = "SpecValid"
 REASON_DEPENDENCY_CYCLE = "DependencyCycle"
 REASON_INVALID_ROLES = "InvalidRoles"
 REASON_INVALID_FIELDS = "InvalidFields"
+REASON_BOUND = "Bound"
+REASON_TARGET_GROUP_NOT_FOUND = "TargetGroupNotFound"
+REASON_TARGET_ROLE_NOT_FOUND = "TargetRoleNotFound"
+REASON_SCALING_ADAPTER_NOT_ENABLED = "ScalingAdapterNotEnabled"
+REASON_NOT_THE_GROUPS_ADAPTER = "NotTheGroupsAdapter"
+REASON_ALL_MEMBERS_READY = "AllMembersReady"
+REASON_MEMBERS_NOT_READY = "MembersNotReady"
+REASON_WAITING_FOR_MEMBERS = "WaitingForMembers"
 REASON_ALL_INSTANCES_LISTED = "AllInstancesListed"
 REASON_INSTANCE_LIST_TOO_LONG = "InstanceListTooLong"

@@ -43,7 +43,7 @@ class Invalid:
         return "; ".join(str(p) for p in self.problems)
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def loc_path(loc: tuple[Any, ...]) -> str:
     path = "spec"
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
@@ -56,7 +56,7 @@ def parse_spec(group: str, raw: dict[str, Any]) -> RoleBasedGroupSpec | Invalid:
         spec = RoleBasedGroupSpec.model_validate(raw)
     except ValidationError as err:
         problems = tuple(
-            Problem(_loc(e["loc"]), e["msg"]) for e in err.errors(include_url=False)
+            Problem(loc_path(e["loc"]), e["msg"]) for e in err.errors(include_url=False)
         )
         return Invalid(c.REASON_INVALID_FIELDS, problems)
     problems = tuple(_role_problems(group, spec))

@@ -20,6 +20,7 @@ KEYS = {
     "Service": c.CHILD_SERVICE,
     "StatefulSet": c.CHILD_STATEFULSET,
     "Deployment": c.CHILD_DEPLOYMENT,
+    c.KIND_RBGSA: c.CHILD_ADAPTER,
 }
 
 

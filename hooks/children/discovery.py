@@ -1,7 +1,9 @@
 """The group's discovery ConfigMap: every role's instances and ports, in /etc/rbg/config.yaml.
 
 It changes when a role scales or starts. It is mounted as a directory (never subPath), so
-kubelet refreshes the file in running pods without a restart.
+kubelet refreshes the file in running pods without a restart. Its first line, `version: "<hex>"`,
+is a hash of the rest of the file: it changes exactly when the content does, so an application
+that watches the file knows when to reload.
 
 The file stays within DISCOVERY_MAX_BYTES, counted as the JSON string Metacontroller stores in
 the ConfigMap's last-applied annotation. When not every instance fits, the instance lists are
@@ -13,6 +15,7 @@ address follows. The work is proportional to what is listed, never to replicas.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, NamedTuple
@@ -178,13 +181,21 @@ def to_yaml(doc: dict[str, Any]) -> str:
     return "\n".join(_lines(doc, "")) + "\n"
 
 
+def _versioned(body: str) -> str:
+    return f"version: {json.dumps(hashlib.sha256(body.encode()).hexdigest()[:16])}\n{body}"
+
+
+# What the version line takes of the budget.
+_VERSION_COST = _cost(_versioned("").splitlines())
+
+
 def discovery_configmap(group: str, spec: RoleBasedGroupSpec, started: set[str]) -> tuple[dict[str, Any], list[Cut]]:
     """The ConfigMap, and the roles whose instance lists were cut (see discovery_document)."""
-    doc, cuts = discovery_document(group, spec, started)
+    doc, cuts = discovery_document(group, spec, started, c.DISCOVERY_MAX_BYTES - _VERSION_COST)
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": discovery_name(group), "labels": {c.LABEL_GROUP_NAME: group}},
-        "data": {c.DISCOVERY_FILE: to_yaml(doc)},
+        "data": {c.DISCOVERY_FILE: _versioned(to_yaml(doc))},
     }
     return configmap, cuts

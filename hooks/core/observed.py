@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 from .. import constants as c
-from ..api import Parent
+from ..api import AnyParent
 from ..naming import group_unique_key
 
 EPOCH = "1970-01-01T00:00:00Z"
@@ -102,16 +103,19 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _current(obj: dict[str, Any]) -> bool:
     """Whether the workload's status was written for its current spec."""
     status = obj.get("status") or {}
     return int(status.get("observedGeneration") or 0) >= int(obj.get("metadata", {}).get("generation", 0))
 
 
-def _pod_ready(pod: dict[str, Any]) -> bool:
+def pod_ready(pod: dict[str, Any]) -> bool:
     meta, status = _mapping(pod.get("metadata")), _mapping(pod.get("status"))
-    conditions = status.get("conditions")
-    ready = isinstance(conditions, list) and any(_mapping(cond).get("type") == "Ready" and _mapping(cond).get("status") == "True" for cond in conditions)
+    ready = any(_mapping(cond).get("type") == "Ready" and _mapping(cond).get("status") == "True" for cond in _list(status.get("conditions")))
     return ready and not meta.get("deletionTimestamp")
 
 
@@ -131,7 +135,7 @@ def counts(obj: dict[str, Any] | None, pods: list[dict[str, Any]] | None = None)
     live = [p for p in pods if not _mapping(p.get("metadata")).get("deletionTimestamp")]
     revision = status.get("updateRevision") if _current(obj) else None
     updated = [p for p in live if revision and _mapping(p["metadata"].get("labels")).get(c.LABEL_REVISION) == revision]
-    return RoleCounts(replicas=len(live), ready=sum(map(_pod_ready, live)), updated=len(updated))
+    return RoleCounts(replicas=len(live), ready=sum(map(pod_ready, live)), updated=len(updated))
 
 
 def is_ready(obj: dict[str, Any] | None, desired: int, pods: list[dict[str, Any]] | None = None) -> bool:
@@ -153,12 +157,12 @@ def is_ready(obj: dict[str, Any] | None, desired: int, pods: list[dict[str, Any]
         ordinal = pod["metadata"].get("name", "").removeprefix(f"{name}-")
         labels = _mapping(pod["metadata"].get("labels"))
         if ordinal.isdigit() and int(ordinal) < desired and revision and labels.get(c.LABEL_REVISION) == revision:
-            good += _pod_ready(pod)
+            good += pod_ready(pod)
     return good >= desired
 
 
-def request_time(parent: Parent, children: dict[str, dict[str, Any]], observed: Observed) -> str:
-    """The latest time recorded in the request: when the newest observed write happened.
+def latest_time(parent: AnyParent, objects: Iterable[dict[str, Any]]) -> str:
+    """The latest time recorded in a request: when the newest observed write happened.
 
     Conditions take their lastTransitionTime from here instead of a clock, so the same
     request always gives the same response. Kubernetes writes every timestamp as
@@ -167,13 +171,17 @@ def request_time(parent: Parent, children: dict[str, dict[str, Any]], observed: 
     times = [EPOCH, parent.metadata.creationTimestamp or EPOCH]
     times += [f.get("time") or EPOCH for f in parent.metadata.managedFields]
     times += [cond.get("lastTransitionTime") or EPOCH for cond in (parent.status or {}).get("conditions") or []]
-    for key in c.CHILD_TYPES:
-        for obj in children[key].values():
-            meta = obj.get("metadata") or {}
-            times.append(meta.get("creationTimestamp") or EPOCH)
-            times += [f.get("time") or EPOCH for f in meta.get("managedFields") or []]
-    for pods in (observed.pods or {}).values():
-        for pod in pods:
-            fields = _mapping(pod.get("metadata")).get("managedFields")
-            times += [t for f in fields if isinstance(t := _mapping(f).get("time"), str)] if isinstance(fields, list) else []
+    for obj in objects:
+        meta = _mapping(obj.get("metadata"))
+        fields = meta.get("managedFields")
+        for value in [meta.get("creationTimestamp"), *(_mapping(f).get("time") for f in _list(fields))]:
+            if isinstance(value, str):
+                times.append(value)
     return max(times)
+
+
+def request_time(parent: AnyParent, children: dict[str, dict[str, Any]], observed: Observed) -> str:
+    """The latest time among the parent, its children and its pods (see latest_time)."""
+    objects = [obj for key in c.CHILD_TYPES for obj in children[key].values()]
+    objects += [pod for pods in (observed.pods or {}).values() for pod in pods]
+    return latest_time(parent, objects)

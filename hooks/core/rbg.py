@@ -9,8 +9,9 @@ Metacontroller observed and from the parent's own status:
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
    (Parallel). Readiness is read from the group's pods where they are observed (they show it
    before the workload's status does), else from the workload's status. An existing workload is never withdrawn because a dependency became unready.
-3. Build every child of every started role, plus the discovery ConfigMap (its instance lists
-   cut to a size budget if need be).
+3. Size each role (its spec, or its scaling adapter: hooks.core.scaling), then build every
+   child of every started role, the discovery ConfigMap (its instance lists cut to a size
+   budget if need be) and the roles' scaling adapters.
 4. Compute status from the observed children and say whether the discovery file is cut.
 """
 
@@ -27,20 +28,9 @@ from ..children.workloads import workload
 from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .observed import Observed, counts, is_ready, request_time
-from .status import condition, merge_conditions
-
-
-@dataclass(frozen=True)
-class Result:
-    status: dict[str, Any]
-    children: list[dict[str, Any]]
-    finalized: bool | None = None
-
-    def response(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "children": self.children}
-        if self.finalized is not None:
-            out["finalized"] = self.finalized
-        return out
+from .scaling import sizes
+from .result import Result
+from .status import condition, frozen_conditions, merge_conditions
 
 
 @dataclass(frozen=True)
@@ -139,17 +129,8 @@ def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]
 def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> Result:
     """Keep every child as it is and say why in status, keeping what status said before."""
     previous = dict(parent.status or {})
-    # The children are kept as they are, so what Ready, Progressing and DiscoveryTruncated said still holds.
-    held = (c.COND_READY, c.COND_PROGRESSING, c.COND_DISCOVERY_TRUNCATED)
-    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") in held]
-    new = [condition(c.COND_INVALID_SPEC, True, invalid.reason, invalid.message)]
-    if not any(cond.get("type") == c.COND_READY for cond in kept):
-        new.append(condition(c.COND_READY, False, invalid.reason, "the spec is invalid; see the InvalidSpec condition"))
-    new += [{k: v for k, v in cond.items() if k not in ("lastTransitionTime", "observedGeneration")} for cond in kept]
     status = {k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")}
-    status["conditions"] = merge_conditions(
-        previous.get("conditions") or [], new, now=now, generation=parent.metadata.generation
-    )
+    status["conditions"] = frozen_conditions(previous, invalid, now, parent.metadata.generation)
     return Result(status=status, children=observed.as_applied())
 
 
@@ -159,16 +140,22 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     observed = Observed.from_request(request.children, request.related if request.observes_pods else None, namespace)
     now = request_time(parent, request.children, observed)
 
-    spec = parse_spec(group, parent.spec)
-    if isinstance(spec, Invalid):
-        return _frozen(parent, observed, spec, now), spec, observed
+    parsed = parse_spec(group, parent.spec)
+    if isinstance(parsed, Invalid):
+        return _frozen(parent, observed, parsed, now), parsed, observed
+    sized = sizes(group, parsed, observed, parent.status)
+    spec = sized.spec
     p = plan(group, spec, observed)
     try:
         desired, cuts = desired_children(namespace, group, spec, p)
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
-    statuses = role_statuses(group, spec, observed)
+    desired += sized.adapters
+    statuses = [
+        {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
+        for s in role_statuses(group, spec, observed)
+    ]
     previous = (parent.status or {}).get("conditions") or []
     status = {
         "readyRoles": f"{len(p.ready)}/{len(spec.roles)}",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import constants as c
+from ..validation import Invalid
 
-CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC, c.COND_DISCOVERY_TRUNCATED)
+CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC, c.COND_DISCOVERY_TRUNCATED, c.COND_BOUND)
 
 
 def condition(type_: str, status: bool, reason: str, message: str) -> dict[str, Any]:
@@ -24,3 +25,15 @@ def merge_conditions(
         since = old.get("lastTransitionTime") if old and old.get("status") == cond["status"] else None
         out.append({**cond, "lastTransitionTime": since or now, "observedGeneration": generation})
     return out
+
+
+def frozen_conditions(previous: dict[str, Any], invalid: Invalid, now: str, generation: int) -> list[dict[str, Any]]:
+    """Conditions of a parent frozen by an invalid spec: InvalidSpec says why; what Ready,
+    Progressing and DiscoveryTruncated said still holds, as the children are kept as they are."""
+    held = (c.COND_READY, c.COND_PROGRESSING, c.COND_DISCOVERY_TRUNCATED)
+    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") in held]
+    new = [condition(c.COND_INVALID_SPEC, True, invalid.reason, invalid.message)]
+    if not any(cond.get("type") == c.COND_READY for cond in kept):
+        new.append(condition(c.COND_READY, False, invalid.reason, "the spec is invalid; see the InvalidSpec condition"))
+    new += [{k: v for k, v in cond.items() if k not in ("lastTransitionTime", "observedGeneration")} for cond in kept]
+    return merge_conditions(previous.get("conditions") or [], new, now=now, generation=generation)

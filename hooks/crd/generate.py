@@ -1,22 +1,42 @@
-"""Generate the RoleBasedGroup CRD from the pydantic models in hooks.api.
+"""Generate the CRDs from the pydantic models in hooks.api.
 
 The models are the single source of truth: this turns their JSON Schema into a Kubernetes
 structural schema (inlined refs, int-or-string, no nullables), embeds the Kubernetes
 PodTemplateSpec and ServicePort schemas, and adds the CEL rules the API server can check.
+Four CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
 
-    python -m hooks.crd.generate > crds/rolebasedgroups.workloads.x-k8s.io.yaml
+- rolebasedgroups.workloads.x-k8s.io: RoleBasedGroupSpec / RoleBasedGroupStatus;
+- rolebasedgroupsets.workloads.x-k8s.io: RoleBasedGroupSetSpec (its `template` is the whole
+  group spec, the group spec's CEL rules included) / RoleBasedGroupSetStatus;
+- rolebasedgroupsets.openpatio.io: the same set in the seed documents' spelling, derived from
+  the one above by `seed_set_schema` (`spec.groupTemplate`, roles named by `role`);
+- rolebasedgroupscalingadapters.workloads.x-k8s.io: RoleBasedGroupScalingAdapterSpec / Status.
+
+    python -m hooks.crd.generate --out crds/     # every CRD (make crd)
+    python -m hooks.crd.generate                 # the RoleBasedGroup CRD alone, on stdout
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
 from .. import constants as c
-from ..api import RoleBasedGroupSpec, RoleBasedGroupStatus
+from ..api import (
+    RoleBasedGroupScalingAdapterSpec,
+    RoleBasedGroupScalingAdapterStatus,
+    RoleBasedGroupSetSpec,
+    RoleBasedGroupSetStatus,
+    RoleBasedGroupSpec,
+    RoleBasedGroupStatus,
+)
 from .k8s_schemas import pod_template_spec_schema, service_port_schema
 
 K8S = {"PodTemplateSpec": pod_template_spec_schema, "ServicePort": service_port_schema}
@@ -80,61 +100,233 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return structural(raw, raw.get("$defs", {}))
 
 
-def crd() -> dict[str, Any]:
-    spec = _schema(RoleBasedGroupSpec)
-    status = _schema(RoleBasedGroupStatus)
+# --- RoleBasedGroupSet ----------------------------------------------------------------------------
+DNS_1035 = "'^[a-z]([-a-z0-9]*[a-z0-9])?$'"
+
+
+def set_rules(template: str = "template", role_name: str = "name") -> list[dict[str, str]]:
+    """The set's root rules (metadata.name is visible to CEL only at the root). Its members are
+    groups `<set>-<index>`, whose workloads are `<set>-<index>-<role>`: with the highest index
+    (replicas - 1, or 0 for an empty set, which may be scaled up) that must fit
+    MAX_WORKLOAD_NAME. One pass over at most MAX_ROLES roles: cheap for the cost budget."""
+    highest = "(self.spec.replicas > 0 ? self.spec.replicas - 1 : 0)"
+    return [
+        {
+            "rule": f"self.metadata.name.matches({DNS_1035})",
+            "message": "the set name must be a DNS-1035 label (lower case letters, digits and '-', "
+            "starting with a letter): it prefixes its member groups' names",
+        },
+        {
+            "rule": f"!has(self.spec) || self.spec.{template}.roles.all(r, size(self.metadata.name) + "
+            f"size(string{highest}) + 1 + size(r.{role_name}) + 1 <= {c.MAX_WORKLOAD_NAME})",
+            "message": f'"<set name>-<highest index>-<role name>" must be at most {c.MAX_WORKLOAD_NAME} characters '
+            "(the workloads of its member groups; StatefulSet pods need room for a revision hash)",
+        },
+    ]
+
+
+def _rename(node: dict[str, Any], old: str, new: str) -> None:
+    """Rename property `old` of an object schema `node` to `new`, in place, keeping its position
+    and whether it is required."""
+    node["properties"] = {(new if k == old else k): v for k, v in node["properties"].items()}
+    if "required" in node:
+        node["required"] = [new if k == old else k for k in node["required"]]
+
+
+def _role_variables_use_role(rule: str) -> str:
+    """`r.name`, `o.name`, ... (a role, in the group spec's rules) as `r.role`, `o.role`, ..."""
+    return re.sub(r"\b([a-z])\.name\b", r"\1.role", rule)
+
+
+def seed_set_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    """The set spec schema in the seed documents' spelling (group openpatio.io): `template` is
+    written `groupTemplate`, and each role of it is named by `role` instead of `name` (still
+    required). The group spec's CEL rules on groupTemplate are rewritten to read `role`;
+    everything else (startupPolicy at both levels included) is the set spec schema unchanged."""
+    out = copy.deepcopy(spec)
+    _rename(out, "template", "groupTemplate")
+    group = out["properties"]["groupTemplate"]
+    _rename(group["properties"]["roles"]["items"], "name", "role")
+    for rule in group.get("x-kubernetes-validations", []):
+        rule["rule"] = _role_variables_use_role(rule["rule"])
+        if ".name" in rule["rule"]:  # a rule on something else than roles: rewrite it here
+            raise ValueError(f"seed_set_schema can not rewrite {rule['rule']!r}")
+    return out
+
+
+# --- the CRDs -------------------------------------------------------------------------------------
+AGE: dict[str, Any] = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+SCALE: dict[str, str] = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}
+
+
+def _crd(
+    group: str,
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    subresources: dict[str, Any],
+    columns: list[dict[str, Any]],
+    description: str,
+    spec: dict[str, Any],
+    status: dict[str, Any],
+    rules: list[dict[str, str]],
+) -> dict[str, Any]:
+    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()}
+    if short_names:
+        names["shortNames"] = short_names
+    root: dict[str, Any] = {
+        "type": "object",
+        "description": description,
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    if rules:
+        root["x-kubernetes-validations"] = copy.deepcopy(rules)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"rolebasedgroups.{c.GROUP}"},
+        "metadata": {"name": f"{plural}.{group}"},
         "spec": {
-            "group": c.GROUP,
-            "names": {
-                "kind": c.KIND_RBG,
-                "listKind": f"{c.KIND_RBG}List",
-                "plural": "rolebasedgroups",
-                "singular": "rolebasedgroup",
-                "shortNames": ["rbg"],
-            },
+            "group": group,
+            "names": names,
             "scope": "Namespaced",
             "versions": [
                 {
                     "name": c.VERSION,
                     "served": True,
                     "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"},
-                        {"name": "Roles", "type": "string", "description": "roles ready / all roles", "jsonPath": ".status.readyRoles"},
-                        {"name": "Progress", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type=='Progressing')].reason"},
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "description": "RoleBasedGroup runs a group of cooperating roles, each a StatefulSet or "
-                            "Deployment, started in dependency order and discoverable at /etc/rbg/config.yaml.",
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": spec,
-                                "status": status,
-                            },
-                            "x-kubernetes-validations": NAME_RULES,
-                        }
-                    },
+                    # copies: a dict twice in one document would be dumped as a YAML alias
+                    "subresources": copy.deepcopy(subresources),
+                    "additionalPrinterColumns": copy.deepcopy(columns),
+                    "schema": {"openAPIV3Schema": root},
                 }
             ],
         },
     }
 
 
-def render() -> str:
+def crd() -> dict[str, Any]:
+    """rolebasedgroups.workloads.x-k8s.io"""
+    return _crd(
+        c.GROUP,
+        c.KIND_RBG,
+        "rolebasedgroups",
+        ["rbg"],
+        {"status": {}},
+        [
+            {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"},
+            {"name": "Roles", "type": "string", "description": "roles ready / all roles", "jsonPath": ".status.readyRoles"},
+            {"name": "Progress", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type=='Progressing')].reason"},
+            AGE,
+        ],
+        "RoleBasedGroup runs a group of cooperating roles, each a StatefulSet or "
+        "Deployment, started in dependency order and discoverable at /etc/rbg/config.yaml.",
+        _schema(RoleBasedGroupSpec),
+        _schema(RoleBasedGroupStatus),
+        NAME_RULES,
+    )
+
+
+SET_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Desired", "type": "integer", "description": "member groups wanted", "jsonPath": ".spec.replicas"},
+    {"name": "Ready", "type": "integer", "description": "member groups Ready", "jsonPath": ".status.readyReplicas"},
+    {"name": "Updated", "type": "integer", "priority": 1, "description": "member groups at the current template", "jsonPath": ".status.updatedReplicas"},
+    AGE,
+]
+SET_DESCRIPTION = (
+    "RoleBasedGroupSet runs N identical RoleBasedGroups, <set>-0 to <set>-<replicas - 1>; "
+    "scaling down removes the highest indices."
+)
+
+
+def set_crd() -> dict[str, Any]:
+    """rolebasedgroupsets.workloads.x-k8s.io"""
+    return _crd(
+        c.GROUP,
+        c.KIND_RBGS,
+        "rolebasedgroupsets",
+        ["rbgs"],
+        {"status": {}, "scale": SCALE},
+        SET_COLUMNS,
+        SET_DESCRIPTION,
+        _schema(RoleBasedGroupSetSpec),
+        _schema(RoleBasedGroupSetStatus),
+        set_rules(),
+    )
+
+
+def seed_set_crd() -> dict[str, Any]:
+    """rolebasedgroupsets.openpatio.io: the seed documents' spelling of a set. Short name
+    `oprbgs`: `rbgs` stays the workloads.x-k8s.io kind's."""
+    return _crd(
+        c.SEED_GROUP,
+        c.KIND_RBGS,
+        "rolebasedgroupsets",
+        ["oprbgs"],
+        {"status": {}, "scale": SCALE},
+        SET_COLUMNS,
+        SET_DESCRIPTION + " The seed documents' spelling: spec.groupTemplate, roles named by `role`.",
+        seed_set_schema(_schema(RoleBasedGroupSetSpec)),
+        _schema(RoleBasedGroupSetStatus),
+        set_rules("groupTemplate", "role"),
+    )
+
+
+def adapter_crd() -> dict[str, Any]:
+    """rolebasedgroupscalingadapters.workloads.x-k8s.io"""
+    return _crd(
+        c.GROUP,
+        c.KIND_RBGSA,
+        "rolebasedgroupscalingadapters",
+        ["rbgsa"],
+        {"status": {}, "scale": SCALE},
+        [
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Replicas", "type": "integer", "description": "pods of the target role", "jsonPath": ".status.replicas"},
+            {"name": "Target", "type": "string", "priority": 1, "description": "the RoleBasedGroup", "jsonPath": ".spec.scaleTargetRef.name"},
+            {"name": "Role", "type": "string", "priority": 1, "description": "its role", "jsonPath": ".spec.scaleTargetRef.role"},
+            AGE,
+        ],
+        "RoleBasedGroupScalingAdapter is a /scale target for one role of one RoleBasedGroup "
+        "(HPA, KEDA, kubectl scale): once bound, its spec.replicas is the role's size.",
+        _schema(RoleBasedGroupScalingAdapterSpec),
+        _schema(RoleBasedGroupScalingAdapterStatus),
+        [],
+    )
+
+
+BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd)
+
+
+def render(doc: dict[str, Any] | None = None) -> str:
+    """One CRD as its committed file holds it (the RoleBasedGroup CRD by default)."""
     header = "# Generated by `python -m hooks.crd.generate` from hooks/api.py. Do not edit.\n"
-    return header + yaml.safe_dump(crd(), sort_keys=False, width=120)
+    return header + yaml.safe_dump(crd() if doc is None else doc, sort_keys=False, width=120)
+
+
+def files() -> dict[str, str]:
+    """Every CRD: its file name in crds/ ("<plural>.<group>.yaml") and its text."""
+    docs = [build() for build in BUILDERS]
+    return {f"{d['metadata']['name']}.yaml": render(d) for d in docs}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m hooks.crd.generate", description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="write every CRD into this directory (else the RoleBasedGroup CRD to stdout)")
+    args = ap.parse_args(argv)
+    if args.out is None:
+        sys.stdout.write(render())
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in files().items():
+        (args.out / name).write_text(text)
 
 
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    main()

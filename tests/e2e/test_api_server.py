@@ -114,6 +114,86 @@ def test_invalid_groups_are_rejected_with_a_clear_message(cluster, ns, obj, mess
     assert message in str(err.value), str(err.value)
 
 
+def _set(name="s", replicas=2, roles=None, seed=False):
+    """A RoleBasedGroupSet; `seed`: in the openpatio.io spelling (spec.groupTemplate, roles named by `role`)."""
+    roles = roles or [_role("a")]
+    if not seed:
+        spec = {"replicas": replicas, "template": {"roles": roles}}
+        return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": name}, "spec": spec}
+    roles = [{"role": r["name"], **{k: v for k, v in r.items() if k != "name"}} for r in roles]
+    spec = {"replicas": replicas, "groupTemplate": {"roles": roles}}
+    return {"apiVersion": c.SEED_API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": name}, "spec": spec}
+
+
+SPELLINGS = pytest.mark.parametrize("seed", [False, True], ids=["workloads", "openpatio"])
+
+
+def _sets(seed):
+    return f"rolebasedgroupsets.{c.SEED_GROUP if seed else c.GROUP}"
+
+
+@SPELLINGS
+def test_sets_are_accepted_with_defaults_and_scale(cluster, ns, seed):
+    stored = _create(cluster, ns, _set(seed=seed))
+    template = stored["spec"]["groupTemplate" if seed else "template"]
+    assert stored["spec"]["startupPolicy"] == c.STARTUP_PARALLEL and template["startupPolicy"] == c.STARTUP_ORDERED
+    assert template["roles"][0]["replicas"] == 1
+    out = cluster.kubectl("scale", _sets(seed), "s", "-n", ns, "--replicas=3")
+    assert out.returncode == 0, out.stderr
+    got = cluster.kubectl("get", _sets(seed), "s", "-n", ns, "-o", "jsonpath={.spec.replicas}")
+    assert got.stdout == "3", got.stderr
+    header = cluster.kubectl("get", _sets(seed), "s", "-n", ns, "-o", "wide").stdout.split("\n")[0].split()
+    assert header == ["NAME", "DESIRED", "READY", "UPDATED", "AGE"]
+
+
+@SPELLINGS
+def test_set_member_workload_names_are_bounded_also_through_scale(cluster, ns, seed):
+    """"<set>-<highest index>-<role>" within 52: 37 + 1 + 1 + 12 + 1 = 52 at 10 members, 53 at 11."""
+    name, roles = "s" * 37, [_role("r" * 12)]
+    _create(cluster, ns, _set(name=name, replicas=10, roles=roles, seed=seed))
+    with pytest.raises(Rejected, match="must be at most 52 characters"):
+        _create(cluster, ns, _set(name=name[:-1] + "t", replicas=11, roles=roles, seed=seed))
+    out = cluster.kubectl("scale", _sets(seed), name, "-n", ns, "--replicas=11")
+    assert out.returncode != 0 and "must be at most 52 characters" in out.stderr, out.stderr
+
+
+SET_REJECTED = [
+    ("duplicate-role-names", dict(roles=[_role("a"), _role("a")]), "role names must be unique"),
+    ("unknown-dependency", dict(roles=[_role("a", dependencies=["nope"])]), "every dependency must name another role"),
+    ("set-name-starts-with-digit", dict(name="1s"), "must be a DNS-1035 label"),
+    ("too-many-members", dict(replicas=c.MAX_SET_REPLICAS + 1), "spec.replicas"),
+]
+
+
+@SPELLINGS
+@pytest.mark.parametrize("fields,message", [r[1:] for r in SET_REJECTED], ids=[r[0] for r in SET_REJECTED])
+def test_invalid_sets_are_rejected_with_a_clear_message(cluster, ns, seed, fields, message):
+    with pytest.raises(Rejected) as err:
+        _create(cluster, ns, _set(seed=seed, **fields))
+    assert message in str(err.value), str(err.value)
+
+
+def test_seed_sets_name_roles_by_role(cluster, ns):
+    obj = _set(seed=True)
+    obj["spec"]["groupTemplate"]["roles"] = [_role("a")]
+    with pytest.raises(Rejected, match=r'unknown field "spec.groupTemplate.roles\[0\].name"'):
+        _create(cluster, ns, obj)
+
+
+def test_scaling_adapter_is_a_scale_target(cluster, ns):
+    adapter = {
+        "apiVersion": c.API_VERSION, "kind": c.KIND_RBGSA, "metadata": {"name": "g-a"},
+        "spec": {"scaleTargetRef": {"name": "g", "role": "a"}},
+    }
+    _create(cluster, ns, adapter)
+    out = cluster.kubectl("scale", "rbgsa", "g-a", "-n", ns, "--replicas=3")
+    assert out.returncode == 0, out.stderr
+    got = cluster.kubectl("get", "rbgsa", "g-a", "-n", ns, "-o", "jsonpath={.spec.replicas}")
+    assert got.stdout == "3", got.stderr
+    header = cluster.kubectl("get", "rbgsa", "g-a", "-n", ns, "-o", "wide").stdout.split("\n")[0].split()
+    assert header == ["NAME", "PHASE", "REPLICAS", "TARGET", "ROLE", "AGE"]
+
+
 def test_kubectl_explain_walks_into_the_pod_template(cluster):
     out = cluster.kubectl("explain", "rbg.spec.roles.template.spec.containers.resources")
     assert out.returncode == 0, out.stderr
@@ -169,6 +249,13 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
     for doc in sorted(docs, key=lambda d: d["kind"] != "Namespace"):
         # namespaced objects dry-run only into an existing namespace
         apply_manifests(kube, [doc], dry_run=doc["kind"] != "Namespace")
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "CompositeController"] == [
+        "rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter",
+    ]  # every one dry-run above
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"} == {
+        "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
+        "rolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
+    }
     controller = next(d for d in docs if d["kind"] == "CompositeController")
     with pytest.raises(ApiError, match="spec.hooks.sync.webhook.timeout"):  # the schema is really checked
         broken = copy.deepcopy(controller)

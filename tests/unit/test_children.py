@@ -1,5 +1,6 @@
 """Table tests of each child builder: the whole object is compared."""
 
+import re
 import yaml
 
 import pytest
@@ -164,7 +165,22 @@ def test_discovery_configmap_holds_the_document_as_yaml():
     spec = _spec(role(name="a"))
     cm, cuts = discovery_configmap("g", spec, {"a"})
     assert cm["metadata"] == {"name": "g-discovery", "labels": {c.LABEL_GROUP_NAME: "g"}}
-    assert (yaml.safe_load(cm["data"]["config.yaml"]), cuts) == discovery_document("g", spec, {"a"})
+    doc = yaml.safe_load(cm["data"]["config.yaml"])
+    assert re.fullmatch("[0-9a-f]{16}", doc.pop("version"))
+    assert (doc, cuts) == discovery_document("g", spec, {"a"})
+
+
+def test_the_discovery_version_changes_exactly_when_the_content_does():
+    def file(**changes):
+        return discovery_configmap("g", _spec(role(name="a", **changes)), {"a"})[0]["data"]["config.yaml"]
+
+    def version(text):
+        return yaml.safe_load(text)["version"]
+
+    assert version(file(replicas=2)) == version(file(replicas=2))
+    assert version(file(replicas=2)) != version(file(replicas=3))
+    # A change that does not reach the file (the pod template) keeps the version.
+    assert file(replicas=2, template={"spec": {"containers": [{"name": "x", "image": "y:2"}]}}) == file(replicas=2)
 
 
 def test_discovery_cuts_instance_lists_evenly_and_says_how_to_reach_the_rest():

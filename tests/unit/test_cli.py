@@ -1,5 +1,6 @@
 """`rbg validate` and `rbg render`, offline."""
 
+import re
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_render_prints_the_first_stage_and_conditions():
     kinds = [(d["kind"], d["metadata"]["name"]) for d in docs]
     assert ("StatefulSet", "sglang-pd-prefill") in kinds and ("StatefulSet", "sglang-pd-router") not in kinds
     # The discovery file reads as a literal block, and parses back to what the hook returns.
-    assert "  config.yaml: |\n    group:\n      name: sglang-pd\n" in out.stdout
+    assert re.search(r'  config.yaml: \|\n    version: "[0-9a-f]{16}"\n    group:\n      name: sglang-pd\n', out.stdout)
     rendered = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"]
     assert rendered == sync(request(example_group(ROOT / "examples" / "pd-disagg.yaml"))).children[0]["data"]["config.yaml"]
 

@@ -1,23 +1,73 @@
-"""The CRD and the pydantic models agree: the CRD is generated from the models, field by field."""
+"""The CRDs and the pydantic models agree: the CRDs are generated from the models, field by field."""
+
+import copy
+import functools
 
 import pytest
 import yaml
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from hooks.api import RoleBasedGroupSpec, RoleBasedGroupStatus
+from hooks import constants as c
+from hooks.api import (
+    RoleBasedGroupScalingAdapterSpec,
+    RoleBasedGroupScalingAdapterStatus,
+    RoleBasedGroupSetSpec,
+    RoleBasedGroupSetStatus,
+    RoleBasedGroupSpec,
+    RoleBasedGroupStatus,
+    RoleSpec,
+)
 from hooks.crd import generate
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
-CRD_FILE = ROOT / "crds" / "rolebasedgroups.workloads.x-k8s.io.yaml"
+CRDS = ROOT / "crds"
+CRD_FILE = CRDS / "rolebasedgroups.workloads.x-k8s.io.yaml"
+SET_FILE = CRDS / "rolebasedgroupsets.workloads.x-k8s.io.yaml"
+SEED_SET_FILE = CRDS / "rolebasedgroupsets.openpatio.io.yaml"
+ADAPTER_FILE = CRDS / "rolebasedgroupscalingadapters.workloads.x-k8s.io.yaml"
+FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE]
 
 
-def _schema():
-    return yaml.safe_load(CRD_FILE.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+@functools.cache
+def _parsed(path):
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+
+
+@functools.cache
+def _generated():
+    return generate.files()
+
+
+def _crd(path=CRD_FILE):
+    """The committed CRD at `path`, parsed once (a deep copy: tests may not share mutations)."""
+    return copy.deepcopy(_parsed(path))
+
+
+def _version(path=CRD_FILE):
+    (version,) = _crd(path)["spec"]["versions"]
+    return version
+
+
+def _schema(path=CRD_FILE):
+    return _version(path)["schema"]["openAPIV3Schema"]
 
 
 def test_committed_crd_is_generated_from_the_models():
     assert CRD_FILE.read_text() == generate.render(), "run: python -m hooks.crd.generate > " + str(CRD_FILE.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_committed_crd_is_generated_from_the_models(path):
+    assert path.read_text() == _generated()[path.name], "run: make crd (python -m hooks.crd.generate --out crds/)"
+
+
+def test_crds_kustomization_installs_every_generated_crd_and_nothing_else():
+    assert sorted(_generated()) == sorted(p.name for p in FILES)
+    assert yaml.safe_load((CRDS / "kustomization.yaml").read_text())["resources"] == [p.name for p in FILES]
+    assert sorted(CRDS.glob("*.yaml")) == sorted([*FILES, CRDS / "kustomization.yaml"])
+    for path in FILES:
+        assert path.name == _crd(path)["metadata"]["name"] + ".yaml"
 
 
 def _model_of(annotation):
@@ -34,10 +84,12 @@ def _model_of_list(annotation):
     return next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
 
 
-def _walk(model, schema, path):
-    """Every model field is a schema property (by alias) with the same required-ness and default."""
+def _walk(model, schema, path, renamed=None):
+    """Every model field is a schema property (by alias) with the same required-ness and default.
+    `renamed`: {model: {alias: property}} for a schema that spells some fields otherwise."""
     props = schema["properties"]
-    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    spelling = (renamed or {}).get(model, {})
+    fields = {spelling.get(f.alias or name, f.alias or name): f for name, f in model.model_fields.items()}
     assert set(fields) == set(props), f"{path}: fields {sorted(fields)} != schema {sorted(props)}"
     assert set(schema.get("required", [])) == {a for a, f in fields.items() if f.is_required()}, path
     for alias, field in fields.items():
@@ -46,7 +98,7 @@ def _walk(model, schema, path):
             assert prop.get("default") == field.default, f"{path}.{alias}: default"
         sub = _model_of(field.annotation)
         if sub is not None:
-            _walk(sub, prop["items"] if prop.get("type") == "array" else prop, f"{path}.{alias}")
+            _walk(sub, prop["items"] if prop.get("type") == "array" else prop, f"{path}.{alias}", renamed)
 
 
 def test_spec_schema_matches_the_models_field_by_field():
@@ -55,6 +107,115 @@ def test_spec_schema_matches_the_models_field_by_field():
 
 def test_status_schema_matches_the_models_field_by_field():
     _walk(RoleBasedGroupStatus, _schema()["properties"]["status"], "status")
+
+
+SEED_SPELLING = {RoleBasedGroupSetSpec: {"template": "groupTemplate"}, RoleSpec: {"name": "role"}}
+
+
+@pytest.mark.parametrize(
+    ("path", "model", "part", "renamed"),
+    [
+        (SET_FILE, RoleBasedGroupSetSpec, "spec", None),
+        (SET_FILE, RoleBasedGroupSetStatus, "status", None),
+        (SEED_SET_FILE, RoleBasedGroupSetSpec, "spec", SEED_SPELLING),
+        (SEED_SET_FILE, RoleBasedGroupSetStatus, "status", None),
+        (ADAPTER_FILE, RoleBasedGroupScalingAdapterSpec, "spec", None),
+        (ADAPTER_FILE, RoleBasedGroupScalingAdapterStatus, "status", None),
+    ],
+    ids=["set-spec", "set-status", "seed-set-spec", "seed-set-status", "adapter-spec", "adapter-status"],
+)
+def test_new_kinds_schemas_match_the_models_field_by_field(path, model, part, renamed):
+    _walk(model, _schema(path)["properties"][part], part, renamed)
+
+
+def test_set_template_is_the_whole_group_spec_with_its_rules():
+    template = _schema(SET_FILE)["properties"]["spec"]["properties"]["template"]
+    group = _schema()["properties"]["spec"]
+    assert {k: v for k, v in template.items() if k != "description"} == {k: v for k, v in group.items() if k != "description"}
+    assert template["x-kubernetes-validations"] == group["x-kubernetes-validations"]
+
+
+def test_seed_set_spells_the_template_group_template_and_roles_role():
+    spec = _schema(SEED_SET_FILE)["properties"]["spec"]
+    assert "template" not in spec["properties"] and "groupTemplate" in spec["required"]
+    group = spec["properties"]["groupTemplate"]
+    role = group["properties"]["roles"]["items"]
+    assert "name" not in role["properties"] and "role" in role["required"]
+    assert role["properties"]["role"] == _schema()["properties"]["spec"]["properties"]["roles"]["items"]["properties"]["name"]
+    assert "startupPolicy" in spec["properties"] and "startupPolicy" in group["properties"]
+    rules = [r["rule"] for r in group["x-kubernetes-validations"]]
+    assert rules == [
+        "self.roles.all(r, self.roles.exists_one(o, o.role == r.role))",
+        "self.roles.all(r, !has(r.dependencies) || r.dependencies.all(d, d != r.role && self.roles.exists(o, o.role == d)))",
+    ]
+    root = " ".join(r["rule"] for r in _schema(SEED_SET_FILE)["x-kubernetes-validations"])
+    assert "self.spec.groupTemplate.roles.all(r, " in root and "size(r.role)" in root and "r.name" not in root
+    # Otherwise the workloads.x-k8s.io set's schema, exactly.
+    assert spec == generate.seed_set_schema(_schema(SET_FILE)["properties"]["spec"])
+    assert _schema(SEED_SET_FILE)["properties"]["status"] == _schema(SET_FILE)["properties"]["status"]
+
+
+def test_set_rules_bound_member_workload_names_and_the_set_name():
+    rules = [r["rule"] for r in _schema(SET_FILE)["x-kubernetes-validations"]]
+    assert "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')" in rules
+    highest = "(self.spec.replicas > 0 ? self.spec.replicas - 1 : 0)"
+    assert (
+        f"!has(self.spec) || self.spec.template.roles.all(r, size(self.metadata.name) + size(string{highest}) + 1 "
+        f"+ size(r.name) + 1 <= {c.MAX_WORKLOAD_NAME})"
+    ) in rules
+    spec = _schema(SET_FILE)["properties"]["spec"]["properties"]
+    assert spec["replicas"]["maximum"] == c.MAX_SET_REPLICAS and spec["replicas"]["default"] == 1
+    assert spec["template"]["properties"]["roles"]["maxItems"] == 32  # the rules' cost stays bounded
+
+
+def _names(path):
+    crd = _crd(path)["spec"]
+    return crd["group"], crd["names"]["kind"], crd["names"]["plural"], crd["names"].get("shortNames", []), crd["scope"]
+
+
+def test_names_groups_and_short_names():
+    assert [_names(p) for p in FILES] == [
+        (c.GROUP, c.KIND_RBG, "rolebasedgroups", ["rbg"], "Namespaced"),
+        (c.GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["rbgs"], "Namespaced"),
+        (c.SEED_GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["oprbgs"], "Namespaced"),  # `rbgs` is the other set's
+        (c.GROUP, c.KIND_RBGSA, "rolebasedgroupscalingadapters", ["rbgsa"], "Namespaced"),
+    ]
+    assert all(_version(p)["name"] == c.VERSION and _version(p)["served"] and _version(p)["storage"] for p in FILES)
+
+
+SCALE = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}
+
+
+@pytest.mark.parametrize("path", [SET_FILE, SEED_SET_FILE, ADAPTER_FILE], ids=lambda p: p.name)
+def test_new_kinds_have_status_and_scale_subresources(path):
+    assert _version(path)["subresources"] == {"status": {}, "scale": SCALE}
+    status = _schema(path)["properties"]["status"]["properties"]
+    spec = _schema(path)["properties"]["spec"]["properties"]
+    assert spec["replicas"]["type"] == status["replicas"]["type"] == "integer" and status["selector"]["type"] == "string"
+
+
+def _columns(path):
+    return [(col["name"], col["jsonPath"], col.get("priority", 0), col["type"]) for col in _version(path)["additionalPrinterColumns"]]
+
+
+@pytest.mark.parametrize("path", [SET_FILE, SEED_SET_FILE], ids=lambda p: p.name)
+def test_set_printer_columns(path):
+    assert _columns(path) == [
+        ("Desired", ".spec.replicas", 0, "integer"),
+        ("Ready", ".status.readyReplicas", 0, "integer"),
+        ("Updated", ".status.updatedReplicas", 1, "integer"),
+        ("Age", ".metadata.creationTimestamp", 0, "date"),
+    ]
+
+
+def test_adapter_printer_columns():
+    assert _columns(ADAPTER_FILE) == [
+        ("Phase", ".status.phase", 0, "string"),
+        ("Replicas", ".status.replicas", 0, "integer"),
+        ("Target", ".spec.scaleTargetRef.name", 1, "string"),
+        ("Role", ".spec.scaleTargetRef.role", 1, "string"),
+        ("Age", ".metadata.creationTimestamp", 0, "date"),
+    ]
 
 
 def test_template_and_ports_use_the_kubernetes_schemas():
@@ -72,7 +233,8 @@ def test_cel_rules_cover_unique_names_dependencies_and_name_length():
     assert "size(self.metadata.name) + size(r.name) + 1 <= 52" in rules
 
 
-def test_no_keyword_a_crd_schema_forbids():
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_keyword_a_crd_schema_forbids(path):
     def walk(node):
         if isinstance(node, dict):
             assert not {"$ref", "const", "title", "$defs", "nullable"} & set(node)
@@ -83,7 +245,7 @@ def test_no_keyword_a_crd_schema_forbids():
             for v in node:
                 walk(v)
 
-    walk(_schema())
+    walk(_schema(path))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

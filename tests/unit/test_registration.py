@@ -1,21 +1,72 @@
-"""metacontroller/: the registration matches what the hooks emit."""
+"""metacontroller/: the registration matches what the hooks emit, and the CRDs in crds/."""
 
 import yaml
 
+from hooks import constants as c
+from hooks.localcluster.cluster import controller_manifests
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
 MC = ROOT / "metacontroller"
+API = f"{c.GROUP}/{c.VERSION}"
+SEED_API = f"{c.SEED_GROUP}/{c.VERSION}"
+CONTROLLERS = ("rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter")
+SERVICE = {"name": "rbg-hooks", "namespace": "rbg-system", "port": 80, "protocol": "http"}
+CHILD_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 
 
-def _controller():
-    return yaml.safe_load((MC / "compositecontroller.yaml").read_text())
+def _controllers():
+    return {d["metadata"]["name"]: d for d in yaml.safe_load_all((MC / "compositecontroller.yaml").read_text()) if d}
+
+
+def _controller(name="rolebasedgroup"):
+    return _controllers()[name]
+
+
+def _hooks(spec):
+    return {name: (h["version"], h["webhook"]["path"]) for name, h in spec["hooks"].items()}
+
+
+def _children(spec):
+    return [(r["apiVersion"], r["resource"], r["updateStrategy"]["method"]) for r in spec.get("childResources", [])]
+
+
+def test_one_composite_controller_per_parent_kind():
+    controllers = _controllers()
+    assert tuple(controllers) == CONTROLLERS
+    assert {(d["apiVersion"], d["kind"]) for d in controllers.values()} == {("metacontroller.k8s.io/v1alpha1", "CompositeController")}
+    for spec in (d["spec"] for d in controllers.values()):
+        assert spec["generateSelector"] is True
+        # Metacontroller's own status writes queue no sync: the hooks would answer the same.
+        assert spec["parentResource"]["ignoreStatusChanges"] is True
+        for hook in spec["hooks"].values():
+            assert hook["version"] == "v2"  # children keyed "namespace/name"; strict response decoding
+            assert hook["webhook"]["service"] == SERVICE and hook["webhook"]["timeout"] == "10s"
+        assert {method for _, _, method in _children(spec)} <= {"InPlace"}
+
+
+def test_every_parent_and_child_of_ours_is_a_crd_of_crds():
+    installed = yaml.safe_load((ROOT / "crds" / "kustomization.yaml").read_text())["resources"]
+    crds = {
+        (f"{d['spec']['group']}/{v['name']}", d["spec"]["names"]["plural"])
+        for name in installed
+        for d in [yaml.safe_load((ROOT / "crds" / name).read_text())]
+        for v in d["spec"]["versions"]
+    }
+    parents = {(s["parentResource"]["apiVersion"], s["parentResource"]["resource"]) for s in (d["spec"] for d in _controllers().values())}
+    assert parents == crds  # a controller for every kind, each kind installed (before the controllers)
+    ours = {(api, res) for d in _controllers().values() for api, res, _ in _children(d["spec"]) if api in (API, SEED_API)}
+    assert ours <= crds
 
 
 def test_every_child_kind_the_hooks_emit_is_registered_in_place():
-    registered = {
-        (r["apiVersion"], r["resource"]): r["updateStrategy"]["method"] for r in _controller()["spec"]["childResources"]
+    registered = {(api, res): method for api, res, method in _children(_controller()["spec"])}
+    plural = {
+        "ConfigMap": "configmaps",
+        "Service": "services",
+        "StatefulSet": "statefulsets",
+        "Deployment": "deployments",
+        c.KIND_RBGSA: "rolebasedgroupscalingadapters",
     }
-    plural = {"ConfigMap": "configmaps", "Service": "services", "StatefulSet": "statefulsets", "Deployment": "deployments"}
     emitted = {
         (ch["apiVersion"], plural[ch["kind"]])
         for example in EXAMPLES
@@ -24,37 +75,100 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
     }
     assert emitted <= set(registered)  # same apiVersion as registered, or Metacontroller recreates them
     assert set(registered.values()) == {"InPlace"}
+    # Metacontroller sends every registered child type, keyed "Kind.apiVersion": the hooks know each.
+    kind = {res: k for k, res in plural.items()}
+    assert {f"{kind[res]}.{api}" for api, res in registered} == set(c.CHILD_TYPES)
 
 
 def test_hooks_and_parent():
     spec = _controller()["spec"]
-    assert spec["generateSelector"] is True
-    # Metacontroller's own status writes queue no sync: the hooks would answer the same.
-    assert spec["parentResource"] == {
-        "apiVersion": "workloads.x-k8s.io/v1alpha1", "resource": "rolebasedgroups", "ignoreStatusChanges": True,
-    }
-    assert {name: (h["version"], h["webhook"]["path"]) for name, h in spec["hooks"].items()} == {
-        "customize": ("v2", "/customize"),
+    assert spec["parentResource"] == {"apiVersion": API, "resource": "rolebasedgroups", "ignoreStatusChanges": True}
+    assert _children(spec)[-1] == (API, "rolebasedgroupscalingadapters", "InPlace")
+    assert _hooks(spec) == {
         "sync": ("v2", "/sync"),
         "finalize": ("v2", "/finalize"),
     }
 
 
-def test_metacontroller_may_do_what_the_controller_needs_and_no_more():
-    role = next(d for d in yaml.safe_load_all((MC / "rbac.yaml").read_text()) if d["metadata"]["name"] == "rbg-metacontroller")
-    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
-    children = {("", "configmaps"), ("", "services"), ("apps", "statefulsets"), ("apps", "deployments")}
-    for key in children:
-        assert granted[key] == {"get", "list", "watch", "create", "update", "patch", "delete"}
-    assert granted[("workloads.x-k8s.io", "rolebasedgroups")] == {"get", "list", "watch", "update", "patch"}
-    assert granted[("", "pods")] == {"list", "watch"}  # related objects: read, never written
-    assert set(granted) == children | {
-        ("", "pods"),
-        ("workloads.x-k8s.io", "rolebasedgroups"),
-        ("workloads.x-k8s.io", "rolebasedgroups/status"),
-        ("workloads.x-k8s.io", "rolebasedgroups/finalizers"),
+def test_sets_of_both_spellings_have_their_groups_as_children_and_no_finalize_hook():
+    for name, api in (("rolebasedgroupset", API), ("openpatio-rolebasedgroupset", SEED_API)):
+        spec = _controller(name)["spec"]
+        assert spec["parentResource"] == {"apiVersion": api, "resource": "rolebasedgroupsets", "ignoreStatusChanges": True}
+        assert _children(spec) == [(API, "rolebasedgroups", "InPlace")]
+        # Members go by garbage collection; each member's own finalize orders its teardown.
+        assert _hooks(spec) == {"sync": ("v2", "/rbgs/sync")}
+
+
+def test_scaling_adapter_has_no_children_and_reads_its_target_as_related():
+    spec = _controller("rolebasedgroupscalingadapter")["spec"]
+    assert spec["parentResource"] == {"apiVersion": API, "resource": "rolebasedgroupscalingadapters", "ignoreStatusChanges": True}
+    assert _children(spec) == []
+    assert _hooks(spec) == {"customize": ("v2", "/rbgsa/customize"), "sync": ("v2", "/rbgsa/sync")}
+
+
+def test_local_cluster_registers_every_controller_with_urls():
+    docs = controller_manifests(MC / "compositecontroller.yaml", "http://127.0.0.1:1234")
+    assert [d["metadata"]["name"] for d in docs] == list(CONTROLLERS)
+    for doc, original in zip(docs, _controllers().values()):
+        for name, hook in doc["spec"]["hooks"].items():
+            path = original["spec"]["hooks"][name]["webhook"]["path"]
+            assert hook["webhook"] == {"url": "http://127.0.0.1:1234" + path, "timeout": "10s"}
+
+
+def _rules(name):
+    role = next(d for d in yaml.safe_load_all((MC / "rbac.yaml").read_text()) if d["kind"] == "ClusterRole" and d["metadata"]["name"] == name)
+    granted: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                granted.setdefault((g, r), set()).update(rule["verbs"])
+    return role, granted
+
+
+def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
+    _, granted = _rules("rbg-metacontroller")
+    status = {"get", "update", "patch"}
+    W, O = c.GROUP, c.SEED_GROUP
+    assert granted == {
+        # children (groups and adapters are parents too)
+        ("", "configmaps"): CHILD_VERBS,
+        ("", "services"): CHILD_VERBS,
+        ("apps", "statefulsets"): CHILD_VERBS,
+        ("apps", "deployments"): CHILD_VERBS,
+        (W, "rolebasedgroups"): CHILD_VERBS,
+        (W, "rolebasedgroupscalingadapters"): CHILD_VERBS,
+        # parents only: never created or deleted by Metacontroller
+        (W, "rolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
+        (O, "rolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
+        (W, "rolebasedgroups/status"): status,
+        (W, "rolebasedgroups/finalizers"): status,
+        (W, "rolebasedgroupsets/status"): status,
+        (W, "rolebasedgroupsets/finalizers"): status,
+        (O, "rolebasedgroupsets/status"): status,
+        (O, "rolebasedgroupsets/finalizers"): status,
+        (W, "rolebasedgroupscalingadapters/status"): status,
+        ("", "pods"): {"list", "watch"},  # related objects: read, never written
     }
-    assert all("*" not in verbs for verbs in granted.values())
+
+
+def test_users_roles_cover_every_kind_and_aggregate():
+    edit, granted = _rules("rbg-edit")
+    assert edit["metadata"]["labels"] == {
+        "rbac.authorization.k8s.io/aggregate-to-edit": "true",
+        "rbac.authorization.k8s.io/aggregate-to-admin": "true",
+    }
+    W, O = c.GROUP, c.SEED_GROUP
+    kinds = [(W, "rolebasedgroups"), (W, "rolebasedgroupsets"), (W, "rolebasedgroupscalingadapters"), (O, "rolebasedgroupsets")]
+    scalable = [(g, r + "/scale") for g, r in kinds if r != "rolebasedgroups"]
+    assert granted == {
+        **{k: CHILD_VERBS | {"deletecollection"} for k in kinds},
+        **{k: {"get", "update", "patch"} for k in scalable},  # kubectl scale
+    }
+    view, granted = _rules("rbg-view")
+    assert view["metadata"]["labels"] == {"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+    assert granted == {(g, r): {"get", "list", "watch"} for g, r0 in kinds for r in (r0, r0 + "/status")} | {
+        k: {"get", "list", "watch"} for k in scalable
+    }
 
 
 def test_hook_server_runs_unprivileged_without_api_access():

@@ -1,0 +1,226 @@
+"""The RoleBasedGroupSet core: members to create, update, keep and delete; both forms; status."""
+
+import copy
+import json
+
+import pytest
+import yaml
+
+from hooks import constants as c
+from hooks.api import SetSyncRequest
+from hooks.core import rbgs
+from tests.support import ROOT, condition
+
+UPSTREAM = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "rbgs"
+TEMPLATE = {
+    "roles": [
+        {"name": "prefill", "replicas": 2, "template": {"spec": {"containers": [{"name": "e", "image": "engine:1"}]}}},
+        {"name": "decode", "replicas": 2, "dependencies": ["prefill"], "template": {"spec": {"containers": [{"name": "e", "image": "engine:1"}]}}},
+    ]
+}
+
+
+def parent(replicas=3, template=None, generation=1, **spec):
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND_RBGS,
+        "metadata": {
+            "name": "s",
+            "namespace": "default",
+            "generation": generation,
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"team": "a"},
+            "annotations": {
+                c.ANNOTATION_LAST_APPLIED.replace("metacontroller.k8s.io", "kubectl.kubernetes.io"): "{}",
+                "rolebasedgroup.workloads.x-k8s.io/exclusive-topology": "kubernetes.io/hostname",
+            },
+        },
+        "spec": {"replicas": replicas, "template": template or TEMPLATE, **spec},
+    }
+
+
+def observed(children, ready=True, generation_seen=True):
+    """Members as Metacontroller observes them after applying `children`; `ready`: all, none, or a set of indices."""
+    out = {}
+    for i, child in enumerate(children):
+        obj = copy.deepcopy(child)
+        obj["metadata"] |= {"namespace": "default", "generation": 1}
+        obj["metadata"]["annotations"][c.ANNOTATION_LAST_APPLIED] = json.dumps(child)
+        index = int(obj["metadata"]["labels"][c.LABEL_SET_INDEX])
+        is_ready = ready is True or (isinstance(ready, set) and index in ready)
+        obj["status"] = {
+            "observedGeneration": 1 if generation_seen else 0,
+            "conditions": [{"type": "Ready", "status": "True" if is_ready else "False", "reason": "x", "message": "x"}],
+        }
+        out[f"default/{obj['metadata']['name']}"] = obj
+    return {c.CHILD_RBG: out}
+
+
+def sync(parent_obj, children=None):
+    req = {"controller": {}, "parent": parent_obj, "children": children or {c.CHILD_RBG: {}}}
+    return rbgs.sync(SetSyncRequest.model_validate(req))
+
+
+def names(result):
+    return [ch["metadata"]["name"] for ch in result.children]
+
+
+def images(result):
+    return {ch["metadata"]["name"]: ch["spec"]["roles"][0]["template"]["spec"]["containers"][0]["image"] for ch in result.children}
+
+
+def with_image(image):
+    template = copy.deepcopy(TEMPLATE)
+    for role in template["roles"]:
+        role["template"]["spec"]["containers"][0]["image"] = image
+    return template
+
+
+def test_members_carry_the_set_labels_annotations_and_template():
+    result = sync(parent())
+    assert names(result) == ["s-0", "s-1", "s-2"]
+    m = result.children[1]
+    assert m["apiVersion"] == c.API_VERSION and m["kind"] == c.KIND_RBG
+    assert m["metadata"]["labels"] == {"team": "a", c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "1"}
+    assert m["metadata"]["annotations"]["rolebasedgroup.workloads.x-k8s.io/exclusive-topology"] == "kubernetes.io/hostname"
+    assert not any(k.startswith("kubectl.kubernetes.io") for k in m["metadata"]["annotations"])
+    for role in m["spec"]["roles"]:  # pods carry the set's labels: status.selector selects them
+        assert role["template"]["metadata"]["labels"] == {c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "1"}
+    assert result.status["selector"] == f"{c.LABEL_SET_NAME}=s"
+
+
+@pytest.mark.parametrize(
+    "startup, ready, want",
+    [
+        pytest.param("Parallel", set(), ["s-0", "s-1", "s-2", "s-3"], id="parallel-creates-all"),
+        pytest.param("Ordered", set(), ["s-0", "s-1"], id="ordered-waits-for-s-1"),
+        pytest.param("Ordered", {1}, ["s-0", "s-1", "s-2"], id="ordered-next-once-previous-ready"),
+        pytest.param("Ordered", {0, 1}, ["s-0", "s-1", "s-2"], id="ordered-one-at-a-time"),
+    ],
+)
+def test_startup_policy(startup, ready, want):
+    """Observed: s-0 and s-1 exist; which else is created depends on the policy and who is Ready."""
+    existing = sync(parent(2)).children
+    result = sync(parent(4, startupPolicy=startup), observed(existing, ready=ready))
+    assert names(result) == want
+
+
+def test_ordered_says_what_it_waits_for():
+    existing = sync(parent(1)).children
+    result = sync(parent(3, startupPolicy="Ordered"), observed(existing, ready=set()))
+    progressing = condition(result.status, c.COND_PROGRESSING)
+    assert (progressing["reason"], progressing["message"]) == (
+        c.REASON_WAITING_FOR_MEMBERS,
+        "s-1 waits for s-0 to be Ready (startupPolicy Ordered)",
+    )
+
+
+def test_scale_down_removes_the_highest_indices():
+    existing = sync(parent(4)).children
+    assert names(sync(parent(2), observed(existing))) == ["s-0", "s-1"]
+
+
+@pytest.mark.parametrize(
+    "replicas, max_unavailable, ready, updated",
+    [
+        pytest.param(4, None, {0, 1, 2, 3}, ["s-0"], id="default-one-at-a-time"),
+        pytest.param(4, 2, {0, 1, 2, 3}, ["s-0", "s-1"], id="two-at-a-time"),
+        pytest.param(4, "50%", {0, 1, 2, 3}, ["s-0", "s-1"], id="percentage"),
+        pytest.param(4, "10%", {0, 1, 2, 3}, ["s-0"], id="percentage-rounds-down-to-at-least-one"),
+        pytest.param(4, 1, {0, 2, 3}, ["s-1"], id="a-member-not-ready-takes-the-budget-and-is-updated"),
+        pytest.param(4, 1, {2, 3}, ["s-0", "s-1"], id="members-not-ready-never-stall"),
+        pytest.param(1, None, {0}, ["s-0"], id="single-member"),
+    ],
+)
+def test_a_template_change_rolls_within_max_unavailable(replicas, max_unavailable, ready, updated):
+    old = sync(parent(replicas)).children
+    strategy = {} if max_unavailable is None else {"rolloutStrategy": {"rollingUpdate": {"maxUnavailable": max_unavailable}}}
+    result = sync(parent(replicas, with_image("engine:2"), generation=2, **strategy), observed(old, ready=ready))
+    assert sorted(n for n, image in images(result).items() if image == "engine:2") == updated
+    assert names(result) == [f"s-{i}" for i in range(replicas)]  # nothing deleted meanwhile
+
+
+def test_a_member_waiting_to_roll_is_returned_exactly_as_applied():
+    old = sync(parent(2)).children
+    result = sync(parent(2, with_image("engine:2"), generation=2), observed(old))
+    assert result.children[1] == old[1]
+    assert "1 wait for members to be Ready" in condition(result.status, c.COND_PROGRESSING)["message"]
+
+
+def test_a_member_whose_new_spec_is_not_yet_observed_counts_as_unavailable():
+    old = sync(parent(3)).children
+    first = sync(parent(3, with_image("engine:2"), generation=2), observed(old))
+    # s-0 got the new template; its status is of the older generation.
+    children = observed(first.children)
+    children[c.CHILD_RBG]["default/s-0"]["metadata"]["generation"] = 2
+    second = sync(parent(3, with_image("engine:2"), generation=2), children)
+    assert images(second) == {"s-0": "engine:2", "s-1": "engine:1", "s-2": "engine:1"}
+
+
+def test_status_counts_members():
+    old = sync(parent(3)).children
+    result = sync(parent(3, with_image("engine:2"), generation=2), observed(old, ready={0, 2}))
+    assert {k: result.status[k] for k in ("replicas", "readyReplicas", "updatedReplicas")} == {
+        "replicas": 3, "readyReplicas": 2, "updatedReplicas": 0,
+    }
+    ready = condition(result.status, c.COND_READY)
+    assert (ready["status"], ready["message"]) == ("False", "members not ready: s-1")
+
+
+def test_the_seed_form_gives_the_same_members_as_upstreams():
+    seed = parent()
+    seed["apiVersion"] = c.SEED_API_VERSION
+    roles = [{"role": r["name"], **{k: v for k, v in r.items() if k != "name"}} for r in TEMPLATE["roles"]]
+    seed["spec"] = {"replicas": 3, "groupTemplate": {"roles": roles}}
+    assert sync(seed).children == sync(parent()).children
+
+
+def test_an_invalid_set_keeps_its_members_and_says_why():
+    existing = sync(parent(2)).children
+    cyclic = copy.deepcopy(TEMPLATE)
+    cyclic["roles"][0]["dependencies"] = ["decode"]
+    result = sync(parent(1, cyclic, generation=2), observed(existing))
+    assert result.children == existing  # not even scaled down
+    invalid = condition(result.status, c.COND_INVALID_SPEC)
+    assert invalid["status"] == "True" and invalid["message"].startswith("spec.template.roles")
+
+
+def test_a_seed_form_problem_is_reported_in_its_own_spelling():
+    seed = parent()
+    seed["apiVersion"] = c.SEED_API_VERSION
+    seed["spec"] = {"replicas": 1, "groupTemplate": {"roles": [{"role": "A", "template": {}}]}}
+    message = condition(sync(seed).status, c.COND_INVALID_SPEC)["message"]
+    assert "spec.groupTemplate.roles[0].role" in message
+
+
+def test_member_names_must_leave_room_for_the_index():
+    long = copy.deepcopy(TEMPLATE)
+    long["roles"][1]["name"] = "d" * 45  # "s-9-<45>" is 49 characters, "s-10-<45>" 50: both fit 52
+    assert condition(sync(parent(10, long)).status, c.COND_INVALID_SPEC)["status"] == "False"
+    long["roles"][1]["name"] = "d" * 48  # "s-10-<48>" is 53
+    assert condition(sync(parent(11, long)).status, c.COND_INVALID_SPEC)["status"] == "True"
+
+
+def test_same_request_same_bytes():
+    old = sync(parent(3)).children
+    req = parent(3, with_image("engine:2"), generation=2)
+    one, two = sync(req, observed(old, ready={0})), sync(copy.deepcopy(req), observed(old, ready={0}))
+    assert json.dumps(one.response()) == json.dumps(two.response())
+
+
+@pytest.mark.parametrize("path", sorted(UPSTREAM.glob("*.yaml")), ids=lambda p: p.stem)
+def test_upstream_set_examples_are_valid(path):
+    doc = yaml.safe_load(path.read_text())
+    doc["metadata"] |= {"namespace": "default", "generation": 1}
+    result = sync(doc)
+    assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+    assert names(result) == ["rbgs-test-0", "rbgs-test-1"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples" / "sets").glob("*.yaml")), ids=lambda p: p.stem)
+def test_set_examples_are_valid(path):
+    doc = yaml.safe_load(path.read_text())
+    doc["metadata"] |= {"namespace": "default", "generation": 1}
+    result = sync(doc)
+    assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+    assert len(result.children) == doc["spec"]["replicas"]
