@@ -4,10 +4,12 @@ import copy
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from hooks import constants as c
-from hooks.api import SetSyncRequest
+from hooks.api import RoleBasedGroupSetSpec, SetSyncRequest
 from hooks.core import rbgs
 from tests.support import ROOT, condition
 
@@ -224,3 +226,54 @@ def test_set_examples_are_valid(path):
     result = sync(doc)
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
     assert len(result.children) == doc["spec"]["replicas"]
+
+
+def test_scale_down_during_a_rollout_removes_the_highest_indices_and_keeps_the_progress():
+    """Upstream #270: a scale-down during a rollout removed the wrong pods."""
+    old = sync(parent(4)).children
+    first = sync(parent(4, with_image("engine:2"), generation=2), observed(old))
+    assert images(first)["s-0"] == "engine:2"
+    result = sync(parent(2, with_image("engine:2"), generation=3), observed(first.children))
+    assert names(result) == ["s-0", "s-1"]
+    assert images(result) == {"s-0": "engine:2", "s-1": "engine:2"}  # s-0 Ready again: s-1 goes next
+
+
+@given(
+    replicas=st.integers(0, 12),
+    existing=st.integers(0, 12),
+    ready=st.sets(st.integers(0, 11)),
+    outdated=st.sets(st.integers(0, 11)),
+    max_unavailable=st.one_of(st.integers(0, 5), st.sampled_from(["0%", "10%", "50%", "100%"])),
+    ordered=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_plan_properties(replicas, existing, ready, outdated, max_unavailable, ordered):
+    """Whatever the state: members below `replicas` are never dropped; Ready members are taken
+    down for an update only within maxUnavailable (at least 1); a rollout always progresses;
+    Ordered creates only after a Ready predecessor."""
+    spec = RoleBasedGroupSetSpec.model_validate(
+        {"replicas": replicas, "template": TEMPLATE, "startupPolicy": "Ordered" if ordered else "Parallel",
+         "rolloutStrategy": {"rollingUpdate": {"maxUnavailable": max_unavailable}}}
+    )
+    members = {}
+    for i in range(existing):
+        members[i] = {
+            "metadata": {"name": f"s-{i}", "generation": 1,
+                         "annotations": {c.ANNOTATION_SET_TEMPLATE_HASH: "old" if i in outdated else "new"}},
+            "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True" if i in ready else "False"}]},
+        }
+    p = rbgs.plan(spec, members, "new")
+    wanted = set(range(replicas))
+    assert set(p.create) <= wanted - set(members)
+    assert set(p.update) | set(p.hold) == {i for i in wanted & set(members) if i in outdated}
+    unavailable = sum(1 for i in wanted & set(members) if i not in ready)
+    taken_down = [i for i in p.update if i in ready]
+    assert len(taken_down) <= max(rbgs.max_unavailable(spec) - unavailable, 0)
+    if p.hold:  # waiting only while the budget is used up
+        assert unavailable + len(taken_down) >= rbgs.max_unavailable(spec)
+    if set(p.update) | set(p.hold):
+        assert p.update or unavailable >= 1  # progress, or members are already down
+    if ordered:
+        assert all(i == 0 or (i - 1 in members and i - 1 in ready) for i in p.create)
+    else:
+        assert set(p.create) == wanted - set(members)
