@@ -39,6 +39,8 @@ _PERCENT = re.compile(r"[0-9]{1,3}%")
 IntOrString = Annotated[int | str, AfterValidator(_int32_count)]
 # The same, passed through to a Deployment, whose API server accepts only "<digits>%" strings.
 IntOrPercent = Annotated[IntOrString, AfterValidator(_percentage)]
+# A share of replicas, "0%" to "100%".
+Percent = Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])%$")]
 
 
 class Model(BaseModel):
@@ -59,13 +61,21 @@ class WorkloadSpec(Model):
     kind: str = Field(c.KIND_STATEFULSET, min_length=1)
 
 
+class InPlaceUpdateStrategy(Model):
+    grace_period_seconds: int | None = Field(None, ge=0, le=c.INT32_MAX)
+
+
 class RollingUpdate(Model):
-    type: str | None = None
+    type: Literal["Recreate", "InPlaceIfPossible"] | None = Field(
+        None,
+        description="Recreate replaces every pod at once; InPlaceIfPossible (upstream's default) rolls pods one "
+        "by one, as Kubernetes workloads cannot change a pod's template in place.",
+    )
     partition: IntOrString = 0
     max_unavailable: IntOrPercent = 1
     max_surge: IntOrPercent = 0
     paused: bool = False
-    in_place_update_strategy: dict[str, Any] | None = None
+    in_place_update_strategy: InPlaceUpdateStrategy | None = None
 
 
 class RolloutStrategy(Model):
@@ -190,6 +200,32 @@ class PodGroupPolicy(Model):
     volcano_scheduling: VolcanoScheduling | None = None
 
 
+class CoordinatedRollingUpdate(Model):
+    max_skew: Percent | None = Field(None, description="Most the updated fractions of the coordinated roles may differ.")
+    partition: IntOrPercent | None = Field(None, description="Share of each role's replicas left at the old template (a canary).")
+    max_unavailable: IntOrPercent | None = Field(None, description="Pods of each role updated per step.")
+
+
+class CoordinatedScaling(Model):
+    max_skew: Percent | None = Field(None, description="Most the scaled fractions of the coordinated roles may differ.")
+    progression: Literal["OrderScheduled", "OrderReady"] = Field(
+        "OrderScheduled", description="What counts as scaled: pods created (OrderScheduled) or Ready (OrderReady)."
+    )
+
+
+class CoordinationStrategy(Model):
+    rolling_update: CoordinatedRollingUpdate | None = None
+    scaling: CoordinatedScaling | None = None
+
+
+class Coordination(Model):
+    """Roles that roll out (and scale) in step."""
+
+    name: str = Field(min_length=1, max_length=63)
+    roles: list[str] = Field(min_length=1, max_length=MAX_ROLES)
+    strategy: CoordinationStrategy = Field(default_factory=lambda: CoordinationStrategy.model_validate({}))
+
+
 class RoleBasedGroupSpec(Model):
     """A group of cooperating roles, started in dependency order."""
 
@@ -211,6 +247,7 @@ class RoleBasedGroupSpec(Model):
     )
 
     roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES)
+    coordination: list[Coordination] = Field(default_factory=list, max_length=MAX_ROLES)
     pod_group_policy: PodGroupPolicy | None = None
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Ordered",

@@ -37,11 +37,27 @@ def _partition(role: RoleSpec) -> int | None:
     return partition
 
 
+def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
+    """StatefulSet rollingUpdate: partition, and maxUnavailable where it is not 1 (Kubernetes'
+    default, and all a StatefulSet does without the MaxUnavailableStatefulSet feature gate).
+    Recreate replaces every pod at once: no partition, all of them unavailable."""
+    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    if ru is None:
+        return None
+    out: dict[str, Any] = {}
+    partition = _partition(role)
+    if ru.type == "Recreate" and not ru.paused:
+        partition, out["maxUnavailable"] = 0, "100%"
+    elif ru.max_unavailable != 1:
+        out["maxUnavailable"] = ru.max_unavailable
+    return {"partition": partition, **out}
+
+
 def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
     update: dict[str, Any] = {"type": "RollingUpdate"}
-    partition = _partition(role)
-    if partition is not None:
-        update["rollingUpdate"] = {"partition": partition}
+    rolling = _rolling_update(role)
+    if rolling is not None:
+        update["rollingUpdate"] = rolling
     spec: dict[str, Any] = {
         "replicas": role.replicas,
         "serviceName": service_name(group, role.name),
@@ -63,10 +79,11 @@ def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
     }
     ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
     if ru is not None:
-        spec["strategy"] = {
-            "type": "RollingUpdate",
-            "rollingUpdate": {"maxUnavailable": ru.max_unavailable, "maxSurge": ru.max_surge},
-        }
+        spec["strategy"] = (
+            {"type": "Recreate"}
+            if ru.type == "Recreate"
+            else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": ru.max_unavailable, "maxSurge": ru.max_surge}}
+        )
         if ru.paused:
             spec["paused"] = True
     if role.min_ready_seconds:

@@ -27,6 +27,7 @@ from ..children.service import headless_service
 from ..children.workloads import workload
 from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
+from .coordination import coordinate, coordination_condition
 from .observed import Observed, counts, is_ready, request_time
 from .scaling import sizes
 from .result import Result
@@ -151,7 +152,8 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
-    desired += sized.adapters
+    coordinated = coordinate(group, spec, desired, observed)
+    desired = coordinated.children + sized.adapters
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
         for s in role_statuses(group, spec, observed)
@@ -162,7 +164,11 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         "roleStatuses": statuses,
         "conditions": merge_conditions(
             previous,
-            [*conditions(spec, p, statuses), discovery_condition(cuts)],
+            [
+                *conditions(spec, p, statuses),
+                discovery_condition(cuts),
+                *([coordination_condition(coordinated.messages)] if spec.coordination else []),
+            ],
             now=now,
             generation=parent.metadata.generation,
         ),

@@ -1,9 +1,9 @@
 """Table tests of each child builder: the whole object is compared."""
 
 import re
-import yaml
 
 import pytest
+import yaml
 
 from hooks import constants as c
 from hooks.api import RoleBasedGroupSpec, RoleSpec
@@ -66,6 +66,32 @@ def test_statefulset():
 def test_statefulset_partition(rolling, partition):
     got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
     assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": partition}}
+
+
+@pytest.mark.parametrize(
+    "rolling,update",
+    [
+        pytest.param({"maxUnavailable": 2}, {"partition": 0, "maxUnavailable": 2}, id="max-unavailable"),
+        pytest.param({"maxUnavailable": "50%", "partition": 1}, {"partition": 1, "maxUnavailable": "50%"}, id="percent"),
+        pytest.param({"type": "Recreate", "partition": 3}, {"partition": 0, "maxUnavailable": "100%"}, id="recreate-all-at-once"),
+        pytest.param({"type": "Recreate", "paused": True}, {"partition": 4}, id="paused-recreate-waits"),
+        pytest.param({"type": "InPlaceIfPossible"}, {"partition": 0}, id="in-place-rolls-one-by-one"),
+    ],
+)
+def test_statefulset_rolling_update(rolling, update):
+    got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
+    assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": update}
+
+
+@pytest.mark.parametrize(
+    "rolling,strategy",
+    [
+        pytest.param({"type": "Recreate"}, {"type": "Recreate"}, id="recreate"),
+        pytest.param({"maxSurge": "25%"}, {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}}, id="rolling"),
+    ],
+)
+def test_deployment_strategy(rolling, strategy):
+    assert deployment("ns", "g", role(rolloutStrategy={"rollingUpdate": rolling}))["spec"]["strategy"] == strategy
 
 
 @pytest.mark.parametrize("partition", ["200%", "-5%"])

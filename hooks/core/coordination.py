@@ -1,0 +1,174 @@
+"""Coordinated rollouts and scaling (`spec.coordination[]`): roles that advance in step.
+
+Applied to the built workloads. For each coordination, the roles that are rolling (or scaling
+up) may advance only so far that their fractions done differ by at most `maxSkew`:
+
+    done_r / size_r  <=  min over the coordination's roles of done / size  +  maxSkew
+
+Rolling, `done` is the role's pods at the new template (a StatefulSet's `updatedReplicas`; 0 while
+the new template is being handed over) and a StatefulSet is held with `partition = size - allowed`
+(a Deployment, which has no partition, is paused while it is ahead). Scaling up, `done` is the
+pods created (progression OrderScheduled) or Ready (OrderReady), and `spec.replicas` grows to the
+allowed count. `maxUnavailable` bounds a role's step, `partition` leaves a share of each role at
+the old template (a canary).
+
+It never stalls: when no role may advance by the rule (a rounding to a step of zero, a 1-replica
+role whose one pod is more than maxSkew), the roles furthest behind advance by one pod. So the
+skew stays within maxSkew or one pod's share of a role, whichever is larger. Progress is read
+from the workloads' status at every sync, so a new template mid-rollout starts over from what is
+observed and a scale change keeps the pods already updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .. import constants as c
+from ..api import Coordination, RoleBasedGroupSpec
+from ..naming import workload_name
+from .observed import Observed, last_applied
+from .status import condition
+
+
+@dataclass(frozen=True)
+class Progress:
+    role: str
+    size: int  # pods wanted
+    done: int  # pods done (updated, or scaled)
+    limit: int  # most `done` may reach
+
+
+def share(value: int | str | None, size: int, default: int) -> int:
+    """A count, or a percentage of `size` rounded down."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return size * int(value[:-1]) // 100
+    return value
+
+
+def skew_of(value: str | None) -> Fraction:
+    return Fraction(int(value[:-1]), 100) if value else Fraction(0)
+
+
+def allowed(progress: list[Progress], skew: Fraction, steps: dict[str, int]) -> dict[str, int]:
+    """How many pods of each role may be done now (never fewer than are done)."""
+    def fraction(p: Progress) -> Fraction:
+        return Fraction(p.done, p.size) if p.size else Fraction(1)
+
+    low = min((fraction(p) for p in progress), default=Fraction(1))
+    out = {}
+    for p in progress:
+        reach = max(p.done, int((low + skew) * p.size))  # int() of a non-negative Fraction rounds down
+        out[p.role] = min(p.limit, reach, p.done + steps.get(p.role, p.size))
+    active = [p for p in progress if p.done < p.limit]
+    if active and all(out[p.role] <= p.done for p in active):
+        behind = min(fraction(p) for p in active)
+        for p in active:
+            if fraction(p) == behind:
+                out[p.role] = p.done + 1
+    return {p.role: max(out[p.role], p.done) for p in progress}
+
+
+def _status(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("status") or {}
+
+
+def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], ru: Any) -> Progress:
+    size = int(child["spec"]["replicas"])
+    changing = last_applied(seen).get("spec", {}).get("template") != child["spec"]["template"]
+    done = 0 if changing else min(size, int(_status(seen).get("updatedReplicas") or 0))
+    canary = share(ru.partition, size, 0)
+    return Progress(role, size, done, max(size - canary, 0))
+
+
+def _scaling(role: str, child: dict[str, Any], seen: dict[str, Any] | None, order_ready: bool) -> Progress:
+    size = int(child["spec"]["replicas"])
+    status = _status(seen or {})
+    done = int(status.get("readyReplicas" if order_ready else "replicas") or 0)
+    current = int(((seen or {}).get("spec") or {}).get("replicas") or 0)
+    # Only a role growing is held back; one at or above its size is done.
+    return Progress(role, size, min(done, current) if current < size else size, size)
+
+
+@dataclass(frozen=True)
+class Coordinated:
+    children: list[dict[str, Any]]
+    messages: list[str]
+
+
+def _describe(co: Coordination, verb: str, progress: list[Progress], now: dict[str, int], skew: Fraction) -> str:
+    parts = []
+    for p in progress:
+        state = f"{p.role} {p.done}/{p.size} {verb}"
+        if now[p.role] > p.done:
+            state += f", may reach {now[p.role]}"
+        elif p.done < p.limit:
+            state += f", waits (maxSkew {int(skew * 100)}%)"
+        parts.append(state)
+    return f"{co.name}: " + "; ".join(parts)
+
+
+def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, Any]], observed: Observed) -> Coordinated:
+    """The workloads held back where coordination asks, and what each coordination is doing."""
+    workloads = {
+        ch["metadata"]["labels"][c.LABEL_ROLE_NAME]: ch
+        for ch in children
+        if ch["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT)
+    }
+    partition: dict[str, int] = {}
+    paused: set[str] = set()
+    replicas: dict[str, int] = {}
+    messages = []
+    for co in spec.coordination:
+        roles = [r for r in dict.fromkeys(co.roles) if r in workloads]
+        seen = {r: observed.workload(workload_name(group, r)) for r in roles}
+        ru, sc = co.strategy.rolling_update, co.strategy.scaling
+        if ru is not None:
+            rolling = [_rolling(r, workloads[r], s, ru) for r, s in seen.items() if s is not None]
+            if any(p.done < p.size for p in rolling):
+                steps = {p.role: max(1, share(ru.max_unavailable, p.size, p.size)) for p in rolling}
+                now = allowed(rolling, skew_of(ru.max_skew), steps)
+                for p in rolling:
+                    if workloads[p.role]["kind"] == c.KIND_STATEFULSET:
+                        partition[p.role] = max(partition.get(p.role, 0), p.size - now[p.role])
+                    elif now[p.role] <= p.done < p.size:  # a Deployment has no partition: it waits paused
+                        paused.add(p.role)
+                messages.append(_describe(co, "updated", rolling, now, skew_of(ru.max_skew)))
+        if sc is not None:
+            scaling = [_scaling(r, workloads[r], s, sc.progression == "OrderReady") for r, s in seen.items()]
+            if any(p.done < p.size for p in scaling):
+                now = allowed(scaling, skew_of(sc.max_skew), {})
+                for p in scaling:
+                    current = int(((seen[p.role] or {}).get("spec") or {}).get("replicas") or 0)
+                    replicas[p.role] = min(replicas.get(p.role, p.size), max(now[p.role], min(current, p.size)))
+                messages.append(_describe(co, "scaled", scaling, now, skew_of(sc.max_skew)))
+    out = []
+    for ch in children:
+        role = (ch["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
+        if ch["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT) and (role in partition or role in paused or role in replicas):
+            ch = _held(ch, partition.get(role), role in paused, replicas.get(role))
+        out.append(ch)
+    return Coordinated(out, messages)
+
+
+def _held(child: dict[str, Any], partition: int | None, paused: bool, replicas: int | None) -> dict[str, Any]:
+    spec = dict(child["spec"])
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if partition:
+        update = dict(spec["updateStrategy"])
+        own = (update.get("rollingUpdate") or {}).get("partition", 0)
+        update["rollingUpdate"] = {**(update.get("rollingUpdate") or {}), "partition": max(own, partition)}
+        spec["updateStrategy"] = update
+    if paused:
+        spec["paused"] = True
+    return {**child, "spec": spec}
+
+
+def coordination_condition(messages: list[str]) -> dict[str, Any]:
+    if not messages:
+        return condition(c.COND_COORDINATING, False, c.REASON_IN_STEP, "no coordinated rollout or scaling in progress")
+    return condition(c.COND_COORDINATING, True, c.REASON_ADVANCING_IN_STEP, "; ".join(messages))
