@@ -152,10 +152,14 @@ def test_coordinated_scaling_grows_roles_in_step():
 
 @pytest.mark.parametrize(
     "path",
-    [UPSTREAM / "basics" / "coordination.yaml", *sorted((UPSTREAM / "coordination" / "scaling").glob("*.yaml"))],
+    [
+        UPSTREAM / "basics" / "coordination.yaml",
+        *sorted((UPSTREAM / "coordination" / "scaling").glob("*.yaml")),
+        *sorted((ROOT / "examples" / "rollouts").glob("*.yaml")),
+    ],
     ids=lambda p: p.stem,
 )
-def test_upstream_coordination_examples_converge(path):
+def test_coordination_and_rollout_examples_converge(path):
     g = example_group(path)
     req = request(g)
     for _ in range(200):
