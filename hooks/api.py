@@ -20,6 +20,7 @@ from . import constants as c
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 API_VERSION_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$"
 MAX_ROLES = 32  # keeps the CEL dependency rule within the API server's cost budget
+MAX_ROLE_TEMPLATES = 32  # keeps the CEL roleTemplates rules (roles x templates) within it too
 
 
 def _int32_count(value: int | str) -> int | str:
@@ -153,8 +154,29 @@ class ScalingAdapter(Model):
     enable: bool = False
 
 
+class TemplateRef(Model):
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Name of an entry of spec.roleTemplates.")
+
+
+class RoleTemplate(Model):
+    """A pod template that roles share: each names it in templateRef and patches it in templatePatch."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Template name, unique in the group (DNS-1123 label).")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="The pod template.")
+
+
+# A role's rules; the hooks check the same (hooks.validation) and say which field is wrong.
+ROLE_TEMPLATE_RULES: list[Any] = [
+    {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
+    {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
+    {"rule": "!has(self.templatePatch) || has(self.templateRef)", "message": "templatePatch is only valid with templateRef"},
+]
+
+
 class RoleSpec(Model):
     """One role of the group: a workload of identical pods."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": ROLE_TEMPLATE_RULES})
 
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
     labels: dict[str, str] = Field(default_factory=dict)
@@ -172,7 +194,18 @@ class RoleSpec(Model):
         json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
         description="Workload kind of the role: apps/v1 StatefulSet (default) or apps/v1 Deployment.",
     )
-    template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="Pod template of the role.")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] | None = Field(
+        None,
+        json_schema_extra={"k8s": "PodTemplateSpec"},
+        description="Pod template of the role. Exactly one of template and templateRef is set.",
+    )
+    template_ref: TemplateRef | None = Field(
+        None, description="A template of spec.roleTemplates this role's pod template is made from, with templatePatch over it."
+    )
+    template_patch: dict[str, Any] | None = Field(
+        None,
+        description="A strategic-merge patch (a partial pod template) over the template that templateRef names; only with templateRef.",
+    )
     leader_worker_set: LeaderWorkerTemplate | None = None
     service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(
         default_factory=list,
@@ -184,6 +217,13 @@ class RoleSpec(Model):
     engine_runtimes: list[dict[str, Any]] = Field(default_factory=list)
     scaling_adapter: ScalingAdapter | None = None
     min_ready_seconds: int = Field(0, ge=0, le=c.INT32_MAX)
+
+    @property
+    def pod_template(self) -> dict[str, Any]:
+        """The role's pod template: its own, or the one hooks.core.templates made from its templateRef."""
+        if self.template is None:
+            raise ValueError(f"role {self.name}: its templateRef is not resolved to a template")
+        return self.template
 
 
 class KubeScheduling(Model):
@@ -242,16 +282,39 @@ class RoleBasedGroupSpec(Model):
                     "message": "every dependency must name another role of this group",
                     "fieldPath": ".roles",
                 },
+                # Variables over roleTemplates are not one letter: hooks.crd.generate.seed_set_schema
+                # renames `<letter>.name` (a role's name) to `<letter>.role`.
+                {
+                    "rule": "!has(self.roleTemplates) || self.roleTemplates.all(tpl, self.roleTemplates.exists_one(other, other.name == tpl.name))",
+                    "message": "roleTemplates names must be unique",
+                    "fieldPath": ".roleTemplates",
+                },
+                {
+                    "rule": "self.roles.all(r, !has(r.templateRef) || (has(self.roleTemplates) && self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)))",
+                    "message": "every templateRef must name an entry of spec.roleTemplates",
+                    "fieldPath": ".roles",
+                },
             ]
         }
     )
 
     roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES)
+    role_templates: list[RoleTemplate] = Field(
+        default_factory=list,
+        max_length=MAX_ROLE_TEMPLATES,
+        description="Pod templates that roles share (templateRef), each role patching its own (templatePatch).",
+    )
     coordination: list[Coordination] = Field(default_factory=list, max_length=MAX_ROLES)
     pod_group_policy: PodGroupPolicy | None = None
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Ordered",
         description="Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
+    )
+    revision_history_limit: int = Field(
+        c.DEFAULT_REVISION_HISTORY_LIMIT,
+        ge=0,
+        le=c.MAX_REVISION_HISTORY_LIMIT,
+        description="Older ControllerRevisions of each role's pod template kept for `rbg rollout undo`, beside the current one.",
     )
 
 
@@ -375,6 +438,13 @@ class Child(TypedDict, total=False):
     status: WorkloadCounts | None
 
 
+class RevisionChild(Child, total=False):
+    """A ControllerRevision: its number, and the data it records (hooks.core.history)."""
+
+    revision: StrictInt
+    data: dict[str, Any] | None
+
+
 class _ObservedTypes(BaseModel):
     """Observed children by type: Metacontroller sends every registered child type, possibly
     empty (keyed "namespace/name" in hook v2, by name in v1): a type missing would make a 200
@@ -398,6 +468,7 @@ class ObservedChildren(_ObservedTypes):
     statefulsets: dict[str, Child] = Field(validation_alias=c.CHILD_STATEFULSET)
     deployments: dict[str, Child] = Field(validation_alias=c.CHILD_DEPLOYMENT)
     adapters: dict[str, Child] = Field(validation_alias=c.CHILD_ADAPTER)
+    revisions: dict[str, RevisionChild] = Field(validation_alias=c.CHILD_CONTROLLER_REVISION)
 
 
 class ObservedMembers(_ObservedTypes):

@@ -1,4 +1,5 @@
-"""The `rbg` command: serve the hooks, render and validate groups offline, run a local cluster."""
+"""The `rbg` command: serve the hooks, render and validate groups offline, run a local cluster,
+show a group's status and rollout history and undo, pause or resume its rollouts."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from . import cli_cluster
 from . import constants as c
 from . import naming
 from .api import SyncRequest
-from .core import rbg
+from .core import rbg, templates
 from .validation import Invalid, parse_spec
 
 if TYPE_CHECKING:
@@ -86,6 +88,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for parent in groups:
         name = (parent.get("metadata") or {}).get("name", "")
         result = parse_spec(name, parent.get("spec") or {})
+        if not isinstance(result, Invalid):
+            result = templates.resolve(result)  # a templatePatch that does not merge, or merges badly
         if isinstance(result, Invalid):
             failed += 1
             for problem in result.problems:
@@ -255,6 +259,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("down", help="stop the cluster started by `rbg up` and remove its state dir")
     d.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     d.set_defaults(func=cmd_down)
+    cli_cluster.add_commands(sub)  # rbg status, rbg rollout history|diff|undo|pause|resume
     return p
 
 

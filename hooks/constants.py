@@ -33,6 +33,11 @@ LABEL_GROUP_UNIQUE_KEY = "rolebasedgroup.workloads.x-k8s.io/group-unique-key"
 LABEL_POD_INDEX = "apps.kubernetes.io/pod-index"
 # Set by the StatefulSet controller on every pod: the revision (status.updateRevision) it runs.
 LABEL_REVISION = "controller-revision-hash"
+# On the group's ControllerRevisions (its rollout history, hooks.core.history): the hash of the
+# role's pod template that the revision records, also the last part of its name.
+LABEL_REVISION_HASH = "rolebasedgroup.workloads.x-k8s.io/revision-hash"
+# A revision's role. Not the role selector label: a StatefulSet would see our revisions as its own.
+LABEL_REVISION_ROLE = "rolebasedgroup.workloads.x-k8s.io/revision-role"
 
 # Metacontroller keeps what a hook last returned for a child in this annotation.
 ANNOTATION_LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
@@ -60,7 +65,9 @@ CHILD_DEPLOYMENT = "Deployment.apps/v1"
 CHILD_SERVICE = "Service.v1"
 CHILD_CONFIGMAP = "ConfigMap.v1"
 CHILD_ADAPTER = f"{KIND_RBGSA}.{API_VERSION}"
-CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER)
+KIND_CONTROLLER_REVISION = "ControllerRevision"
+CHILD_CONTROLLER_REVISION = f"{KIND_CONTROLLER_REVISION}.{APPS_V1}"
+CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER, CHILD_CONTROLLER_REVISION)
 # A set's children, and an adapter's related target.
 CHILD_RBG = f"{KIND_RBG}.{API_VERSION}"
 # The key of the group's pods in the request's related objects (asked for by the customize hook).
@@ -72,6 +79,17 @@ STARTUP_PARALLEL = "Parallel"
 # Kubernetes name limits (see rbg-api.md): "<rbg>-<role>" must leave room for the
 # StatefulSet controller-revision-hash label ("<name>-<10 chars>" within 63).
 MAX_WORKLOAD_NAME = 52
+
+# Rollout history (ControllerRevisions, hooks.core.history): older revisions kept per role by
+# default and at most (spec.revisionHistoryLimit; as StatefulSets and Deployments), and the length
+# of the template hash in a revision's name ("<group>-<role>-<hash>": 52 + 1 + 10 <= 63).
+DEFAULT_REVISION_HISTORY_LIMIT = 10
+MAX_REVISION_HISTORY_LIMIT = 1000
+REVISION_HASH_LENGTH = 10
+# Older revisions of all roles of a group together, as template JSON: every revision comes back
+# in each sync request, twice (its data, and Metacontroller's last-applied annotation), so history
+# must leave room in the hook server's 16 MiB request limit. Each role gets an equal share.
+HISTORY_MAX_BYTES = 4 * 1024 * 1024
 
 # Members of one RoleBasedGroupSet: every member comes back in each of the set's sync requests.
 MAX_SET_REPLICAS = 1000

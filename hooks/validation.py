@@ -8,13 +8,14 @@ never did). A dependency cycle can only be found here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from . import constants as c
-from .api import RoleBasedGroupSpec
+from .api import RoleBasedGroupSpec, RoleSpec
 from .naming import workload_name
 
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -72,7 +73,13 @@ def parse_spec(group: str, raw: dict[str, Any]) -> RoleBasedGroupSpec | Invalid:
     return spec
 
 
-def _role_problems(group: str, spec: RoleBasedGroupSpec):
+def _role_problems(group: str, spec: RoleBasedGroupSpec) -> Iterator[Problem]:
+    shared: set[str] = set()
+    for j, tpl in enumerate(spec.role_templates):
+        if tpl.name in shared:
+            yield Problem(f"spec.roleTemplates[{j}].name", f"duplicate template name {tpl.name!r}")
+        shared.add(tpl.name)
+        yield from template_problems(f"spec.roleTemplates[{j}].template", tpl.template)
     names = [r.name for r in spec.roles]
     seen: set[str] = set()
     for i, role in enumerate(spec.roles):
@@ -96,16 +103,35 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec):
                 yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
         yield from _service_port_problems(f"{at}.servicePorts", role.service_ports)
         yield from _metadata_problems(at, role.labels, role.annotations)
-        meta = role.template.get("metadata") or {}
-        yield from _metadata_problems(f"{at}.template.metadata", meta.get("labels") or {}, meta.get("annotations") or {})
-        if not (role.template.get("spec") or {}).get("containers"):
-            yield Problem(f"{at}.template.spec.containers", "at least one container is required")
+        yield from _template_source_problems(at, role, shared)
+        if role.template is not None:
+            yield from template_problems(f"{at}.template", role.template)
         if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
             supported = ", ".join(f"{v}/{k}" for v, k in c.SUPPORTED_WORKLOADS)
             yield Problem(
                 f"{at}.workload",
                 f"{role.workload.api_version}/{role.workload.kind} is not supported; use one of {supported}",
             )
+
+
+def _template_source_problems(at: str, role: RoleSpec, shared: set[str]) -> Iterator[Problem]:
+    """Exactly one of template and templateRef; templatePatch only with templateRef, which names a roleTemplate."""
+    if role.template is not None and role.template_ref is not None:
+        yield Problem(f"{at}.templateRef", "template and templateRef are mutually exclusive: set one of them")
+    elif role.template is None and role.template_ref is None:
+        yield Problem(f"{at}.template", "template or templateRef is required")
+    if role.template_patch is not None and role.template_ref is None:
+        yield Problem(f"{at}.templatePatch", "only valid with templateRef")
+    if role.template_ref is not None and role.template_ref.name not in shared:
+        yield Problem(f"{at}.templateRef.name", f"no entry of spec.roleTemplates is named {role.template_ref.name!r}")
+
+
+def template_problems(at: str, template: dict[str, Any]) -> Iterator[Problem]:
+    """A pod template's labels, annotations and containers; `at` is its path."""
+    meta = template.get("metadata") or {}
+    yield from _metadata_problems(f"{at}.metadata", meta.get("labels") or {}, meta.get("annotations") or {})
+    if not (template.get("spec") or {}).get("containers"):
+        yield Problem(f"{at}.spec.containers", "at least one container is required")
 
 
 def _qualified_name(key: str) -> bool:

@@ -1,4 +1,5 @@
-"""Generate hooks/crd/k8s_schemas.json: structural CRD schemas for core/v1 types.
+"""Generate hooks/crd/k8s_schemas.json (structural CRD schemas for core/v1 types) and
+hooks/crd/k8s_patch_keys.json (the strategic-merge patch metadata of a PodTemplateSpec).
 
 Input is the official OpenAPI v3 spec of Kubernetes v1.34.10, shipped in the Go
 module zip of k8s.io/kubernetes as api/openapi-spec/v3/api__v1_openapi.json:
@@ -11,6 +12,12 @@ generateEmbeddedObjectMeta=true) emits for the same Go types: every $ref is
 inlined, descriptions and defaults are dropped (except defaults of list-map keys
 that are not required, which the API server demands), and the apimachinery
 special types get their well-known CRD shapes.
+
+The patch table maps the path of every field of a PodTemplateSpec that has a patch strategy
+("spec.containers", "spec.containers[].env"; `[]` steps into list items) to its
+`x-kubernetes-patch-strategy` and `x-kubernetes-patch-merge-key` (the Go types' patchStrategy
+and patchMergeKey tags, which Kubernetes' strategic merge patch reads). hooks/strategicmerge.py
+merges role template patches with it; a list without an entry is replaced, not merged.
 """
 
 import copy
@@ -20,6 +27,9 @@ from pathlib import Path
 
 REF_PREFIX = "#/components/schemas/"
 OUTPUT = Path(__file__).resolve().parent.parent / "hooks" / "crd" / "k8s_schemas.json"
+PATCH_OUTPUT = OUTPUT.with_name("k8s_patch_keys.json")
+PATCH_ROOTS = {"PodTemplateSpec": "io.k8s.api.core.v1.PodTemplateSpec"}
+PATCH_EXTENSIONS = {"x-kubernetes-patch-strategy": "patchStrategy", "x-kubernetes-patch-merge-key": "patchMergeKey"}
 ROOTS = {
     "PodTemplateSpec": "io.k8s.api.core.v1.PodTemplateSpec",
     "ServicePort": "io.k8s.api.core.v1.ServicePort",
@@ -120,6 +130,35 @@ def build(openapi: dict) -> dict:
     return {name: converter.named(ref) for name, ref in ROOTS.items()}
 
 
+def patch_keys(openapi: dict) -> dict:
+    """{root: {field path: {"patchStrategy": ..., "patchMergeKey": ...}}} for every field with patch metadata."""
+    converter = Converter(openapi["components"]["schemas"])
+    out: dict = {}
+
+    def walk(node: dict, path: str, table: dict, stack: list[str]) -> None:
+        name = converter.ref_name(node)
+        if name is not None:
+            if name in stack:
+                raise ValueError("cycle: " + " -> ".join(stack + [name]))
+            node, stack = {**converter.schemas[name], **node}, stack + [name]
+        meta = {short: node[ext] for ext, short in PATCH_EXTENSIONS.items() if ext in node}
+        if meta:
+            if "{}" in path:  # the merge walks properties and list items only
+                raise ValueError(f"patch metadata inside a map's values: {path}")
+            table[path] = meta
+        for prop, sub in (node.get("properties") or {}).items():
+            walk(sub, f"{path}.{prop}" if path else prop, table, stack)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{path}[]", table, stack)
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{path}{{}}", table, stack)
+
+    for root, ref in PATCH_ROOTS.items():
+        out[root] = {}
+        walk({"$ref": REF_PREFIX + ref}, "", out[root], [])
+    return out
+
+
 def render(schemas: dict) -> str:
     return json.dumps(schemas, indent=1, sort_keys=True) + "\n"
 
@@ -128,8 +167,9 @@ def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(f"usage: {sys.argv[0]} path/to/api__v1_openapi.json")
     openapi = json.loads(Path(sys.argv[1]).read_text())
-    OUTPUT.write_text(render(build(openapi)))
-    print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size} bytes)")
+    for path, content in ((OUTPUT, build(openapi)), (PATCH_OUTPUT, patch_keys(openapi))):
+        path.write_text(render(content))
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

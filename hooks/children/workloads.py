@@ -63,7 +63,7 @@ def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
         "serviceName": service_name(group, role.name),
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": build_pod_template(role.template, namespace=namespace, group=group, role=role.name, indexed=True),
+        "template": build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=True),
         "updateStrategy": update,
     }
     if role.min_ready_seconds:
@@ -75,7 +75,7 @@ def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "replicas": role.replicas,
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": build_pod_template(role.template, namespace=namespace, group=group, role=role.name, indexed=False),
+        "template": build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=False),
     }
     ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
     if ru is not None:

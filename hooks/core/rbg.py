@@ -3,15 +3,18 @@
 Pure and deterministic: no API calls, no clock, no environment. The plan is made from what
 Metacontroller observed and from the parent's own status:
 
-1. Parse and check the spec. An invalid spec freezes the group: every observed child is
-   returned exactly as last applied (nothing created, changed or deleted) and status says why.
+1. Parse and check the spec, and make every role's pod template (hooks.core.templates: its
+   roleTemplate with its templatePatch merged over it). An invalid spec freezes the group: every
+   observed child is returned exactly as last applied (nothing created, changed or deleted) and
+   status says why.
 2. Gate first creation: a role's workload is returned once it exists, or once every
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
    (Parallel). Readiness is read from the group's pods where they are observed (they show it
    before the workload's status does), else from the workload's status. An existing workload is never withdrawn because a dependency became unready.
 3. Size each role (its spec, or its scaling adapter: hooks.core.scaling), then build every
    child of every started role, the discovery ConfigMap (its instance lists cut to a size
-   budget if need be) and the roles' scaling adapters.
+   budget if need be), the roles' scaling adapters and each started role's rollout history
+   (ControllerRevisions: hooks.core.history).
 4. Compute status from the observed children and say whether the discovery file is cut.
 """
 
@@ -28,10 +31,12 @@ from ..children.workloads import workload
 from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .coordination import coordinate, coordination_condition
+from .history import revisions
 from .observed import Observed, counts, is_ready, request_time
 from .scaling import sizes
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
+from .templates import resolve
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     now = request_time(parent, request.children, observed)
 
     parsed = parse_spec(group, parent.spec)
+    if not isinstance(parsed, Invalid):
+        parsed = resolve(parsed)  # every role's template, roleTemplates and templatePatch merged
     if isinstance(parsed, Invalid):
         return _frozen(parent, observed, parsed, now), parsed, observed
     sized = sizes(group, parsed, observed, parent.status)
@@ -153,7 +160,7 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
     coordinated = coordinate(group, spec, desired, observed)
-    desired = coordinated.children + sized.adapters
+    desired = coordinated.children + sized.adapters + revisions(group, spec, p.started, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
         for s in role_statuses(group, spec, observed)
@@ -195,7 +202,8 @@ def finalize(request: SyncRequest) -> Result:
     keep = {d for r in live for d in r.dependencies} & {r.name for r in live}
     kept = []
     for child in result.children:
-        role = (child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
+        labels = child["metadata"].get("labels") or {}
+        role = labels.get(c.LABEL_ROLE_NAME) or labels.get(c.LABEL_REVISION_ROLE)
         if role in keep or (role is None and live):
             kept.append(child)
     return Result(status=result.status, children=kept, finalized=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ def from_seed(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _seed_path(path: str) -> str:
     """A problem's path as the seed form spells it."""
-    return path.replace("spec.template", "spec.groupTemplate", 1).replace("].name", "].role")
+    return re.sub(r"(\.roles\[\d+\])\.name", r"\1.role", path.replace("spec.template", "spec.groupTemplate", 1))
 
 
 def parse_set(parent: SetParent) -> tuple[RoleBasedGroupSetSpec, dict[str, Any]] | Invalid:
@@ -90,9 +91,11 @@ def member(parent: SetParent, index: int, template: dict[str, Any], digest: str)
     ours = {c.LABEL_SET_NAME: name, c.LABEL_SET_INDEX: str(index)}
     roles = []
     for role in template["roles"]:
-        pod = role.get("template") or {}
+        # A role from a roleTemplate gets the labels through its patch: template and templateRef exclude each other.
+        key = "templatePatch" if "templateRef" in role else "template"
+        pod = role.get(key) or {}
         meta = pod.get("metadata") or {}
-        roles.append({**role, "template": {**pod, "metadata": {**meta, "labels": {**(meta.get("labels") or {}), **ours}}}})
+        roles.append({**role, key: {**pod, "metadata": {**meta, "labels": {**(meta.get("labels") or {}), **ours}}}})
     annotations = {k: v for k, v in parent.metadata.annotations.items() if not k.startswith(_OWN_ANNOTATIONS)}
     return {
         "apiVersion": c.API_VERSION,

@@ -134,8 +134,13 @@ def _rename(node: dict[str, Any], old: str, new: str) -> None:
 
 
 def _role_variables_use_role(rule: str) -> str:
-    """`r.name`, `o.name`, ... (a role, in the group spec's rules) as `r.role`, `o.role`, ..."""
+    """`r.name`, `o.name`, ... (a role, in the group spec's rules) as `r.role`, `o.role`, ...
+    Variables of more than one letter range over something else (roleTemplates) and keep `name`."""
     return re.sub(r"\b([a-z])\.name\b", r"\1.role", rule)
+
+
+# What keeps `.name` in the seed spelling: roleTemplates' names and templateRef.name.
+_NOT_ROLE_NAMES = re.compile(r"\b(tpl|other)\.name\b|\.templateRef\.name\b")
 
 
 def seed_set_schema(spec: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +154,7 @@ def seed_set_schema(spec: dict[str, Any]) -> dict[str, Any]:
     _rename(group["properties"]["roles"]["items"], "name", "role")
     for rule in group.get("x-kubernetes-validations", []):
         rule["rule"] = _role_variables_use_role(rule["rule"])
-        if ".name" in rule["rule"]:  # a rule on something else than roles: rewrite it here
+        if ".name" in _NOT_ROLE_NAMES.sub("", rule["rule"]):  # a rule on something else than roles: rewrite it here
             raise ValueError(f"seed_set_schema can not rewrite {rule['rule']!r}")
     return out
 

@@ -1,4 +1,4 @@
-"""Kubernetes access for the local cluster, `rbg up`, the e2e suite and bench/cluster.py, on lightkube.
+"""Kubernetes access for the local cluster, `rbg up`, `rbg status|rollout`, the e2e suite and bench/cluster.py, on lightkube.
 
 lightkube (gtsystem/lightkube) was chosen over the official `kubernetes` client and kr8s: typed
 models of the cluster's own minor version (lightkube-models 1.34) beside generic resources for
@@ -10,6 +10,7 @@ kinds, multi-document YAML, and polling and condition helpers.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,8 +20,12 @@ import httpx2
 import requests
 import yaml
 from lightkube import ApiError, Client, KubeConfig, codecs
+from lightkube.config.kubeconfig import SingleConfig
+from lightkube.core.exceptions import ConfigError
 from lightkube.core.resource import NamespacedResource, Resource
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.operators import exists
+from lightkube.types import PatchType
 
 from .. import constants as c
 
@@ -30,11 +35,12 @@ Obj = dict[str, Any]
 FIELD_MANAGER = "rbg"
 
 RoleBasedGroup = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBG, "rolebasedgroups")
+RoleBasedGroupScalingAdapter = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGSA, "rolebasedgroupscalingadapters")
 CompositeController = create_global_resource(
     "metacontroller.k8s.io", "v1alpha1", "CompositeController", "compositecontrollers"
 )
 
-__all__ = ["ApiError", "Client", "CompositeController", "RoleBasedGroup", "connect", "wait_for"]
+__all__ = ["ApiError", "Client", "CompositeController", "GroupApi", "RoleBasedGroup", "connect", "user_config", "wait_for"]
 
 
 def connect(kubeconfig: str | Path, timeout: float = 30) -> Client:
@@ -114,3 +120,80 @@ def condition(obj: Resource | Obj, type_: str) -> Obj | None:
 def has_condition(obj: Resource | Obj, type_: str, status: str = "True") -> bool:
     cond = condition(obj, type_)
     return cond is not None and cond.get("status") == status
+
+
+# Paths in a kubeconfig that are relative to the file they are written in (as kubectl reads them).
+_KUBECONFIG_PATHS = {"clusters": ("certificate-authority",), "users": ("client-certificate", "client-key", "tokenFile")}
+
+
+def user_config(kubeconfig: str | None = None, context: str | None = None) -> SingleConfig:
+    """The cluster and credentials kubectl would use: `--kubeconfig`, else every file of
+    $KUBECONFIG merged (the first to name a cluster, user or context wins; the first
+    current-context), else ~/.kube/config, else the pod's service account; then `--context` or
+    the current context. ConfigError says what is missing."""
+    if kubeconfig:
+        paths = [Path(kubeconfig).expanduser()]
+        if not paths[0].is_file():
+            raise ConfigError(f"kubeconfig {kubeconfig} not found")
+    else:
+        listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p] or ["~/.kube/config"]
+        paths = [Path(p).expanduser() for p in listed if Path(p).expanduser().is_file()]
+    if not paths:
+        try:
+            config = KubeConfig.from_service_account()
+        except (ConfigError, KeyError):
+            raise ConfigError("no kubeconfig: set KUBECONFIG or pass --kubeconfig") from None
+    else:
+        merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": [], "current-context": None}
+        for path in paths:
+            doc = yaml.safe_load(path.read_text()) or {}
+            for key in ("clusters", "contexts", "users"):
+                seen = {e["name"] for e in merged[key]}
+                for entry in doc.get(key) or []:
+                    if entry.get("name") in seen:
+                        continue
+                    body = dict(entry.get(key[:-1]) or {})
+                    for field in _KUBECONFIG_PATHS.get(key, ()):
+                        if body.get(field) and not Path(body[field]).expanduser().is_absolute():
+                            body[field] = str(path.parent / body[field])
+                    merged[key].append({"name": entry.get("name"), key[:-1]: body})
+            merged["current-context"] = merged["current-context"] or doc.get("current-context") or None
+        config = KubeConfig.from_dict(merged, fname=paths[0])
+    single = config.get(context_name=context)
+    assert single is not None  # get() raises when there is no context to use
+    return single
+
+
+class GroupApi:
+    """What `rbg status` and `rbg rollout` read and write, as plain dicts: the seam between
+    hooks.rollout (pure) and the cluster. Errors are lightkube's ApiError (404: not found)."""
+
+    def __init__(self, config: SingleConfig, timeout: float = 30) -> None:
+        self.client = Client(config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))
+
+    def group(self, namespace: str, name: str) -> Obj:
+        return as_dict(self.client.get(RoleBasedGroup, name, namespace=namespace))
+
+    def revisions(self, namespace: str, group: str) -> list[Obj]:
+        from lightkube.resources.apps_v1 import ControllerRevision
+
+        labels: dict[str, Any] = {c.LABEL_GROUP_NAME: group, c.LABEL_REVISION_HASH: exists()}
+        return [as_dict(o) for o in self.client.list(ControllerRevision, namespace=namespace, labels=labels)]
+
+    def workloads(self, namespace: str, group: str) -> list[Obj]:
+        from lightkube.resources.apps_v1 import Deployment, StatefulSet
+
+        out = []
+        for kind in (StatefulSet, Deployment):
+            for obj in self.client.list(kind, namespace=namespace, labels={c.LABEL_GROUP_NAME: group}):
+                out.append({"kind": kind.__name__, **as_dict(obj)})
+        return out
+
+    def pods(self, namespace: str, group: str) -> list[Obj]:
+        from lightkube.resources.core_v1 import Pod
+
+        return [as_dict(o) for o in self.client.list(Pod, namespace=namespace, labels={c.LABEL_GROUP_NAME: group})]
+
+    def patch_group(self, namespace: str, name: str, patch: Obj) -> Obj:
+        """A JSON merge patch of the group."""
+        return as_dict(self.client.patch(RoleBasedGroup, name, patch, namespace=namespace, patch_type=PatchType.MERGE))

@@ -13,16 +13,17 @@ from __future__ import annotations
 import pytest
 import yaml
 from lightkube import Client
-from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.apps_v1 import ControllerRevision, Deployment, StatefulSet
 from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from hooks import constants as c
-from hooks.localcluster.kube import apply_manifests, as_dict, wait_for
+from hooks.localcluster.kube import RoleBasedGroupScalingAdapter, apply_manifests, as_dict, wait_for
 from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
 
 CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,
-               c.CHILD_DEPLOYMENT: Deployment}
+               c.CHILD_DEPLOYMENT: Deployment, c.CHILD_ADAPTER: RoleBasedGroupScalingAdapter,
+               c.CHILD_CONTROLLER_REVISION: ControllerRevision}
 
 
 def contains(stored, desired, path="") -> list[str]:
@@ -159,10 +160,14 @@ def test_a_user_service_selects_exactly_one_role(kube, ns):
 
 def _observed(kube: Client, ns: str, group: str) -> dict[str, dict]:
     """Children as Metacontroller would send them: live objects from the API server, keyed "namespace/name"."""
-    return {
+    observed = {
         key: {f"{ns}/{o.metadata.name}": as_dict(o) for o in kube.list(kind, namespace=ns, labels={c.LABEL_GROUP_NAME: group})}
         for key, kind in CHILD_KINDS.items()
     }
+    # The StatefulSet controller's own revisions carry the group's labels too; ours carry a hash.
+    revisions = observed[c.CHILD_CONTROLLER_REVISION]
+    observed[c.CHILD_CONTROLLER_REVISION] = {k: o for k, o in revisions.items() if c.LABEL_REVISION_HASH in o["metadata"]["labels"]}
+    return observed
 
 
 def test_gate_opens_on_real_statefulset_status(kube, ns):

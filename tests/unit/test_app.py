@@ -52,6 +52,16 @@ def _req():
         pytest.param(lambda r: r.pop("controller"), "controller", id="no-controller"),
         pytest.param(lambda r: r.pop("children"), "children", id="no-children"),
         pytest.param(lambda r: r["children"].pop(c.CHILD_DEPLOYMENT), "children.Deployment.apps/v1", id="a-child-type-missing"),
+        pytest.param(
+            lambda r: r["children"].pop(c.CHILD_CONTROLLER_REVISION), "children.ControllerRevision.apps/v1", id="revisions-missing"
+        ),
+        pytest.param(
+            lambda r: r["children"][c.CHILD_CONTROLLER_REVISION].update(
+                {"default/x": {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "x"}, "revision": "2"}}
+            ),
+            "children.ControllerRevision.apps/v1.default/x.revision",
+            id="revision-number-not-an-integer",
+        ),
         pytest.param(lambda r: r.update(children={}), "children.ConfigMap.v1", id="children-empty"),
         pytest.param(
             lambda r: r["children"][c.CHILD_STATEFULSET].update(
@@ -103,7 +113,7 @@ def test_200_carries_exactly_status_and_children(client):
     assert got.status_code == 200 and got.mimetype == "application/json"
     body = got.get_json()
     assert set(body) == {"status", "children"}  # hook v2 decodes strictly: no other keys
-    assert {ch["kind"] for ch in body["children"]} == {"ConfigMap", "Service", "StatefulSet"}
+    assert {ch["kind"] for ch in body["children"]} == {"ConfigMap", "Service", "StatefulSet", "ControllerRevision"}
 
 
 def test_200_is_byte_for_byte_deterministic(client):
@@ -135,7 +145,7 @@ def test_logs_name_the_parent(client, caplog):
     caplog.set_level("INFO", logger="rbg.hooks")
     _post(client, "/sync", _req())
     record = json.loads(caplog.records[-1].getMessage())
-    assert record["parent"] == "default/minimal" and record["hook"] == "sync" and record["children"] == 3
+    assert record["parent"] == "default/minimal" and record["hook"] == "sync" and record["children"] == 4
 
 
 def test_oversized_body_is_refused_before_parsing(client, monkeypatch):

@@ -8,6 +8,8 @@ import yaml
 
 from tests.support import EXAMPLES, ROOT, observe, request, example_group, sync
 
+UPSTREAM_ROLE_TEMPLATES = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "basics" / "rbg-with-roletemplates.yaml"
+
 
 def rbg(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "hooks.cli", *args], input=stdin, capture_output=True, text=True, cwd=ROOT)
@@ -52,3 +54,25 @@ def test_render_with_observed_children_opens_the_gate(tmp_path):
     out = rbg("render", str(example), "--observed", str(tmp_path))
     names = [d["metadata"]["name"] for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "StatefulSet"]
     assert names == ["minimal-db", "minimal-app"]
+
+
+def test_validate_and_render_the_upstream_role_templates_example():
+    out = rbg("validate", str(UPSTREAM_ROLE_TEMPLATES))
+    assert out.returncode == 0 and "RoleBasedGroup rbg-with-roletemplates: valid" in out.stdout, out.stderr
+    out = rbg("render", str(UPSTREAM_ROLE_TEMPLATES))
+    assert out.returncode == 0, out.stderr
+    (frontend,) = [d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "StatefulSet"]  # backend waits for it
+    (container,) = frontend["spec"]["template"]["spec"]["containers"]
+    assert (container["image"], container["ports"]) == ("nginx:1.24", [{"containerPort": 80, "name": "http"}])
+
+
+def test_validate_reports_a_template_patch_that_does_not_merge(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: workloads.x-k8s.io/v1alpha1\nkind: RoleBasedGroup\nmetadata: {name: g}\nspec:\n"
+        "  roleTemplates: [{name: base, template: {spec: {containers: [{name: c, image: i}]}}}]\n"
+        "  roles: [{name: a, templateRef: {name: base}, templatePatch: {spec: {containers: [{image: j}]}}}]\n"
+    )
+    out = rbg("validate", str(bad))
+    assert out.returncode == 1
+    assert "RoleBasedGroup g: spec.roles[0].templatePatch.spec.containers[0]: the merge key 'name' is missing" in out.stderr

@@ -7,6 +7,7 @@ import pytest
 
 from hooks import constants as c
 from hooks.api import SyncRequest
+from hooks.children.revision import template_hash
 from hooks.core import rbg
 from tests.support import ROOT, by_kind, condition, example_group, observe, request, sync
 
@@ -27,7 +28,8 @@ def _names(result):
 def test_dependant_waits_until_dependency_ready():
     group = _group()
     first = sync(request(group))
-    assert _names(first) == ["ConfigMap/minimal-discovery", "Service/minimal-db", "StatefulSet/minimal-db"]
+    db = template_hash(group["spec"]["roles"][0]["template"])
+    assert _names(first) == ["ConfigMap/minimal-discovery", f"ControllerRevision/minimal-db-{db}", "Service/minimal-db", "StatefulSet/minimal-db"]
     progressing = condition(first.status, c.COND_PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("True", c.REASON_WAITING_FOR_DEPENDENCIES)
     assert progressing["message"] == "app waits for db"
@@ -224,7 +226,11 @@ def test_finalize_tears_down_dependants_first():
     steps = []
     for _ in range(6):
         result = _finalize(group, observe(current))
-        steps.append((_names(result), result.finalized))
+        names = _names(result)
+        # A role's history (its ControllerRevision) goes with its workload.
+        revisions = {n.split("/")[1].rsplit("-", 1)[0] for n in names if n.startswith("ControllerRevision/")}
+        assert revisions == {n.split("/")[1] for n in names if n.startswith("StatefulSet/")}
+        steps.append(([n for n in names if not n.startswith("ControllerRevision/")], result.finalized))
         if result.finalized:
             break
         current = result.children

@@ -147,7 +147,11 @@ def test_seed_set_spells_the_template_group_template_and_roles_role():
     assert rules == [
         "self.roles.all(r, self.roles.exists_one(o, o.role == r.role))",
         "self.roles.all(r, !has(r.dependencies) || r.dependencies.all(d, d != r.role && self.roles.exists(o, o.role == d)))",
+        # roleTemplates keep `name`; a role's templateRef too
+        "!has(self.roleTemplates) || self.roleTemplates.all(tpl, self.roleTemplates.exists_one(other, other.name == tpl.name))",
+        "self.roles.all(r, !has(r.templateRef) || (has(self.roleTemplates) && self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)))",
     ]
+    assert role["x-kubernetes-validations"] == _schema()["properties"]["spec"]["properties"]["roles"]["items"]["x-kubernetes-validations"]
     root = " ".join(r["rule"] for r in _schema(SEED_SET_FILE)["x-kubernetes-validations"])
     assert "self.spec.groupTemplate.roles.all(r, " in root and "size(r.role)" in root and "r.name" not in root
     # Otherwise the workloads.x-k8s.io set's schema, exactly.
@@ -223,6 +227,34 @@ def test_template_and_ports_use_the_kubernetes_schemas():
     containers = role["template"]["properties"]["spec"]["properties"]["containers"]["items"]["properties"]
     assert {"name", "image", "env", "resources", "volumeMounts"} <= set(containers)
     assert "port" in role["servicePorts"]["items"]["properties"]
+
+
+def test_role_templates_schema_and_rules():
+    spec = _schema()["properties"]["spec"]
+    templates = spec["properties"]["roleTemplates"]
+    assert templates["maxItems"] == 32 and templates["items"]["required"] == ["name", "template"]
+    assert templates["items"]["properties"]["template"] == {**_k8s_template(), "description": "The pod template."}
+    role = spec["properties"]["roles"]["items"]
+    assert "template" not in role["required"]
+    assert {k: v for k, v in role["properties"]["template"].items() if k != "description"} == _k8s_template()
+    assert role["properties"]["templateRef"]["required"] == ["name"]
+    assert role["properties"]["templateRef"]["properties"]["name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    patch = role["properties"]["templatePatch"]
+    assert (patch["type"], patch["x-kubernetes-preserve-unknown-fields"]) == ("object", True) and "properties" not in patch
+    assert role["x-kubernetes-validations"] == [
+        {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
+        {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
+        {"rule": "!has(self.templatePatch) || has(self.templateRef)", "message": "templatePatch is only valid with templateRef"},
+    ]
+    rules = {r["message"]: r for r in spec["x-kubernetes-validations"]}
+    assert rules["roleTemplates names must be unique"]["fieldPath"] == ".roleTemplates"
+    assert "self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)" in rules["every templateRef must name an entry of spec.roleTemplates"]["rule"]
+
+
+def _k8s_template():
+    from hooks.crd.k8s_schemas import pod_template_spec_schema
+
+    return pod_template_spec_schema()
 
 
 def test_cel_rules_cover_unique_names_dependencies_and_name_length():

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from hooks.crd.k8s_schemas import pod_template_spec_schema, service_port_schema
+from hooks.crd.k8s_schemas import pod_template_patch_keys, pod_template_problems, pod_template_spec_schema, service_port_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS_JSON = REPO / "hooks" / "crd" / "k8s_schemas.json"
+PATCH_KEYS_JSON = REPO / "hooks" / "crd" / "k8s_patch_keys.json"
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],
     "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]"
@@ -96,7 +97,9 @@ def test_returns_copies():
     assert pod_template_spec_schema()["properties"]
 
 
-def test_committed_json_matches_generator():
+@pytest.fixture(scope="module")
+def generated():
+    """The generator and the Kubernetes OpenAPI it reads."""
     mod_cache = Path(os.environ.get("GOMODCACHE") or Path(os.environ.get("GOPATH", Path.home() / "go")) / "pkg" / "mod")
     openapi = mod_cache / "k8s.io/kubernetes@v1.34.10/api/openapi-spec/v3/api__v1_openapi.json"
     if not openapi.is_file():
@@ -104,4 +107,54 @@ def test_committed_json_matches_generator():
     spec = importlib.util.spec_from_file_location("gen_pod_schema", REPO / "tools" / "gen_pod_schema.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert gen.render(gen.build(json.loads(openapi.read_text()))) == SCHEMAS_JSON.read_text()
+    return gen, json.loads(openapi.read_text())
+
+
+def test_committed_json_matches_generator(generated):
+    gen, openapi = generated
+    assert gen.render(gen.build(openapi)) == SCHEMAS_JSON.read_text()
+
+
+def test_committed_patch_keys_match_generator(generated):
+    gen, openapi = generated
+    assert gen.render(gen.patch_keys(openapi)) == PATCH_KEYS_JSON.read_text()
+
+
+def test_patch_keys_name_merged_lists_of_the_schema():
+    """Every path is a list of the PodTemplateSpec schema (or of the ObjectMeta fields the CRD
+    leaves out); a merge key is a field of its items, and one of its list-map keys."""
+    lists = {path.removeprefix("$."): node for path, node in nodes(pod_template_spec_schema()) if node.get("type") == "array"}
+    keys = pod_template_patch_keys()
+    assert len(keys) == 25
+    for path, meta in keys.items():
+        assert "merge" in meta["patchStrategy"].split(","), path
+        if path.endswith((".finalizers", ".ownerReferences")) and path not in lists:
+            continue  # ObjectMeta fields our template schema does not carry
+        node = lists[path]
+        if "patchMergeKey" in meta:
+            assert meta["patchMergeKey"] in node["items"]["properties"], path
+            assert meta["patchMergeKey"] in node["x-kubernetes-list-map-keys"], path
+        else:
+            assert node["items"]["type"] != "object", path
+
+
+def _problems(template):
+    return sorted(pod_template_problems(template))
+
+
+def test_pod_template_problems_as_the_api_server_finds_them():
+    assert _problems({"spec": {"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": 80}]}]}}) == []
+    assert _problems({"spec": {"containers": [{"image": "x"}]}}) == [("spec.containers[0].name", "required")]
+    assert _problems({"spec": {"containers": [{"name": "a", "imagee": "x"}]}}) == [("spec.containers[0].imagee", "unknown field")]
+    assert _problems({"spec": {"containers": [{"name": "a", "ports": "80"}]}}) == [("spec.containers[0].ports", "must be of type array")]
+    assert _problems({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 2**40}]}]}}) == [
+        ("spec.containers[0].ports[0].containerPort", "must fit in 32 bits")
+    ]
+    assert _problems({"spec": {"containers": [{"name": "a", "tty": "yes"}]}}) == [("spec.containers[0].tty", "must be of type boolean")]
+    assert _problems({"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "lots"}}}]}}) == [
+        ("spec.containers[0].resources.limits[cpu]", "'lots' is not of the form the field takes")
+    ]
+    assert _problems({"metadata": {"labels": {"a": 1}}, "spec": {"containers": [{"name": "a"}]}}) == [("metadata.labels[a]", "must be of type string")]
+    assert _problems({"spec": {"containers": [{"name": "a"}, {"name": "a"}]}}) == [("spec.containers[1]", 'duplicate entry for name ["a"]')]
+    assert _problems({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "UDP"}]}]}}) == []
+    assert _problems({"spec": {}}) == [("spec.containers", "required")]

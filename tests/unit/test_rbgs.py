@@ -277,3 +277,20 @@ def test_plan_properties(replicas, existing, ready, outdated, max_unavailable, o
         assert all(i == 0 or (i - 1 in members and i - 1 in ready) for i in p.create)
     else:
         assert set(p.create) == wanted - set(members)
+
+
+def test_members_of_a_template_with_role_templates_label_pods_through_the_patch():
+    template = {
+        "roleTemplates": [{"name": "engine", "template": {"spec": {"containers": [{"name": "e", "image": "engine:1"}]}}}],
+        "roles": [{"name": "prefill", "templateRef": {"name": "engine"}}, {"name": "decode", "templateRef": {"name": "engine"}, "templatePatch": {"metadata": {"labels": {"x": "y"}}}}],
+    }
+    result = sync(parent(1, template))
+    assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+    roles = result.children[0]["spec"]["roles"]
+    assert all("template" not in r for r in roles)
+    assert roles[1]["templatePatch"]["metadata"]["labels"] == {"x": "y", c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "0"}
+
+
+def test_seed_paths_rename_only_role_names():
+    assert rbgs._seed_path("spec.template.roles[2].name") == "spec.groupTemplate.roles[2].role"
+    assert rbgs._seed_path("spec.template.roleTemplates[0].name") == "spec.groupTemplate.roleTemplates[0].name"

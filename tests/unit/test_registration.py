@@ -66,6 +66,7 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
         "StatefulSet": "statefulsets",
         "Deployment": "deployments",
         c.KIND_RBGSA: "rolebasedgroupscalingadapters",
+        c.KIND_CONTROLLER_REVISION: "controllerrevisions",
     }
     emitted = {
         (ch["apiVersion"], plural[ch["kind"]])
@@ -135,6 +136,7 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         ("", "services"): CHILD_VERBS,
         ("apps", "statefulsets"): CHILD_VERBS,
         ("apps", "deployments"): CHILD_VERBS,
+        ("apps", "controllerrevisions"): CHILD_VERBS,  # rollout history
         (W, "rolebasedgroups"): CHILD_VERBS,
         (W, "rolebasedgroupscalingadapters"): CHILD_VERBS,
         # parents only: never created or deleted by Metacontroller

@@ -34,7 +34,12 @@ CASES = [
     ("max-unavailable-junk", [_role("a", rolloutStrategy={"rollingUpdate": {"maxUnavailable": "lots"}})], c.REASON_INVALID_FIELDS, 'spec.roles[0].rolloutStrategy.rollingUpdate.maxUnavailable: Value error, a string must be a percentage such as "25%"'),
     ("max-surge-negative", [_role("a", rolloutStrategy={"rollingUpdate": {"maxSurge": -1}})], c.REASON_INVALID_FIELDS, "spec.roles[0].rolloutStrategy.rollingUpdate.maxSurge: Value error, an integer must be from 0 to 2147483647"),
     ("too-many-service-ports", [_role("a", servicePorts=[{"name": f"p{i}", "port": 1000 + i} for i in range(65)])], c.REASON_INVALID_FIELDS, "spec.roles[0].servicePorts: List should have at most 64 items"),
-    ("missing-template", [{"name": "a"}], c.REASON_INVALID_FIELDS, "spec.roles[0].template: Field required"),
+    ("missing-template", [{"name": "a"}], c.REASON_INVALID_ROLES, "spec.roles[0].template: template or templateRef is required"),
+    ("template-and-template-ref", [_role("a", templateRef={"name": "base"})], c.REASON_INVALID_ROLES, "spec.roles[0].templateRef: template and templateRef are mutually exclusive"),
+    ("template-patch-without-ref", [_role("a", templatePatch={"spec": {}})], c.REASON_INVALID_ROLES, "spec.roles[0].templatePatch: only valid with templateRef"),
+    ("unknown-role-template", [{"name": "a", "templateRef": {"name": "base"}}], c.REASON_INVALID_ROLES, "spec.roles[0].templateRef.name: no entry of spec.roleTemplates is named 'base'"),
+    ("template-ref-not-a-name", [{"name": "a", "templateRef": {"name": "Base"}}], c.REASON_INVALID_FIELDS, "spec.roles[0].templateRef.name: String should match pattern"),
+    ("template-patch-not-an-object", [{"name": "a", "templateRef": {"name": "base"}, "templatePatch": []}], c.REASON_INVALID_FIELDS, "spec.roles[0].templatePatch: Input should be a valid dictionary"),
     ("unknown-field", [_role("a", replica=2)], c.REASON_INVALID_FIELDS, "spec.roles[0].replica: Extra inputs are not permitted"),
     ("cycle", [_role("a", dependencies=["c"]), _role("b", dependencies=["a"]), _role("c", dependencies=["b"])], c.REASON_DEPENDENCY_CYCLE, "spec.roles: dependency cycle between roles a, b, c: a -> c -> b -> a"),
 ]
@@ -72,3 +77,36 @@ def test_the_largest_counts_kubernetes_takes_are_valid():
     top = _role("a", replicas=c.INT32_MAX, minReadySeconds=c.INT32_MAX, servicePorts=[{"name": f"p{i}", "port": 1000 + i} for i in range(64)],
                 rolloutStrategy={"rollingUpdate": {"partition": c.INT32_MAX, "maxSurge": c.INT32_MAX}})
     assert not isinstance(parse_spec("g", {"roles": [top]}), Invalid)
+
+
+BASE = {"name": "base", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}
+
+
+@pytest.mark.parametrize(
+    "templates,message",
+    [
+        pytest.param([BASE, BASE], "spec.roleTemplates[1].name: duplicate template name 'base'", id="duplicate"),
+        pytest.param([{"name": "base", "template": {"metadata": {}}}], "spec.roleTemplates[0].template.spec.containers: at least one container is required", id="no-containers"),
+        pytest.param(
+            [{"name": "base", "template": {"metadata": {"labels": {"app": "a b"}}, "spec": {"containers": [{"name": "c"}]}}}],
+            "spec.roleTemplates[0].template.metadata.labels[app]: 'a b' is not a valid label value",
+            id="bad-label",
+        ),
+    ],
+)
+def test_invalid_role_templates(templates, message):
+    result = parse_spec("g", {"roleTemplates": templates, "roles": [{"name": "a", "templateRef": {"name": "base"}}]})
+    assert isinstance(result, Invalid) and result.reason == c.REASON_INVALID_ROLES
+    assert message in result.message
+
+
+def test_role_templates_are_accepted():
+    spec = parse_spec("g", {"roleTemplates": [BASE], "roles": [{"name": "a", "templateRef": {"name": "base"}, "templatePatch": {}}, _role("b")]})
+    assert not isinstance(spec, Invalid)
+    assert (spec.roles[0].template, spec.roles[0].template_ref.name, spec.roles[1].template_ref) == (None, "base", None)
+
+
+def test_too_many_role_templates():
+    templates = [{**BASE, "name": f"t{i}"} for i in range(33)]
+    result = parse_spec("g", {"roleTemplates": templates, "roles": [_role("a")]})
+    assert isinstance(result, Invalid) and "spec.roleTemplates: List should have at most 32 items" in result.message

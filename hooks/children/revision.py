@@ -1,0 +1,59 @@
+"""A ControllerRevision of a role: one entry of the group's rollout history.
+
+It records the role's pod template as the user wrote it (after role templates are resolved;
+without the labels, env and mount the hooks add), so `rbg rollout undo` can put it back.
+Named by the hash of that template: the same template always gives the same name, and a name
+never stands for another template, which Kubernetes requires (a ControllerRevision's `data`
+can never change; its `revision` number can).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .. import constants as c
+
+
+def _canonical(value: Any) -> Any:
+    """Integral floats as ints: the API server hands `1.0` back as `1` (Go's unstructured JSON)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """The first REVISION_HASH_LENGTH hex digits of the SHA-256 of the template's canonical JSON."""
+    text = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[: c.REVISION_HASH_LENGTH]
+
+
+def revision_name(group: str, role: str, revision_hash: str) -> str:
+    """"<group>-<role>-<hash>": within 63 characters, as "<group>-<role>" is at most 52."""
+    return f"{group}-{role}-{revision_hash}"
+
+
+def controller_revision(
+    group: str, role: str, template: dict[str, Any], revision: int, revision_hash: str | None = None
+) -> dict[str, Any]:
+    """Revision number `revision` of the role's `template`.
+
+    `revision_hash` names a revision recorded before (read from its label), so that its name is
+    kept whatever the hash of its template would be today; by default, the template's hash.
+    """
+    digest = revision_hash or template_hash(template)
+    return {
+        "apiVersion": c.APPS_V1,
+        "kind": c.KIND_CONTROLLER_REVISION,
+        "metadata": {
+            "name": revision_name(group, role, digest),
+            "labels": {c.LABEL_GROUP_NAME: group, c.LABEL_REVISION_ROLE: role, c.LABEL_REVISION_HASH: digest},
+        },
+        "data": {"template": template},
+        "revision": revision,
+    }

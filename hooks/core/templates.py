@@ -1,0 +1,62 @@
+"""Role templates: every role's effective pod template, made before anything else reads the spec.
+
+A role with `templateRef` gets as `template` the template of the roleTemplate it names with the
+role's `templatePatch` merged over it (a strategic merge: hooks.strategicmerge); its
+`templateRef` and `templatePatch`, and the spec's `roleTemplates`, are then dropped, so the rest
+of the core (children, discovery, status) sees plain roles. A role with its own `template` is
+kept as it is. A change of a shared template thus changes the roles that use it, and no other.
+
+The patch is a free-form object the API server does not check, so the merged template is checked
+here as the API server checks a role's own template (the Kubernetes PodTemplateSpec schema) and
+as hooks.validation does; a problem is reported at `spec.roles[<i>].templatePatch`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .. import constants as c
+from ..api import PodTemplate, RoleBasedGroupSpec
+from ..crd.k8s_schemas import pod_template_problems
+from ..strategicmerge import PatchError, merge_pod_template
+from ..validation import Invalid, Problem, loc_path, template_problems
+
+_POD_TEMPLATE: TypeAdapter[Any] = TypeAdapter(PodTemplate)
+
+
+def resolve(spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec | Invalid:
+    """The spec with every role's template made; or why a template can not be made.
+
+    `spec` has passed hooks.validation.parse_spec (every templateRef names a roleTemplate)."""
+    if not spec.role_templates and all(r.template_ref is None for r in spec.roles):
+        return spec
+    shared = {t.name: t.template for t in spec.role_templates}
+    roles, fields, checks = [], [], []
+    for i, role in enumerate(spec.roles):
+        if role.template_ref is None:
+            roles.append(role)
+            continue
+        at, name = f"spec.roles[{i}].templatePatch", role.template_ref.name
+        if name not in shared:
+            fields.append(Problem(f"spec.roles[{i}].templateRef.name", f"no entry of spec.roleTemplates is named {name!r}"))
+            continue
+        try:
+            template = merge_pod_template(shared[name], role.template_patch or {})
+        except PatchError as err:
+            fields.append(Problem(f"{at}.{err.path}" if err.path else at, err.message))
+            continue
+        merged = f"(in the template merged over roleTemplate {name!r})"
+        found = [Problem(f"{at}.{path}" if path else at, f"{message} {merged}") for path, message in pod_template_problems(template)]
+        if not found:
+            try:
+                _POD_TEMPLATE.validate_python(template)
+            except ValidationError as err:
+                found = [Problem(loc_path(e["loc"]).replace("spec", at, 1), f"{e['msg']} {merged}") for e in err.errors(include_url=False)]
+        fields += found
+        checks += [] if found else list(template_problems(at, template))
+        roles.append(role.model_copy(update={"template": template, "template_ref": None, "template_patch": None}))
+    if fields or checks:
+        return Invalid(c.REASON_INVALID_FIELDS if fields else c.REASON_INVALID_ROLES, tuple(fields + checks))
+    return spec.model_copy(update={"roles": roles, "role_templates": []})
