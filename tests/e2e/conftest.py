@@ -102,6 +102,16 @@ def ns(kube: Client) -> Iterator[str]:
     yield from namespace(kube)
 
 
+@pytest.fixture
+def mc_kube(mc_cluster: LocalCluster) -> Client:
+    return mc_cluster.kube
+
+
+@pytest.fixture
+def mc_ns(mc_kube: Client) -> Iterator[str]:
+    yield from namespace(mc_kube)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

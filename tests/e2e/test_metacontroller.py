@@ -22,7 +22,6 @@ from lightkube.types import PatchType
 from hooks import constants as c
 from hooks.localcluster.cluster import LocalCluster
 from hooks.localcluster.kube import RoleBasedGroup, apply_manifests
-from tests.e2e.conftest import namespace
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
 from tests.support import EXAMPLES, ROOT
 
@@ -33,16 +32,6 @@ WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 CHILD_KINDS = (*WORKLOAD_KINDS, "Service", "ConfigMap")
 PD = ROOT / "examples" / "pd-disagg.yaml"
 READY_TIMEOUT = 60
-
-
-@pytest.fixture
-def mc_kube(mc_cluster: LocalCluster) -> Client:
-    return mc_cluster.kube
-
-
-@pytest.fixture
-def mc_ns(mc_kube: Client) -> Iterator[str]:
-    yield from namespace(mc_kube)
 
 
 @pytest.fixture

@@ -38,16 +38,20 @@ class Event:
 
 
 class Recorder:
+    """`kinds`: lightkube resource classes, recorded under their class name, or (name, class)
+    pairs where two kinds share a name (a RoleBasedGroupSet of workloads.x-k8s.io and of openpatio.io)."""
+
     def __init__(self, kubeconfig: Path, namespace: str, kinds: Iterable[Any], since: str) -> None:
         self.namespace = namespace
         self.events: list[Event] = []
         self.state: dict[tuple[str, str], Obj] = {}  # (kind, name) -> latest object; deleted ones removed
         self._changed = threading.Condition()
-        self._kinds = list(kinds)
-        self._clients = [connect(kubeconfig) for _ in self._kinds]
+        named = [k if isinstance(k, tuple) else (k.__name__, k) for k in kinds]
+        self._kinds = [kind for _, kind in named]
+        self._clients = [connect(kubeconfig) for _ in named]
         self._threads = [
-            threading.Thread(target=self._watch, args=(client, kind, since), daemon=True, name=f"watch-{kind.__name__}")
-            for client, kind in zip(self._clients, self._kinds)
+            threading.Thread(target=self._watch, args=(client, name, kind, since), daemon=True, name=f"watch-{name}")
+            for client, (name, kind) in zip(self._clients, named)
         ]
         self._stopped = False
 
@@ -67,7 +71,7 @@ class Recorder:
         for t in self._threads:
             t.join(5)
 
-    def _watch(self, client: Any, kind: Any, since: str) -> None:
+    def _watch(self, client: Any, name: str, kind: Any, since: str) -> None:
         try:
             # The server ends each watch after a second and lightkube resumes it from the last
             # resourceVersion, so nothing is lost, and a closed client ends the loop within a second.
@@ -75,7 +79,7 @@ class Recorder:
             for type_, obj in watch:
                 d = as_dict(obj)
                 meta = d["metadata"]
-                event = Event(time.monotonic(), type_, kind.__name__, meta["name"], int(meta["resourceVersion"]), d)
+                event = Event(time.monotonic(), type_, name, meta["name"], int(meta["resourceVersion"]), d)
                 with self._changed:
                     self.events.append(event)
                     if type_ == "DELETED":
