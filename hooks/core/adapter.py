@@ -73,14 +73,25 @@ def binding(parent: AdapterParent, spec: RoleBasedGroupScalingAdapterSpec | None
     return True, c.REASON_BOUND, f"role {ref.role} of {where} takes its size from spec.replicas"
 
 
-def last_scale_time(parent: AdapterParent) -> str | None:
-    """When spec.replicas was last written: the newest managedFields entry that owns it."""
+def last_scale_time(parent: AdapterParent, now: str) -> str | None:
+    """When spec.replicas was last written, as near as a request tells.
+
+    Kubernetes records no time for a write through /scale (kubernetes/kubernetes#131892), the
+    way HPA, KEDA and `kubectl scale` write. So: a managedFields entry that owns spec.replicas and
+    has a time, or, when the spec changed since status was last written (generation ahead of
+    observedGeneration), the newest time in the request; else what status said before.
+    """
     times = [
         time
         for f in parent.metadata.managedFields
         if isinstance(time := f.get("time"), str) and "f:replicas" in ((f.get("fieldsV1") or {}).get("f:spec") or {})
     ]
-    return max(times, default=None)
+    status = parent.status or {}
+    previous = status.get("lastScaleTime") if isinstance(status.get("lastScaleTime"), str) else None
+    seen = status.get("observedGeneration")
+    if isinstance(seen, int) and seen > 0 and parent.metadata.generation > seen:
+        times.append(now)
+    return max([*times, *([previous] if previous else [])], default=None)
 
 
 def sync(request: AdapterSyncRequest) -> Result:
@@ -99,9 +110,9 @@ def sync(request: AdapterSyncRequest) -> Result:
     if spec is not None:
         ref = spec.scale_target_ref
         status |= {"replicas": len(live), "readyReplicas": sum(map(pod_ready, live)), "selector": selector(ref.name, ref.role)}
-    if (scaled := last_scale_time(parent)) is not None:
-        status["lastScaleTime"] = scaled
     now = latest_time(parent, [*([group] if group else []), *pods])
+    if (scaled := last_scale_time(parent, now)) is not None:
+        status["lastScaleTime"] = scaled
     status["conditions"] = merge_conditions(
         (parent.status or {}).get("conditions") or [],
         [condition(c.COND_BOUND, bound, reason, message)],

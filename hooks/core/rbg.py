@@ -20,7 +20,7 @@ Metacontroller observed and from the parent's own status:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import constants as c
@@ -32,7 +32,7 @@ from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .coordination import coordinate, coordination_condition
 from .history import revisions
-from .observed import Observed, counts, is_ready, request_time
+from .observed import Observed, counts, is_ready, last_applied, request_time
 from .scaling import sizes
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
@@ -63,6 +63,17 @@ def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Plan:
         else:
             waiting[role.name] = sorted(blocked)
     return Plan(started=started, waiting=waiting, ready=ready)
+
+
+def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str]:
+    """Roles whose workload is returned with another spec than Metacontroller last applied."""
+    out = set()
+    for child in desired:
+        if child["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT):
+            seen = observed.workload(child["metadata"]["name"])
+            if seen is not None and last_applied(seen).get("spec") != child["spec"]:
+                out.add(child["metadata"]["labels"][c.LABEL_ROLE_NAME])
+    return out
 
 
 def desired_children(
@@ -160,6 +171,8 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
     coordinated = coordinate(group, spec, desired, observed)
+    # A role whose workload this answer changes is not ready, whatever its old status said.
+    p = replace(p, ready=p.ready - changing_roles(coordinated.children, observed))
     desired = coordinated.children + sized.adapters + revisions(group, spec, p.started, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s

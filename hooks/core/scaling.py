@@ -46,10 +46,10 @@ def _previous(status: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 def _size(role: RoleSpec, from_adapter: int | None, held: dict[str, Any] | None) -> tuple[int, dict[str, int] | None]:
     """The role's size, and what status must remember of it."""
-    if role.scaling_adapter and role.scaling_adapter.enable:
-        if from_adapter is None:  # not created yet: it starts at the role's replicas
-            return role.replicas, None
+    if from_adapter is not None:  # also when `enable` was just turned off: the adapter's last word stands
         return from_adapter, {"replicas": from_adapter, "specReplicas": role.replicas}
+    if role.scaling_adapter and role.scaling_adapter.enable:  # not created yet: it starts at the role's replicas
+        return role.replicas, None
     if held and held.get("specReplicas") == role.replicas and isinstance(held.get("replicas"), int):
         return held["replicas"], {"replicas": held["replicas"], "specReplicas": role.replicas}
     return role.replicas, None

@@ -278,3 +278,14 @@ def test_a_partitioned_rollout_says_how_many_pods_are_updated():
     observed[c.CHILD_STATEFULSET]["default/minimal-db"]["status"].update(readyReplicas=1, updatedReplicas=0)
     ready = condition(sync(request(group, observed)).status, c.COND_READY)
     assert ready["message"] == "roles not ready: db (1/1 ready, 0/1 updated), app (not created)"
+
+
+def test_a_role_whose_workload_this_answer_changes_is_not_ready():
+    """Its old status says nothing of the new spec: a set must not take the group for Ready."""
+    group = _group()
+    children = observe(sync(request(group)).children)
+    children = observe(sync(request(group, children)).children)  # both roles up, every pod ready
+    assert condition(sync(request(group, children)).status, c.COND_READY)["status"] == "True"
+    group["spec"]["roles"][0]["template"]["spec"]["containers"][0]["image"] = "postgres:18"
+    ready = condition(sync(request(group, children)).status, c.COND_READY)
+    assert ready["status"] == "False" and "db" in ready["message"]

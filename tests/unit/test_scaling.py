@@ -195,3 +195,26 @@ def test_the_autoscaling_example_gives_each_role_an_adapter_its_hpas_target():
     for hpa in ("hpa-cpu.yaml", "hpa-queue-length.yaml"):
         doc = yaml.safe_load((ROOT / "examples" / "autoscaling" / hpa).read_text())
         assert doc["spec"]["scaleTargetRef"]["kind"] == c.KIND_RBGSA and doc["spec"]["scaleTargetRef"]["name"] in adapters
+
+
+def test_last_scale_time_of_a_scale_write_without_a_time():
+    """A write through /scale leaves a managedFields entry without a time (kubernetes#131892)."""
+    parent_obj = adapter_parent()
+    parent_obj["metadata"]["managedFields"] = [
+        {"manager": "kubectl", "subresource": "scale", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+        {"manager": "metacontroller", "time": "2026-01-01T00:03:00Z", "fieldsV1": {"f:metadata": {}}},
+    ]
+    parent_obj["metadata"]["generation"] = 3
+    parent_obj["status"] = {"observedGeneration": 2, "lastScaleTime": "2026-01-01T00:01:00Z"}
+    assert adapter_sync(parent_obj).status["lastScaleTime"] == "2026-01-01T00:03:00Z"
+    parent_obj["status"]["observedGeneration"] = 3  # nothing new: the time stays
+    parent_obj["status"]["lastScaleTime"] = "2026-01-01T00:02:00Z"
+    assert adapter_sync(parent_obj).status["lastScaleTime"] == "2026-01-01T00:02:00Z"
+
+
+def test_turning_enable_off_right_after_a_scale_keeps_the_adapters_last_size():
+    children = running(group(), adapter_replicas=6)  # the HPA wrote 6; status never saw it
+    off = group()
+    off["spec"]["roles"][1]["scalingAdapter"] = {"enable": False}
+    result = sync(request(off, children))
+    assert app_size(result) == 6 and app_status(result)["scalingAdapter"] == {"replicas": 6, "specReplicas": 2}
