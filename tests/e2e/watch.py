@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import threading
+
+import msgspec
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -61,7 +63,10 @@ class Recorder:
         # lightkube decodes with msgspec, which builds a type's decoder on first use; two threads
         # doing that at once crash the interpreter (seen: SIGSEGV in decode_object). Build them here.
         for kind in self._kinds:
-            kind.from_dict({"metadata": {"name": "warm-up"}})
+            try:
+                kind.from_dict({"metadata": {"name": "warm-up"}})
+            except msgspec.ValidationError:  # a kind with other required fields (ControllerRevision): built all the same
+                pass
         for t in self._threads:
             t.start()
         return self
