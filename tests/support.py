@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,19 @@ from hooks.core import rbg
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def _shared() -> Path:
+    """../shared beside the repo, or beside the workspace a clone was made from ($RBG_SHARED first)."""
+    candidates = [Path(p) for p in [os.environ.get("RBG_SHARED")] if p] + [ROOT.parent / "shared", Path("/work/shared")]
+    for path in candidates:
+        if (path / "upstream").is_dir():
+            return path
+    raise FileNotFoundError(f"no upstream examples in {', '.join(map(str, candidates))}: set RBG_SHARED")
+
+
+# Upstream v0.6.0's examples, unmodified: a peer's test suite the hooks must pass.
+UPSTREAM_EXAMPLES = _shared() / "upstream" / "rbg-v0.6.0" / "examples"
 KEYS = {
     "ConfigMap": c.CHILD_CONFIGMAP,
     "Service": c.CHILD_SERVICE,

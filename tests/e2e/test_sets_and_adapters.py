@@ -26,7 +26,7 @@ from hooks import constants as c
 from hooks.localcluster.cluster import LocalCluster
 from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, condition, has_condition
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import ROOT
+from tests.support import ROOT, UPSTREAM_EXAMPLES
 
 pytestmark = pytest.mark.metacontroller
 
@@ -39,7 +39,7 @@ KINDS = (
     RoleBasedGroupSet, (SEED_SET, SeedSet), RoleBasedGroup, Adapter,
     StatefulSet, Deployment, ConfigMap, Pod, HorizontalPodAutoscaler,
 )
-UPSTREAM_SETS = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "rbgs"
+UPSTREAM_SETS = UPSTREAM_EXAMPLES / "rbgs"
 SET_EXAMPLES = [
     UPSTREAM_SETS / "rbgs-base.yaml", UPSTREAM_SETS / "exclusive-topology.yaml", ROOT / "examples" / "sets" / "pd-set.yaml",
 ]

@@ -6,9 +6,9 @@ import sys
 
 import yaml
 
-from tests.support import EXAMPLES, ROOT, observe, request, example_group, sync
+from tests.support import EXAMPLES, ROOT, UPSTREAM_EXAMPLES, example_group, observe, request, sync
 
-UPSTREAM_ROLE_TEMPLATES = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "basics" / "rbg-with-roletemplates.yaml"
+UPSTREAM_ROLE_TEMPLATES = UPSTREAM_EXAMPLES / "basics" / "rbg-with-roletemplates.yaml"
 
 
 def rbg(*args, stdin=None):

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from hooks import constants as c
 from hooks.core.coordination import Progress, allowed
-from tests.support import ROOT, by_kind, condition, example_group, observe, request, sync
+from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, sync
 
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples"
+UPSTREAM = UPSTREAM_EXAMPLES
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import yaml
 from hooks import constants as c
 from hooks.api import RoleBasedGroupSetSpec, SetSyncRequest
 from hooks.core import rbgs
-from tests.support import ROOT, condition
+from tests.support import ROOT, UPSTREAM_EXAMPLES, condition
 
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "rbgs"
+UPSTREAM = UPSTREAM_EXAMPLES / "rbgs"
 TEMPLATE = {
     "roles": [
         {"name": "prefill", "replicas": 2, "template": {"spec": {"containers": [{"name": "e", "image": "engine:1"}]}}},

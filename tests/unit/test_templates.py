@@ -8,9 +8,9 @@ import pytest
 from hooks import constants as c
 from hooks.core.templates import resolve
 from hooks.validation import Invalid, parse_spec
-from tests.support import ROOT, by_kind, condition, example_group, observe, request, startup_stages, sync
+from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, startup_stages, sync
 
-UPSTREAM_EXAMPLE = ROOT.parent / "shared" / "upstream" / "rbg-v0.6.0" / "examples" / "basics" / "rbg-with-roletemplates.yaml"
+UPSTREAM_EXAMPLE = UPSTREAM_EXAMPLES / "basics" / "rbg-with-roletemplates.yaml"
 NGINX = {"name": "nginx", "image": "nginx:1.24", "resources": {"requests": {"memory": "64Mi", "cpu": "100m"}}}
 
 
