@@ -108,9 +108,10 @@ def discovery_document(
     ports = {r.name: _ports(r) for r in listable}
     # Instance i costs what instance 0 does, plus the digits of i beyond one.
     base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0)], _INSTANCE_INDENT)) - 1 for r in listable}
-    # `instances: []` is counted for every role: 3 bytes more than a non-empty list takes.
+    # `instances: []` is counted for every role: 3 bytes (" []") more than a non-empty list takes,
+    # so a listed role gives them back.
     room = budget - _cost(_lines(doc, ""))
-    if sum(r.replicas * base[r.name] + _digits(r.replicas) for r in listable) <= room:
+    if sum(r.replicas * base[r.name] + _digits(r.replicas) - 3 for r in listable) <= room:
         listed = {r.name: r.replicas for r in listable}
     else:
         for r in listable:  # room for the header of a cut role, for each role that may be cut

@@ -54,10 +54,10 @@ def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
 
 
 def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
-    update: dict[str, Any] = {"type": "RollingUpdate"}
-    rolling = _rolling_update(role)
-    if rolling is not None:
-        update["rollingUpdate"] = rolling
+    # rollingUpdate always present: with it absent, the StatefulSet controller recreates a pod it is
+    # replacing at the old revision when its ordinal is below status.currentReplicas (Kubernetes'
+    # newVersionedStatefulSetPod), so a pod can be replaced twice, the old template coming back between.
+    update: dict[str, Any] = {"type": "RollingUpdate", "rollingUpdate": _rolling_update(role) or {"partition": 0}}
     spec: dict[str, Any] = {
         "replicas": role.replicas,
         "serviceName": service_name(group, role.name),

@@ -76,10 +76,28 @@ def _status(obj: dict[str, Any]) -> dict[str, Any]:
     return obj.get("status") or {}
 
 
+def _changing(child: dict[str, Any], seen: dict[str, Any]) -> bool:
+    """The workload is being handed a new template by this very answer."""
+    return last_applied(seen).get("spec", {}).get("template") != child["spec"]["template"]
+
+
+def _stale(seen: dict[str, Any]) -> bool:
+    """The workload's status was written before its controller saw its current spec: its counts
+    may be of the previous template (a StatefulSet then still counts every old pod as updated)."""
+    return int(_status(seen).get("observedGeneration") or 0) < int(seen["metadata"].get("generation") or 0)
+
+
+def _applied(seen: dict[str, Any]) -> tuple[int, bool]:
+    """The partition and paused flag the workload was last applied with."""
+    spec = last_applied(seen).get("spec") or {}
+    ru = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
+    return int(ru.get("partition") or 0), bool(spec.get("paused"))
+
+
 def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], ru: Any) -> Progress:
     size = int(child["spec"]["replicas"])
-    changing = last_applied(seen).get("spec", {}).get("template") != child["spec"]["template"]
-    done = 0 if changing else min(size, int(_status(seen).get("updatedReplicas") or 0))
+    unknown = _changing(child, seen) or _stale(seen)
+    done = 0 if unknown else min(size, int(_status(seen).get("updatedReplicas") or 0))
     canary = share(ru.partition, size, 0)
     return Progress(role, size, done, max(size - canary, 0))
 
@@ -127,14 +145,21 @@ def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, An
         seen = {r: observed.workload(workload_name(group, r)) for r in roles}
         ru, sc = co.strategy.rolling_update, co.strategy.scaling
         if ru is not None:
-            rolling = [_rolling(r, workloads[r], s, ru) for r, s in seen.items() if s is not None]
+            live = {r: s for r, s in seen.items() if s is not None}
+            rolling = [_rolling(r, workloads[r], s, ru) for r, s in live.items()]
             if any(p.done < p.size for p in rolling):
                 steps = {p.role: max(1, share(ru.max_unavailable, p.size, p.size)) for p in rolling}
                 now = allowed(rolling, skew_of(ru.max_skew), steps)
+                # A status older than its workload's spec says nothing of the current template: until
+                # every controller has caught up, each role keeps what it was last applied with (a
+                # role being handed a new template gets the first step computed above).
+                hold = any(_stale(live[p.role]) and not _changing(workloads[p.role], live[p.role]) for p in rolling)
                 for p in rolling:
+                    kept = _applied(live[p.role]) if hold and not _changing(workloads[p.role], live[p.role]) else None
                     if workloads[p.role]["kind"] == c.KIND_STATEFULSET:
-                        partition[p.role] = max(partition.get(p.role, 0), p.size - now[p.role])
-                    elif now[p.role] <= p.done < p.size:  # a Deployment has no partition: it waits paused
+                        wanted = p.size - now[p.role] if kept is None else kept[0]
+                        partition[p.role] = max(partition.get(p.role, 0), wanted)
+                    elif (now[p.role] <= p.done < p.size) if kept is None else kept[1]:  # a Deployment has no partition: it waits paused
                         paused.add(p.role)
                 messages.append(_describe(co, "updated", rolling, now, skew_of(ru.max_skew)))
         if sc is not None:

@@ -53,7 +53,7 @@ def test_statefulset():
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": SELECTOR},
             "template": pod(BASE_ENV + INDEX_ENV),
-            "updateStrategy": {"type": "RollingUpdate"},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
             "minReadySeconds": 5,
         },
     }

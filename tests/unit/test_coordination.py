@@ -118,6 +118,18 @@ def test_the_leader_waits_for_the_laggard():
     assert "prefill 5/10 updated, waits (maxSkew 10%)" in condition(result.status, c.COND_COORDINATING)["message"]
 
 
+def test_a_status_older_than_the_new_template_holds_the_first_step():
+    """Metacontroller syncs again on its own write, before the StatefulSet controller has seen the
+    new template: that status (observedGeneration behind) still counts every old pod as updated."""
+    g = with_image(coordinated_group(), "engine:2")
+    seen = observe(sync(request(g, running(coordinated_group()))).children)
+    for sts in seen[c.CHILD_STATEFULSET].values():
+        sts["metadata"]["generation"] = 2  # status: observedGeneration 1, updatedReplicas = replicas
+    result = sync(request(g, seen))
+    assert partitions(result) == {"router": 0, "prefill": 9, "decode": 5}
+    assert condition(result.status, c.COND_COORDINATING)["status"] == "True"
+
+
 def test_a_finished_rollout_releases_the_partition():
     g = with_image(coordinated_group(), "engine:2")
     seen = observe(sync(request(g, running(coordinated_group()))).children)
