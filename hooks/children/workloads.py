@@ -37,6 +37,24 @@ def _partition(role: RoleSpec) -> int | None:
     return partition
 
 
+def _drained(template: dict[str, Any], role: RoleSpec) -> dict[str, Any]:
+    """`inPlaceUpdateStrategy.gracePeriodSeconds`: upstream's time between a pod turning not-ready
+    and its update. Pods here are replaced, not updated in place, so the same drain is given on the
+    way out: a deleted pod leaves the Service endpoints at once, then each container without a
+    preStop hook of its own sleeps that long before it is stopped (and the termination grace
+    period leaves 30 s after it)."""
+    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    seconds = ru.in_place_update_strategy.grace_period_seconds if ru and ru.in_place_update_strategy else None
+    if not seconds:
+        return template
+    spec = template["spec"]
+    for container in spec.get("containers", []):
+        lifecycle = container.setdefault("lifecycle", {})
+        lifecycle.setdefault("preStop", {"sleep": {"seconds": seconds}})
+    spec["terminationGracePeriodSeconds"] = max(spec.get("terminationGracePeriodSeconds") or 30, seconds + 30)
+    return template
+
+
 def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
     """StatefulSet rollingUpdate: partition, and maxUnavailable where it is not 1 (Kubernetes'
     default, and all a StatefulSet does without the MaxUnavailableStatefulSet feature gate).
@@ -63,7 +81,7 @@ def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
         "serviceName": service_name(group, role.name),
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=True),
+        "template": _drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=True), role),
         "updateStrategy": update,
     }
     if role.min_ready_seconds:
@@ -75,7 +93,7 @@ def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "replicas": role.replicas,
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=False),
+        "template": _drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=False), role),
     }
     ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
     if ru is not None:

@@ -88,10 +88,10 @@ def _stale(seen: dict[str, Any]) -> bool:
 
 
 def _applied(seen: dict[str, Any]) -> tuple[int, bool]:
-    """The partition and paused flag the workload was last applied with."""
+    """Pods the workload was last let update (replicas - partition), and its paused flag then."""
     spec = last_applied(seen).get("spec") or {}
     ru = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
-    return int(ru.get("partition") or 0), bool(spec.get("paused"))
+    return max(int(spec.get("replicas") or 0) - int(ru.get("partition") or 0), 0), bool(spec.get("paused"))
 
 
 def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], ru: Any) -> Progress:
@@ -155,11 +155,15 @@ def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, An
                 # role being handed a new template gets the first step computed above).
                 hold = any(_stale(live[p.role]) and not _changing(workloads[p.role], live[p.role]) for p in rolling)
                 for p in rolling:
-                    kept = _applied(live[p.role]) if hold and not _changing(workloads[p.role], live[p.role]) else None
+                    if _changing(workloads[p.role], live[p.role]):  # handed the new template now: the first step
+                        through, was_paused = now[p.role], now[p.role] <= p.done < p.size
+                    else:  # what was let through is never taken back (a pod would be replaced twice)
+                        before, was_paused = _applied(live[p.role])
+                        through = before if hold else max(now[p.role], before)
+                        was_paused = was_paused if hold else now[p.role] <= p.done < p.size
                     if workloads[p.role]["kind"] == c.KIND_STATEFULSET:
-                        wanted = p.size - now[p.role] if kept is None else kept[0]
-                        partition[p.role] = max(partition.get(p.role, 0), wanted)
-                    elif (now[p.role] <= p.done < p.size) if kept is None else kept[1]:  # a Deployment has no partition: it waits paused
+                        partition[p.role] = max(partition.get(p.role, 0), p.size - through)
+                    elif was_paused:  # a Deployment has no partition: it waits paused
                         paused.add(p.role)
                 messages.append(_describe(co, "updated", rolling, now, skew_of(ru.max_skew)))
         if sc is not None:

@@ -21,9 +21,9 @@ def _doc(path):
     return next(d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == c.KIND_RBG)
 
 
-def _group(name="g", roles=None):
+def _group(name="g", roles=None, **spec):
     roles = roles or [{"name": "a", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}]
-    return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": roles}}
+    return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": roles, **spec}}
 
 
 def _role(name, **extra):
@@ -104,6 +104,14 @@ REJECTED = [
      "containers[0].name: Required value"),
     ("unknown-field", _group(roles=[_role("a", replica=2)]), 'unknown field "spec.roles[0].replica"'),
     ("too-many-roles", _group(roles=[_role(f"r{i}") for i in range(33)]), "spec.roles: Too many"),
+    ("template-and-template-ref", _group(roles=[_role("a", templateRef={"name": "t"})], roleTemplates=[
+        {"name": "t", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}]),
+     "template and templateRef are mutually exclusive"),
+    ("neither-template-nor-ref", _group(roles=[{"name": "a"}]), "template or templateRef is required"),
+    ("template-ref-to-nothing", _group(roles=[{"name": "a", "templateRef": {"name": "nope"}}]),
+     "every templateRef must name an entry of spec.roleTemplates"),
+    ("patch-without-ref", _group(roles=[_role("a", templatePatch={"metadata": {"labels": {"x": "y"}}})]),
+     "templatePatch is only valid with templateRef"),
 ]
 
 

@@ -447,15 +447,18 @@ def test_upstream_example_becomes_ready(mc_kube, rec, mc_ns, path):
 
 
 # --- 5. coordinated scaling ----------------------------------------------------------------------------------
-def test_upstream_coordinated_scaling_grows_in_step_and_becomes_ready(mc_kube, rec, mc_ns):
-    """coordination/scaling/coordination-scaling-simple.yaml: prefill 10 and decode 10, maxSkew 10%,
-    OrderScheduled. Only `metadata.namespace: default` is dropped, so it lands in the test's namespace.
-    Not scaled down: its 20 pods start in seconds here, and at 10 replicas the bound is maxSkew itself
-    (one pod is 10%); at 2 replicas it would be one pod's 50%.
+@pytest.mark.parametrize(
+    "example", ["coordination-scaling-simple", "coordination-scaling-fast", "coordination-scaling-order-ready"]
+)
+def test_upstream_coordinated_scaling_grows_in_step_and_becomes_ready(mc_kube, rec, mc_ns, example):
+    """coordination/scaling/*.yaml: e.g. simple, prefill 10 and decode 10, maxSkew 10%, OrderScheduled;
+    fast, 100 and 50 at 20%; order-ready, three roles (50, 30, ...) at 5%, OrderReady. Only
+    `metadata.namespace: default` is dropped, so each lands in the test's namespace. Not scaled
+    down: the pods start in seconds here, and scaled down the bound (one pod's share) would loosen.
 
     The scaled fraction of a role is its StatefulSet's spec.replicas (what the hooks let it have) over
     the role's replicas; checked at every recorded event."""
-    doc = group_doc(UPSTREAM / "coordination" / "scaling" / "coordination-scaling-simple.yaml")
+    doc = group_doc(UPSTREAM / "coordination" / "scaling" / f"{example}.yaml")
     doc["metadata"].pop("namespace")
     apply_ready(mc_kube, rec, mc_ns, doc)
     name = doc["metadata"]["name"]

@@ -228,3 +228,20 @@ def test_discovery_cuts_instance_lists_evenly_and_says_how_to_reach_the_rest():
         "decode": {"size": 3, "truncated": True, "addressTemplate": "pd-decode-{index}.pd-decode", "ports": {}, "instances": []},
     }
     assert cuts == [Cut("prefill", 1, 1000), Cut("decode", 0, 3)]
+
+
+def test_grace_period_seconds_drains_a_pod_before_it_is_replaced():
+    """Upstream #383: gracePeriodSeconds was ignored. Pods are replaced, so the drain comes on the way out."""
+    template = {"spec": {"containers": [
+        {"name": "engine", "image": "e"},
+        {"name": "own", "image": "o", "lifecycle": {"preStop": {"exec": {"command": ["drain"]}}}},
+    ]}}
+    strategy = {"rollingUpdate": {"inPlaceUpdateStrategy": {"gracePeriodSeconds": 45}}}
+    for build in (statefulset, deployment):
+        pod = build("ns", "g", role(template=template, rolloutStrategy=strategy))["spec"]["template"]["spec"]
+        engine, own = pod["containers"]
+        assert engine["lifecycle"] == {"preStop": {"sleep": {"seconds": 45}}}
+        assert own["lifecycle"] == {"preStop": {"exec": {"command": ["drain"]}}}  # the user's own drain stands
+        assert pod["terminationGracePeriodSeconds"] == 75
+    plain = statefulset("ns", "g", role(template=template))["spec"]["template"]["spec"]
+    assert "lifecycle" not in plain["containers"][0] and "terminationGracePeriodSeconds" not in plain

@@ -183,3 +183,41 @@ def test_coordination_and_rollout_examples_converge(path):
         req = request(with_status, observe(result.children))
     assert condition(result.status, c.COND_READY)["status"] == "True"
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+
+
+def test_a_new_template_mid_rollout_starts_over_from_what_is_observed():
+    """Pods at the previous new template count as old: the first step again, never all at once."""
+    v2 = with_image(coordinated_group(), "engine:2")
+    seen = observe(sync(request(v2, running(coordinated_group()))).children)
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-prefill"]["status"]["updatedReplicas"] = 3
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-decode"]["status"]["updatedReplicas"] = 1
+    result = sync(request(with_image(coordinated_group(), "engine:3"), seen))
+    assert partitions(result) == {"router": 0, "prefill": 9, "decode": 5}
+
+
+def test_a_scale_change_mid_rollout_keeps_the_progress_made():
+    """prefill 5 of 10 updated, decode 2 of 5; prefill scaled to 20: its 5 updated pods still count."""
+    v2 = with_image(coordinated_group(), "engine:2")
+    seen = observe(sync(request(v2, running(coordinated_group()))).children)
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-prefill"]["status"]["updatedReplicas"] = 5
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-decode"]["status"]["updatedReplicas"] = 2
+    bigger = copy.deepcopy(v2)
+    next(r for r in bigger["spec"]["roles"] if r["name"] == "prefill")["replicas"] = 20
+    got = partitions(sync(request(bigger, seen)))
+    # prefill 5/20 = 25% and decode 2/5 = 40%: prefill may reach 35% (7 of 20), decode waits
+    assert got == {"router": 0, "prefill": 13, "decode": 3}
+
+
+def test_what_was_let_through_is_never_taken_back():
+    """A StatefulSet's updated count can drop for a moment (a new pod replaced again); raising the
+    partition then would have a pod being replaced come back at the old template."""
+    g = with_image(coordinated_group(), "engine:2")
+    seen = observe(sync(request(g, running(coordinated_group()))).children)
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-prefill"]["status"]["updatedReplicas"] = 5
+    seen[c.CHILD_STATEFULSET]["default/sglang-pd-decode"]["status"]["updatedReplicas"] = 1
+    step = sync(request(g, seen))
+    assert partitions(step) == {"router": 0, "prefill": 5, "decode": 3}
+    later = observe(step.children)
+    later[c.CHILD_STATEFULSET]["default/sglang-pd-prefill"]["status"]["updatedReplicas"] = 0
+    later[c.CHILD_STATEFULSET]["default/sglang-pd-decode"]["status"]["updatedReplicas"] = 1
+    assert partitions(sync(request(g, later))) == {"router": 0, "prefill": 5, "decode": 3}
