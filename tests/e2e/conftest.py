@@ -29,6 +29,7 @@ from lightkube.resources.core_v1 import Namespace, ServiceAccount
 from hooks.cli import BUILDABLE
 from hooks.localcluster.cluster import METACONTROLLER_ENV, LocalCluster, metacontroller_binary
 from hooks.localcluster.kube import wait_for
+from tests.e2e.watch import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_METACONTROLLER = (
@@ -110,6 +111,15 @@ def mc_kube(mc_cluster: LocalCluster) -> Client:
 @pytest.fixture
 def mc_ns(mc_kube: Client) -> Iterator[str]:
     yield from namespace(mc_kube)
+
+
+@pytest.fixture
+def rec(mc_cluster: LocalCluster, mc_kube: Client, mc_ns: str, request: pytest.FixtureRequest) -> Iterator[Recorder]:
+    """Every watch event of the test's namespace, of the kinds its module names in KINDS, from the
+    namespace's creation on: nothing the test does can be missed."""
+    since = mc_kube.get(Namespace, mc_ns).metadata.resourceVersion
+    with Recorder(mc_cluster.kubeconfig, mc_ns, request.module.KINDS, since) as r:
+        yield r
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Service
+from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.types import PatchType
 
 from hooks import constants as c
@@ -32,14 +31,6 @@ WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 CHILD_KINDS = (*WORKLOAD_KINDS, "Service", "ConfigMap")
 PD = ROOT / "examples" / "pd-disagg.yaml"
 READY_TIMEOUT = 60
-
-
-@pytest.fixture
-def rec(mc_cluster: LocalCluster, mc_kube: Client, mc_ns: str) -> Iterator[Recorder]:
-    # Every event after the namespace was created: nothing the test does can be missed.
-    since = mc_kube.get(Namespace, mc_ns).metadata.resourceVersion
-    with Recorder(mc_cluster.kubeconfig, mc_ns, KINDS, since) as r:
-        yield r
 
 
 def group_doc(path: Path) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import ControllerRevision, StatefulSet
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import Pod
 
 from hooks import constants as c
 from hooks.children.revision import template_hash
@@ -32,13 +31,6 @@ pytestmark = pytest.mark.metacontroller
 KINDS = (RoleBasedGroup, StatefulSet, ControllerRevision, Pod)
 GROUP = "sglang-pd"
 OLD, NEW = "lmsysorg/sglang:v0.5.3.post3", "lmsysorg/sglang:v0.5.4"
-
-
-@pytest.fixture
-def rec(mc_cluster: LocalCluster, mc_kube: Client, mc_ns: str) -> Iterator[Recorder]:
-    since = mc_kube.get(Namespace, mc_ns).metadata.resourceVersion
-    with Recorder(mc_cluster.kubeconfig, mc_ns, KINDS, since) as r:
-        yield r
 
 
 def rbg(cluster: LocalCluster, ns: str, *args: str) -> subprocess.CompletedProcess[str]:

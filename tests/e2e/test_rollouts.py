@@ -22,7 +22,7 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
@@ -39,14 +39,6 @@ OLD, NEW = "lmsysorg/sglang:v0.5.3.post3", "lmsysorg/sglang:v0.5.4"
 TIMEOUT = 90  # generous: two cores, possibly shared with another cluster
 
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def rec(mc_cluster: LocalCluster, mc_kube: Client, mc_ns: str) -> Iterator[Recorder]:
-    # Every event after the namespace was created: nothing the test does can be missed.
-    since = mc_kube.get(Namespace, mc_ns).metadata.resourceVersion
-    with Recorder(mc_cluster.kubeconfig, mc_ns, KINDS, since) as r:
-        yield r
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from lightkube import Client
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
+from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
@@ -48,13 +48,6 @@ AUTOSCALED = ROOT / "examples" / "autoscaling" / "pd-autoscaled.yaml"
 HPA_CPU = ROOT / "examples" / "autoscaling" / "hpa-cpu.yaml"
 READY_TIMEOUT = 60
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def rec(mc_cluster: LocalCluster, mc_kube: Client, mc_ns: str) -> Iterator[Recorder]:
-    since = mc_kube.get(Namespace, mc_ns).metadata.resourceVersion
-    with Recorder(mc_cluster.kubeconfig, mc_ns, KINDS, since) as r:
-        yield r
 
 
 # --- documents --------------------------------------------------------------------------------------
