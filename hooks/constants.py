@@ -39,6 +39,18 @@ LABEL_REVISION_HASH = "rolebasedgroup.workloads.x-k8s.io/revision-hash"
 # A revision's role. Not the role selector label: a StatefulSet would see our revisions as its own.
 LABEL_REVISION_ROLE = "rolebasedgroup.workloads.x-k8s.io/revision-role"
 
+# Topology placement (hooks.core.topology): a group's annotations, in upstream's two spellings,
+# and a role's (or its pod template's) opt-out; colocated-topology is ours: one domain, not exclusive.
+ANNOTATIONS_EXCLUSIVE_TOPOLOGY = (
+    "rolebasedgroup.workloads.x-k8s.io/exclusive-topology",
+    "rbg.workloads.x-k8s.io/group-exclusive-topology",
+)
+ANNOTATION_COLOCATED_TOPOLOGY = "rolebasedgroup.workloads.x-k8s.io/colocated-topology"
+ANNOTATIONS_DISABLE_EXCLUSIVE_TOPOLOGY = (
+    "rolebasedgroup.workloads.x-k8s.io/disable-exclusive-topology",
+    "rbg.workloads.x-k8s.io/role-disable-exclusive",
+)
+
 # Metacontroller keeps what a hook last returned for a child in this annotation.
 ANNOTATION_LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 

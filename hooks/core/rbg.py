@@ -37,6 +37,7 @@ from .scaling import sizes
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
 from .templates import resolve
+from .topology import place
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
+    desired = place(namespace, group, parent.metadata.annotations, spec, desired)
     coordinated = coordinate(group, spec, desired, observed)
     # A role whose workload this answer changes is not ready, whatever its old status said.
     p = replace(p, ready=p.ready - changing_roles(coordinated.children, observed))
