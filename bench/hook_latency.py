@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from hooks.api import SyncRequest  # noqa: E402
 from hooks.app import dumps  # noqa: E402
 from hooks.core import rbg  # noqa: E402
+from hooks.server import tune_gc  # noqa: E402
 from tests.support import observe, parent, request  # noqa: E402
 
 
@@ -122,6 +123,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=2000)
     args = ap.parse_args()
+    tune_gc()  # as the hook server's workers do, for the floor and the core alike
     session = requests.Session()
     with hook_server() as base:
         url = f"{base}/sync"
