@@ -1,6 +1,8 @@
 """Names of the children of a RoleBasedGroup, as upstream spells them."""
 
 import hashlib
+import json
+from typing import Any
 
 
 def workload_name(group: str, role: str) -> str:
@@ -20,3 +22,20 @@ def discovery_name(group: str) -> str:
 
 def group_unique_key(namespace: str, group: str) -> str:
     return hashlib.sha1(f"{namespace}/{group}".encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Integral floats as ints: the API server hands `1.0` back as `1` (Go's unstructured JSON)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def content_hash(value: Any, length: int) -> str:
+    """The first `length` hex digits of the SHA-256 of `value` as canonical JSON (sorted keys)."""
+    text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -9,28 +9,14 @@ can never change; its `revision` number can).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from .. import constants as c
-
-
-def _canonical(value: Any) -> Any:
-    """Integral floats as ints: the API server hands `1.0` back as `1` (Go's unstructured JSON)."""
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+from ..naming import content_hash
 
 
 def template_hash(template: dict[str, Any]) -> str:
-    """The first REVISION_HASH_LENGTH hex digits of the SHA-256 of the template's canonical JSON."""
-    text = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[: c.REVISION_HASH_LENGTH]
+    return content_hash(template, c.REVISION_HASH_LENGTH)
 
 
 def revision_name(group: str, role: str, revision_hash: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 from .. import constants as c
 from ..api import Coordination, RoleBasedGroupSpec
 from ..naming import workload_name
-from .observed import Observed, last_applied
+from .observed import Observed
 from .status import condition
 
 
@@ -76,28 +76,22 @@ def _status(obj: dict[str, Any]) -> dict[str, Any]:
     return obj.get("status") or {}
 
 
-def _changing(child: dict[str, Any], seen: dict[str, Any]) -> bool:
-    """The workload is being handed a new template by this very answer."""
-    return last_applied(seen).get("spec", {}).get("template") != child["spec"]["template"]
-
-
 def _stale(seen: dict[str, Any]) -> bool:
     """The workload's status was written before its controller saw its current spec: its counts
     may be of the previous template (a StatefulSet then still counts every old pod as updated)."""
     return int(_status(seen).get("observedGeneration") or 0) < int(seen["metadata"].get("generation") or 0)
 
 
-def _applied(seen: dict[str, Any]) -> tuple[int, bool]:
-    """Pods the workload was last let update (replicas - partition), and its paused flag then."""
-    spec = last_applied(seen).get("spec") or {}
+def _let_through(applied: dict[str, Any]) -> tuple[int, bool]:
+    """Pods a workload was let update (replicas - partition) as last applied, and its paused flag then."""
+    spec = applied.get("spec") or {}
     ru = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
     return max(int(spec.get("replicas") or 0) - int(ru.get("partition") or 0), 0), bool(spec.get("paused"))
 
 
-def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], ru: Any) -> Progress:
+def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], changing: bool, ru: Any) -> Progress:
     size = int(child["spec"]["replicas"])
-    unknown = _changing(child, seen) or _stale(seen)
-    done = 0 if unknown else min(size, int(_status(seen).get("updatedReplicas") or 0))
+    done = 0 if changing or _stale(seen) else min(size, int(_status(seen).get("updatedReplicas") or 0))
     canary = share(ru.partition, size, 0)
     return Progress(role, size, done, max(size - canary, 0))
 
@@ -146,19 +140,24 @@ def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, An
         ru, sc = co.strategy.rolling_update, co.strategy.scaling
         if ru is not None:
             live = {r: s for r, s in seen.items() if s is not None}
-            rolling = [_rolling(r, workloads[r], s, ru) for r, s in live.items()]
+            # Handed a new template by this very answer.
+            changing = {
+                r: observed.applied(s).get("spec", {}).get("template") != workloads[r]["spec"]["template"]
+                for r, s in live.items()
+            }
+            rolling = [_rolling(r, workloads[r], s, changing[r], ru) for r, s in live.items()]
             if any(p.done < p.size for p in rolling):
                 steps = {p.role: max(1, share(ru.max_unavailable, p.size, p.size)) for p in rolling}
                 now = allowed(rolling, skew_of(ru.max_skew), steps)
                 # A status older than its workload's spec says nothing of the current template: until
                 # every controller has caught up, each role keeps what it was last applied with (a
                 # role being handed a new template gets the first step computed above).
-                hold = any(_stale(live[p.role]) and not _changing(workloads[p.role], live[p.role]) for p in rolling)
+                hold = any(_stale(live[p.role]) and not changing[p.role] for p in rolling)
                 for p in rolling:
-                    if _changing(workloads[p.role], live[p.role]):  # handed the new template now: the first step
+                    if changing[p.role]:  # handed the new template now: the first step
                         through, was_paused = now[p.role], now[p.role] <= p.done < p.size
                     else:  # what was let through is never taken back (a pod would be replaced twice)
-                        before, was_paused = _applied(live[p.role])
+                        before, was_paused = _let_through(observed.applied(live[p.role]))
                         through = before if hold else max(now[p.role], before)
                         was_paused = was_paused if hold else now[p.role] <= p.done < p.size
                     if workloads[p.role]["kind"] == c.KIND_STATEFULSET:

@@ -8,7 +8,7 @@ workload's status, whose counts wait in the workload controller's queue.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
@@ -34,6 +34,8 @@ class Observed:
     # The group's pods by role, or None when pods are not observed (a registration without
     # the customize hook): then only the workloads' status counts.
     pods: dict[str, list[dict[str, Any]]] | None = None
+    # last_applied of each object, by id(), parsed once per request (several planners compare with it).
+    _applied: dict[int, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_request(
@@ -65,9 +67,15 @@ class Observed:
     def role_pods(self, role: str) -> list[dict[str, Any]] | None:
         return None if self.pods is None else self.pods.get(role, [])
 
+    def applied(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """last_applied(obj), parsed once per request."""
+        if id(obj) not in self._applied:
+            self._applied[id(obj)] = last_applied(obj)
+        return self._applied[id(obj)]
+
     def as_applied(self) -> list[dict[str, Any]]:
         """Every observed child exactly as the hooks last returned it: returning these changes nothing."""
-        return [last_applied(obj) for _, obj in sorted(self.objects.items(), key=lambda kv: kv[0])]
+        return [self.applied(obj) for _, obj in sorted(self.objects.items(), key=lambda kv: kv[0])]
 
 
 def last_applied(obj: dict[str, Any]) -> dict[str, Any]:

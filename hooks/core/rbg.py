@@ -32,7 +32,7 @@ from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .coordination import coordinate, coordination_condition
 from .history import revisions
-from .observed import Observed, counts, is_ready, last_applied, request_time
+from .observed import Observed, counts, is_ready, request_time
 from .scaling import sizes
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
@@ -72,7 +72,7 @@ def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str
     for child in desired:
         if child["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT):
             seen = observed.workload(child["metadata"]["name"])
-            if seen is not None and last_applied(seen).get("spec") != child["spec"]:
+            if seen is not None and observed.applied(seen).get("spec") != child["spec"]:
                 out.add(child["metadata"]["labels"][c.LABEL_ROLE_NAME])
     return out
 

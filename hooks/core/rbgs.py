@@ -17,8 +17,6 @@ index 0 to replicas - 1:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from pydantic import ValidationError
 
 from .. import constants as c
 from ..api import RoleBasedGroupSetSpec, SetParent, SetSyncRequest
+from ..naming import content_hash
 from ..validation import Invalid, Problem, loc_path, parse_spec
 from .observed import last_applied, latest_time
 from .result import Result
@@ -82,7 +81,7 @@ def member_name(name: str, index: int) -> str:
 
 
 def template_hash(template: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(template, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return content_hash(template, 16)
 
 
 def member(parent: SetParent, index: int, template: dict[str, Any], digest: str) -> dict[str, Any]:
