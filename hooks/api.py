@@ -227,17 +227,44 @@ class RoleSpec(Model):
 
 
 class KubeScheduling(Model):
-    schedule_timeout_seconds: int = Field(60, le=c.INT32_MAX)
+    """A scheduler-plugins PodGroup (scheduling.x-k8s.io/v1alpha1) for the coscheduling plugin."""
+
+    schedule_timeout_seconds: int = Field(
+        60, le=c.INT32_MAX, description="How long the PodGroup's pods wait for each other once the first is placed."
+    )
+
+
+# Volcano's own rules for its PodGroup's fields (the empty queue is Volcano's `default`).
+VOLCANO_QUEUE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
 
 
 class VolcanoScheduling(Model):
-    queue: str | None = None
-    priority_class_name: str | None = None
+    """A Volcano PodGroup (scheduling.volcano.sh/v1beta1)."""
+
+    queue: str | None = Field(None, max_length=253, pattern=VOLCANO_QUEUE, description="The Volcano queue; `default` when unset.")
+    priority_class_name: str | None = Field(None, max_length=253, description="The PodGroup's PriorityClass.")
 
 
 class PodGroupPolicy(Model):
+    """Gang scheduling: one PodGroup `<group>` whose pods are placed all or none (kubeScheduling wins if both are given)."""
+
     kube_scheduling: KubeScheduling | None = None
     volcano_scheduling: VolcanoScheduling | None = None
+
+
+class RecoveryPolicy(Model):
+    """How failure recovery (roles[].restartPolicy) paces itself: our extension."""
+
+    backoff_seconds: int = Field(30, ge=1, le=86400, description="Wait before the second recreation in a row; doubled for each further one.")
+    max_backoff_seconds: int = Field(
+        600,
+        ge=1,
+        le=86400,
+        description="Longest wait between recreations; a failure this long after the last recreation starts a new series.",
+    )
+    restart_limit: int = Field(
+        10, ge=0, le=1000, description="Recreations in a row before recovery gives up (condition Recovering, reason RestartLimitReached)."
+    )
 
 
 class CoordinatedRollingUpdate(Model):
@@ -306,6 +333,10 @@ class RoleBasedGroupSpec(Model):
     )
     coordination: list[Coordination] = Field(default_factory=list, max_length=MAX_ROLES)
     pod_group_policy: PodGroupPolicy | None = None
+    recovery_policy: RecoveryPolicy | None = Field(
+        None,
+        description="Backoff and restart budget of failure recovery (roles[].restartPolicy).",
+    )
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Ordered",
         description="Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
@@ -380,11 +411,40 @@ class Condition(Model):
     observed_generation: int | None = None
 
 
+class FailureCause(Model):
+    """What a recreation answered: the failure that caused it."""
+
+    role: str
+    pod: str
+    reason: str
+    time: str = Field(json_schema_extra={"format": "date-time"})
+    container: str | None = None
+    exit_code: int | None = None
+    message: str | None = None
+
+
+class RecoveryStatus(Model):
+    """Failure recovery's state (hooks.core.recovery), kept in status so the hooks stay stateless."""
+
+    phase: Literal["Watching", "BackingOff", "Recreating", "GaveUp"]
+    version: int = Field(0, description="Counts the changes of this state; the ConfigMap <group>-recovery holds a copy.")
+    restart_count: int = Field(0, description="Recreations so far.")
+    streak: int = Field(0, description="Recreations in the current series (each within maxBackoffSeconds of the last).")
+    roles: list[str] = Field(default_factory=list, description="Roles being recreated, or to be once the backoff ends.")
+    last_cause: FailureCause | None = None
+    last_recreation_time: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    generation: int | None = Field(None, description="The generation recovery gave up at; a spec change starts it again.")
+    pods: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description='Pods last seen, by role and name: "<uid prefix> <revision> <restarts> <generation>".'
+    )
+
+
 class RoleBasedGroupStatus(Model):
     observed_generation: int | None = None
     ready_roles: str | None = Field(None, description='Roles ready out of all roles, as "ready/total".')
     role_statuses: list[RoleStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+    recovery: RecoveryStatus | None = None
 
 
 class RoleBasedGroupSetStatus(Model):
@@ -448,7 +508,8 @@ class RevisionChild(Child, total=False):
 class _ObservedTypes(BaseModel):
     """Observed children by type: Metacontroller sends every registered child type, possibly
     empty (keyed "namespace/name" in hook v2, by name in v1): a type missing would make a 200
-    delete all children of that type."""
+    delete all children of that type. An optional type is one only some registrations have: its
+    key is absent where it is not registered (see child_types)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -469,6 +530,15 @@ class ObservedChildren(_ObservedTypes):
     deployments: dict[str, Child] = Field(validation_alias=c.CHILD_DEPLOYMENT)
     adapters: dict[str, Child] = Field(validation_alias=c.CHILD_ADAPTER)
     revisions: dict[str, RevisionChild] = Field(validation_alias=c.CHILD_CONTROLLER_REVISION)
+    jobs: dict[str, Child] = Field(validation_alias=c.CHILD_JOB)
+    # Optional: registered by the gang-scheduling overlays only (c.OPTIONAL_CHILD_TYPES).
+    kube_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_KUBE_POD_GROUP)
+    volcano_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_VOLCANO_POD_GROUP)
+
+
+def child_types(children: dict[str, Any]) -> tuple[str, ...]:
+    """The child types of a request's `children`: every required type, and the optional ones registered."""
+    return (*c.CHILD_TYPES, *(key for key in c.OPTIONAL_CHILD_TYPES if key in children))
 
 
 class ObservedMembers(_ObservedTypes):
@@ -555,9 +625,9 @@ class SyncRequest(BaseModel):
 
     @property
     def observes_pods(self) -> bool:
-        """Whether the registration has the customize hook, so that `related` holds every pod of the group."""
-        hooks = (self.controller.get("spec") or {}).get("hooks")
-        return isinstance(hooks, dict) and bool(hooks.get("customize"))
+        """Whether the customize hook asked for the group's pods: Metacontroller then sends their
+        type in `related`, empty or not (hooks.core.observed.customize says which groups ask)."""
+        return c.RELATED_POD in self.related
 
 
 class CustomizeRequest(BaseModel):
@@ -594,3 +664,51 @@ class AdapterCustomizeRequest(BaseModel):
 
     controller: dict[str, Any]
     parent: AdapterParent
+
+
+# Gang-ready pod labels (hooks.core.gangready): a DecoratorController's requests about pods, in
+# the parts the hooks read.
+class GangPodMeta(TypedDict, total=False):
+    name: Required[Annotated[StrictStr, Field(min_length=1)]]
+    namespace: Required[Annotated[StrictStr, Field(min_length=1)]]
+    labels: dict[str, StrictStr] | None
+
+
+class GangPodStatus(TypedDict, total=False):
+    phase: StrictStr | None
+
+
+class GangPod(TypedDict, total=False):
+    apiVersion: Required[Literal["v1"]]
+    kind: Required[Literal["Pod"]]
+    metadata: Required[GangPodMeta]
+    status: GangPodStatus | None
+
+
+class RelatedPods(_ObservedTypes):
+    """The pods the customize hook asked for: Metacontroller sends their type, possibly empty."""
+
+    pods: dict[str, GangPod] = Field(validation_alias=c.RELATED_POD)
+
+
+class GangReadySyncRequest(BaseModel):
+    """A Metacontroller DecoratorController sync request about a pod: the pod as `object`, the
+    pods of its group as `related`. It may observe no attachment: the answer returns none, and
+    Metacontroller would delete any it omitted."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    target: Annotated[dict[str, Any], _shaped(GangPod)] = Field(validation_alias="object")
+    attachments: dict[str, Annotated[dict[str, Any], Field(max_length=0)]]
+    related: Annotated[dict[str, dict[str, dict[str, Any]]], _shaped(RelatedPods)]
+    finalizing: Literal[False] = False
+
+
+class GangReadyCustomizeRequest(BaseModel):
+    """A Metacontroller customize request about a pod: which pods are its group."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: Annotated[dict[str, Any], _shaped(GangPod)]

@@ -19,15 +19,23 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from . import metrics
-from .api import AdapterCustomizeRequest, AdapterSyncRequest, CustomizeRequest, SetSyncRequest, SyncRequest
-from .core import adapter, rbg, rbgs
+from .api import (
+    AdapterCustomizeRequest,
+    AdapterSyncRequest,
+    CustomizeRequest,
+    GangReadyCustomizeRequest,
+    GangReadySyncRequest,
+    SetSyncRequest,
+    SyncRequest,
+)
+from .core import adapter, gangready, rbg, rbgs
 from .core.observed import customize
 from .core.result import Result
 
 log = logging.getLogger("rbg.hooks")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest)
-C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest)
+C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest, GangReadyCustomizeRequest)
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -110,6 +118,27 @@ def _customize(name: str, model: type[C], core: Callable[[C], dict[str, Any]]) -
     return handler
 
 
+def _decorate(name: str, core: Callable[[GangReadySyncRequest], dict[str, Any]]) -> Callable[[], Response]:
+    """A DecoratorController sync hook: the answer sets labels of the target object (`object`)."""
+
+    def handler() -> Response:
+        started = time.perf_counter()
+        req = _parse(name, GangReadySyncRequest)
+        if isinstance(req, Response):
+            return req
+        target = request.get_json()["object"]
+        try:
+            answer = core(req)
+        except Exception:
+            _log(logging.ERROR, name, target, "hook failed", exc_info=True)
+            return _error(500, "internal error; the object is left as it is and the hook will be retried")
+        _log(logging.INFO, name, target, "synced", labels=answer["labels"], ms=round((time.perf_counter() - started) * 1000, 2))
+        return _reply(200, answer)
+
+    handler.__name__ = name
+    return handler
+
+
 def create_app() -> Flask:
     app = Flask("rbg-hooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -120,12 +149,15 @@ def create_app() -> Flask:
         # RoleBasedGroup
         "/sync": _hook("sync", SyncRequest, rbg.sync),
         "/finalize": _hook("finalize", SyncRequest, rbg.finalize),
-        "/customize": _customize("customize", CustomizeRequest, lambda r: customize(r.parent.metadata.namespace, r.parent.metadata.name)),
+        "/customize": _customize("customize", CustomizeRequest, lambda r: customize(r.parent.metadata.namespace, r.parent.metadata.name, r.parent.metadata.annotations, r.parent.spec)),
         # RoleBasedGroupSet, both forms
         "/rbgs/sync": _hook("rbgs-sync", SetSyncRequest, rbgs.sync),
         # RoleBasedGroupScalingAdapter
         "/rbgsa/sync": _hook("rbgsa-sync", AdapterSyncRequest, adapter.sync),
         "/rbgsa/customize": _customize("rbgsa-customize", AdapterCustomizeRequest, lambda r: adapter.customize(r.parent)),
+        # Gang-ready pod labels (a DecoratorController of pods)
+        "/gangready/sync": _decorate("gangready-sync", gangready.sync),
+        "/gangready/customize": _customize("gangready-customize", GangReadyCustomizeRequest, lambda r: gangready.customize(r.parent)),
     }
     for path, view in hooks.items():
         app.add_url_rule(path, view_func=view, methods=["POST"])

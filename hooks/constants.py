@@ -79,7 +79,9 @@ CHILD_CONFIGMAP = "ConfigMap.v1"
 CHILD_ADAPTER = f"{KIND_RBGSA}.{API_VERSION}"
 KIND_CONTROLLER_REVISION = "ControllerRevision"
 CHILD_CONTROLLER_REVISION = f"{KIND_CONTROLLER_REVISION}.{APPS_V1}"
-CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER, CHILD_CONTROLLER_REVISION)
+KIND_JOB = "Job"
+CHILD_JOB = f"{KIND_JOB}.batch/v1"
+CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER, CHILD_CONTROLLER_REVISION, CHILD_JOB)
 # A set's children, and an adapter's related target.
 CHILD_RBG = f"{KIND_RBG}.{API_VERSION}"
 # The key of the group's pods in the request's related objects (asked for by the customize hook).
@@ -129,6 +131,10 @@ COND_DISCOVERY_TRUNCATED = "DiscoveryTruncated"
 COND_COORDINATING = "Coordinating"
 # On RoleBasedGroupScalingAdapter status, beside `phase`.
 COND_BOUND = "Bound"
+# Failure recovery (roles[].restartPolicy, hooks.core.recovery).
+COND_RECOVERING = "Recovering"
+# Groups whose pods are observed: whether the scheduler placed them (hooks.core.pending).
+COND_PODS_SCHEDULED = "PodsScheduled"
 PHASE_BOUND = "Bound"
 PHASE_NOT_BOUND = "NotBound"
 
@@ -153,3 +159,65 @@ REASON_MEMBERS_NOT_READY = "MembersNotReady"
 REASON_WAITING_FOR_MEMBERS = "WaitingForMembers"
 REASON_ALL_INSTANCES_LISTED = "AllInstancesListed"
 REASON_INSTANCE_LIST_TOO_LONG = "InstanceListTooLong"
+REASON_WATCHING = "Watching"
+REASON_BACKING_OFF = "BackingOff"
+REASON_RECREATING = "Recreating"
+REASON_RESTART_LIMIT_REACHED = "RestartLimitReached"
+REASON_PODS_NOT_OBSERVED = "PodsNotObserved"
+REASON_ALL_PODS_SCHEDULED = "AllPodsScheduled"
+REASON_UNSCHEDULABLE = "Unschedulable"
+
+# Failure recovery (hooks.core.recovery): the policies that recreate, and the backoff timer, a Job
+# that runs no pod (parallelism 0) and fails at its activeDeadlineSeconds: its Failed condition is
+# the event that ends a backoff, so the hooks need no clock.
+RESTART_RECREATE_GROUP = "RecreateRBGOnPodRestart"
+RESTART_RECREATE_ROLE = "RecreateRoleInstanceOnPodRestart"
+RECOVERY_BACKOFF_SECONDS = 30
+RECOVERY_MAX_BACKOFF_SECONDS = 600
+RECOVERY_RESTART_LIMIT = 10
+TIMER_IMAGE = "registry.k8s.io/pause:3.10"
+# The ConfigMap "<group>-recovery" keeps a second copy of the state under this key.
+KIND_CONFIGMAP = "ConfigMap"
+RECOVERY_STATE_KEY = "state.json"
+# Deployment pods carry the hash of their ReplicaSet's template.
+LABEL_POD_TEMPLATE_HASH = "pod-template-hash"
+
+# Gang-ready pod labels (hooks.core.gangready): the API of jhwagner/podgroup-controller, unchanged.
+# A pod labelled PODGROUP_NAME gets PODGROUP_READY: "true" once every pod of its group (its
+# namespace, the same label value) is Running. Names and value are API: never rename.
+LABEL_PODGROUP_NAME = "podgroup.jhwagner.github.io/name"
+LABEL_PODGROUP_READY = "podgroup.jhwagner.github.io/ready"
+PODGROUP_READY_VALUE = "true"
+POD_RUNNING = "Running"
+POD_SUCCEEDED = "Succeeded"
+# A sync whose related pods do not include the pod itself came with a customize answer for an
+# earlier label value (Metacontroller caches it per pod UID and generation for 20 minutes): ask
+# again after this long.
+GANG_STALE_RESYNC_SECONDS = 60
+
+# Gang scheduling (spec.podGroupPolicy, hooks.core.gang): one PodGroup `<group>` of one of two
+# optional child types. Only the kustomize overlays overlays/<GANG_OVERLAYS value> register them
+# (Metacontroller stops syncing a controller whose child type has no CRD), so a request carries
+# their keys only where they are registered.
+KIND_POD_GROUP = "PodGroup"
+KUBE_POD_GROUP_API_VERSION = "scheduling.x-k8s.io/v1alpha1"  # kubernetes-sigs/scheduler-plugins
+VOLCANO_POD_GROUP_API_VERSION = "scheduling.volcano.sh/v1beta1"
+CHILD_KUBE_POD_GROUP = f"{KIND_POD_GROUP}.{KUBE_POD_GROUP_API_VERSION}"
+CHILD_VOLCANO_POD_GROUP = f"{KIND_POD_GROUP}.{VOLCANO_POD_GROUP_API_VERSION}"
+OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP)
+GANG_OVERLAYS = {CHILD_KUBE_POD_GROUP: "scheduler-plugins", CHILD_VOLCANO_POD_GROUP: "volcano"}
+# What enrols a pod in its group's PodGroup. scheduler-plugins' coscheduling reads LABEL_POD_GROUP;
+# upstream also sets LABEL_POD_GROUP_LEGACY (Koordinator's and ACK's spelling). Volcano reads
+# ANNOTATION_VOLCANO_GROUP_NAME on pods that its scheduler (VOLCANO_SCHEDULER_NAME) schedules.
+LABEL_POD_GROUP = "scheduling.x-k8s.io/pod-group"
+LABEL_POD_GROUP_LEGACY = "pod-group.scheduling.sigs.k8s.io/name"
+ANNOTATION_VOLCANO_GROUP_NAME = "scheduling.k8s.io/group-name"
+VOLCANO_SCHEDULER_NAME = "volcano"
+# On a PodGroup: the roles its minMember counts, comma-separated. The hooks read it back from
+# what they last applied: a role counted once stays counted while its pods stay enrolled.
+ANNOTATION_GANG_ROLES = "rolebasedgroup.workloads.x-k8s.io/gang-roles"
+# Only on groups with spec.podGroupPolicy.
+COND_GANG_SCHEDULING = "GangScheduling"
+REASON_ALL_ROLES_ENROLLED = "AllRolesEnrolled"
+REASON_ENROLLING_ROLES = "EnrollingRoles"
+REASON_POD_GROUP_NOT_REGISTERED = "PodGroupNotRegistered"

@@ -25,7 +25,7 @@ from .core.result import Result
 # prometheus_client picks its storage when it is imported: read the variable once, as it did.
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
-HOOKS = ("sync", "finalize", "customize", "rbgs-sync", "rbgsa-sync", "rbgsa-customize")
+HOOKS = ("sync", "finalize", "customize", "rbgs-sync", "rbgsa-sync", "rbgsa-customize", "gangready-sync", "gangready-customize")
 INVALID_REASONS = (c.REASON_DEPENDENCY_CYCLE, c.REASON_INVALID_ROLES, c.REASON_INVALID_FIELDS)
 # Every (type, status, reason) the core reports (an invalid spec also makes Ready False with its reason).
 CONDITIONS = (
@@ -41,6 +41,16 @@ CONDITIONS = (
     (c.COND_DISCOVERY_TRUNCATED, "True", c.REASON_INSTANCE_LIST_TOO_LONG),
     (c.COND_COORDINATING, "False", c.REASON_IN_STEP),
     (c.COND_COORDINATING, "True", c.REASON_ADVANCING_IN_STEP),
+    (c.COND_RECOVERING, "False", c.REASON_WATCHING),
+    (c.COND_RECOVERING, "True", c.REASON_BACKING_OFF),
+    (c.COND_RECOVERING, "True", c.REASON_RECREATING),
+    (c.COND_RECOVERING, "False", c.REASON_RESTART_LIMIT_REACHED),
+    (c.COND_RECOVERING, "False", c.REASON_PODS_NOT_OBSERVED),
+    (c.COND_GANG_SCHEDULING, "True", c.REASON_ALL_ROLES_ENROLLED),
+    (c.COND_GANG_SCHEDULING, "True", c.REASON_ENROLLING_ROLES),
+    (c.COND_GANG_SCHEDULING, "False", c.REASON_POD_GROUP_NOT_REGISTERED),
+    (c.COND_PODS_SCHEDULED, "True", c.REASON_ALL_PODS_SCHEDULED),
+    (c.COND_PODS_SCHEDULED, "False", c.REASON_UNSCHEDULABLE),
 )
 
 LATENCY = Histogram(

@@ -39,3 +39,13 @@ def content_hash(value: Any, length: int) -> str:
     """The first `length` hex digits of the SHA-256 of `value` as canonical JSON (sorted keys)."""
     text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def backoff_timer_name(group: str, streak: int) -> str:
+    """The Job that times the backoff before a group's `streak`-th recreation in a row."""
+    return f"{group}-backoff-{streak}"
+
+
+def recovery_state_name(group: str) -> str:
+    """The ConfigMap that keeps a copy of the group's failure-recovery state."""
+    return f"{group}-recovery"

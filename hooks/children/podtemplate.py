@@ -71,6 +71,37 @@ def build_pod_template(
     return out
 
 
+def gang_marks(group: str, pod_group: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels and annotations that enrol a pod in the group's PodGroup of child type `pod_group`
+    (c.CHILD_KUBE_POD_GROUP: both coscheduling label spellings; c.CHILD_VOLCANO_POD_GROUP: Volcano's
+    group-name annotation)."""
+    if pod_group == c.CHILD_KUBE_POD_GROUP:
+        return {c.LABEL_POD_GROUP: group, c.LABEL_POD_GROUP_LEGACY: group}, {}
+    return {}, {c.ANNOTATION_VOLCANO_GROUP_NAME: group}
+
+
+def enrol(template: dict[str, Any], group: str, pod_group: str) -> dict[str, Any]:
+    """The pod template with its pods enrolled in the group's PodGroup of child type `pod_group`;
+    the input is not changed. Volcano only schedules pods that name it, so a template naming no
+    scheduler gets schedulerName `volcano` (one that names a scheduler keeps it)."""
+    labels, annotations = gang_marks(group, pod_group)
+    meta = dict(template.get("metadata") or {})
+    if labels:
+        meta["labels"] = {**(meta.get("labels") or {}), **labels}
+    if annotations:
+        meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
+    out = {**template, "metadata": meta}
+    spec = template.get("spec") or {}
+    if pod_group == c.CHILD_VOLCANO_POD_GROUP and not spec.get("schedulerName"):
+        out["spec"] = {**spec, "schedulerName": c.VOLCANO_SCHEDULER_NAME}
+    return out
+
+
+def enrolled(template: dict[str, Any], group: str, pod_group: str) -> bool:
+    """Whether the pods made from `template` are enrolled in that PodGroup: enrolling changes nothing."""
+    return enrol(template, group, pod_group) == template
+
+
 def canonicalize_pod_spec(spec: dict[str, Any]) -> None:
     """Rewrite, in place, values the API server would store in another spelling."""
     for key in ("initContainers", "containers"):

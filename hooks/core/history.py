@@ -87,14 +87,17 @@ def numbering(
 
 
 def revisions(group: str, spec: RoleBasedGroupSpec, started: Iterable[str], observed: Observed) -> list[dict[str, Any]]:
-    """The ControllerRevisions of every started role: its current one, then the older ones kept."""
+    """The ControllerRevisions of every started role, and of every role with a recorded history
+    (one being recreated keeps it): its current one, then the older ones kept."""
     objects = [obj for (kind, _), obj in observed.objects.items() if kind == c.KIND_CONTROLLER_REVISION]
     share = c.HISTORY_MAX_BYTES // max(1, len(spec.roles))
-    roles = {r.name: r for r in spec.roles}
+    started = set(started)
     out = []
-    for name in started:
-        role = roles[name]
+    for role in spec.roles:
+        name = role.name
         seen = {r.hash: r for r in recorded(group, name, objects)}
+        if name not in started and not seen:
+            continue
         current = template_hash(role.pod_template)
         sizes = {h: _size(r.template) for h, r in seen.items() if h != current}
         numbers = numbering(current, {h: r.revision for h, r in seen.items()}, spec.revision_history_limit, sizes, share)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 from .. import constants as c
-from ..api import AnyParent
+from ..api import AnyParent, child_types
 from ..naming import group_unique_key
 
 EPOCH = "1970-01-01T00:00:00Z"
@@ -42,7 +42,7 @@ class Observed:
         cls, children: dict[str, dict[str, Any]], related: dict[str, Any] | None = None, namespace: str = ""
     ) -> Observed:
         objects = {}
-        for key in c.CHILD_TYPES:
+        for key in child_types(children):
             kind = key.split(".", 1)[0]
             # Hook v1 keys children by name, v2 by "namespace/name": read the name from the object.
             for obj in children[key].values():
@@ -101,8 +101,25 @@ def _is_applied(applied: Any, obj: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
     return same == (obj["metadata"]["name"], obj["kind"], obj["apiVersion"])
 
 
-def customize(namespace: str, group: str) -> dict[str, Any]:
-    """The customize hook's answer: the group's pods, by the label only our pod templates carry."""
+def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
+    """Whether a group needs its pods observed: a role has a recovery policy (hooks.core.recovery),
+    or its placement may leave pods unschedulable (topology annotations, gang scheduling), which
+    status then explains (hooks.core.pending).
+
+    Read from the raw spec: an invalid spec freezes the group whatever it observes. Metacontroller
+    caches the answer per generation: an annotation added later counts from the next spec change.
+    """
+    roles = _list(spec.get("roles"))
+    placed = any(k in annotations for k in (*c.ANNOTATIONS_EXCLUSIVE_TOPOLOGY, c.ANNOTATION_COLOCATED_TOPOLOGY))
+    recovered = any(_mapping(r).get("restartPolicy") in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) for r in roles)
+    return placed or recovered or bool(spec.get("podGroupPolicy"))
+
+
+def customize(namespace: str, group: str, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    """The customize hook's answer: the group's pods, by the label only our pod templates carry,
+    for a group that needs them; none for the others (each pod would cost them a sync)."""
+    if not wants_pods(annotations, spec):
+        return {"relatedResources": []}
     selector = {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group)}}
     return {"relatedResources": [{"apiVersion": "v1", "resource": "pods", "labelSelector": selector}]}
 
@@ -125,6 +142,13 @@ def pod_ready(pod: dict[str, Any]) -> bool:
     meta, status = _mapping(pod.get("metadata")), _mapping(pod.get("status"))
     ready = any(_mapping(cond).get("type") == "Ready" and _mapping(cond).get("status") == "True" for cond in _list(status.get("conditions")))
     return ready and not meta.get("deletionTimestamp")
+
+
+def lingers(pod: dict[str, Any]) -> bool:
+    """A pod being deleted, or still owned by a workload (one that is gone: garbage collection
+    will delete it). Orphaned on purpose (`--cascade=orphan`), it has no owner and does not linger."""
+    meta = _mapping(pod.get("metadata"))
+    return bool(meta.get("deletionTimestamp") or meta.get("ownerReferences"))
 
 
 def counts(obj: dict[str, Any] | None, pods: list[dict[str, Any]] | None = None) -> RoleCounts:
@@ -190,6 +214,6 @@ def latest_time(parent: AnyParent, objects: Iterable[dict[str, Any]]) -> str:
 
 def request_time(parent: AnyParent, children: dict[str, dict[str, Any]], observed: Observed) -> str:
     """The latest time among the parent, its children and its pods (see latest_time)."""
-    objects = [obj for key in c.CHILD_TYPES for obj in children[key].values()]
+    objects = [obj for key in child_types(children) for obj in children[key].values()]
     objects += [pod for pods in (observed.pods or {}).values() for pod in pods]
     return latest_time(parent, objects)

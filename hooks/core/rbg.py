@@ -7,15 +7,20 @@ Metacontroller observed and from the parent's own status:
    roleTemplate with its templatePatch merged over it). An invalid spec freezes the group: every
    observed child is returned exactly as last applied (nothing created, changed or deleted) and
    status says why.
-2. Gate first creation: a role's workload is returned once it exists, or once every
+2. Size each role (its spec, or its scaling adapter: hooks.core.scaling), and decide failure
+   recovery (hooks.core.recovery): roles being recreated are withheld.
+3. Gate first creation: a role's workload is returned once it exists, or once every
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
-   (Parallel). Readiness is read from the group's pods where they are observed (they show it
-   before the workload's status does), else from the workload's status. An existing workload is never withdrawn because a dependency became unready.
-3. Size each role (its spec, or its scaling adapter: hooks.core.scaling), then build every
-   child of every started role, the discovery ConfigMap (its instance lists cut to a size
-   budget if need be), the roles' scaling adapters and each started role's rollout history
-   (ControllerRevisions: hooks.core.history).
-4. Compute status from the observed children and say whether the discovery file is cut.
+   (Parallel), and not while pods of a deleted workload of it linger. Readiness is read from the
+   group's pods where they are observed (they show it before the workload's status does), else
+   from the workload's status. An existing workload is never withdrawn because a dependency
+   became unready.
+4. Build every child of every started role, the discovery ConfigMap (its instance lists cut to
+   a size budget if need be), then place (hooks.core.topology), enrol in a gang
+   (hooks.core.gang), pace (hooks.core.coordination); add the roles' scaling adapters, each
+   role's rollout history (ControllerRevisions: hooks.core.history), recovery's state and timer,
+   and the PodGroup sized to the workloads returned.
+5. Compute status from the observed children (and pods: hooks.core.pending).
 """
 
 from __future__ import annotations
@@ -31,8 +36,11 @@ from ..children.workloads import workload
 from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .coordination import coordinate, coordination_condition
+from .gang import schedule
 from .history import revisions
-from .observed import Observed, counts, is_ready, request_time
+from .observed import Observed, counts, is_ready, lingers, request_time
+from .pending import scheduling_condition
+from .recovery import recover
 from .scaling import sizes
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
@@ -49,17 +57,24 @@ class Plan:
     ready: set[str] = field(default_factory=set)
 
 
-def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Plan:
+def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed, withheld: frozenset[str] = frozenset()) -> Plan:
+    """`withheld` roles (being recreated: hooks.core.recovery) are neither started nor ready."""
     ready = {
         r.name
         for r in spec.roles
-        if is_ready(observed.workload(workload_name(group, r.name)), r.replicas, observed.role_pods(r.name))
+        if r.name not in withheld
+        and is_ready(observed.workload(workload_name(group, r.name)), r.replicas, observed.role_pods(r.name))
     }
-    started, waiting = [], {}
+    started: list[str] = []
+    waiting: dict[str, list[str]] = {}
     for role in spec.roles:
+        if role.name in withheld:
+            continue
         exists = observed.workload(workload_name(group, role.name)) is not None
         blocked = [d for d in dict.fromkeys(role.dependencies) if d not in ready]
-        if exists or spec.startup_policy == c.STARTUP_PARALLEL or not blocked:
+        if not exists and any(map(lingers, observed.role_pods(role.name) or [])):
+            waiting[role.name] = []  # a new workload would adopt them, or race their deletion
+        elif exists or spec.startup_policy == c.STARTUP_PARALLEL or not blocked:
             started.append(role.name)
         else:
             waiting[role.name] = sorted(blocked)
@@ -132,7 +147,7 @@ def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]
         "all roles are ready" if all_ready else "roles not ready: " + ", ".join(not_ready),
     )
     if p.waiting:
-        waits = "; ".join(f"{role} waits for {', '.join(deps)}" for role, deps in p.waiting.items())
+        waits = "; ".join(f"{role} waits for {', '.join(deps) or 'its previous pods to go'}" for role, deps in p.waiting.items())
         progressing = condition(c.COND_PROGRESSING, True, c.REASON_WAITING_FOR_DEPENDENCIES, waits)
     elif not all_ready:
         progressing = condition(
@@ -165,23 +180,27 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         return _frozen(parent, observed, parsed, now), parsed, observed
     sized = sizes(group, parsed, observed, parent.status)
     spec = sized.spec
-    p = plan(group, spec, observed)
+    recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
+    p = plan(group, spec, observed, recovery.withheld)
     try:
         desired, cuts = desired_children(namespace, group, spec, p)
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
     desired = place(namespace, group, parent.metadata.annotations, spec, desired)
+    gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
+    desired = gang.enrol(desired)
     coordinated = coordinate(group, spec, desired, observed)
     # A role whose workload this answer changes is not ready, whatever its old status said.
     p = replace(p, ready=p.ready - changing_roles(coordinated.children, observed))
-    desired = coordinated.children + sized.adapters + revisions(group, spec, p.started, observed)
+    desired = coordinated.children + sized.adapters + revisions(group, spec, p.started, observed) + recovery.children
+    desired, gang_conditions = gang.pod_groups(desired, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
         for s in role_statuses(group, spec, observed)
     ]
     previous = (parent.status or {}).get("conditions") or []
-    status = {
+    status: dict[str, Any] = {
         "readyRoles": f"{len(p.ready)}/{len(spec.roles)}",
         "roleStatuses": statuses,
         "conditions": merge_conditions(
@@ -190,11 +209,16 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
                 *conditions(spec, p, statuses),
                 discovery_condition(cuts),
                 *([coordination_condition(coordinated.messages)] if spec.coordination else []),
+                *([recovery.condition] if recovery.condition else []),
+                *filter(None, [scheduling_condition(spec, observed)]),
+                *gang_conditions,
             ],
             now=now,
             generation=parent.metadata.generation,
         ),
     }
+    if recovery.status is not None:
+        status["recovery"] = recovery.status
     return Result(status=status, children=desired), spec, observed
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from .. import constants as c
 from ..validation import Invalid
 
-CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC, c.COND_DISCOVERY_TRUNCATED, c.COND_COORDINATING, c.COND_BOUND)
+CONDITION_ORDER = (c.COND_READY, c.COND_PROGRESSING, c.COND_INVALID_SPEC, c.COND_DISCOVERY_TRUNCATED, c.COND_COORDINATING, c.COND_RECOVERING, c.COND_GANG_SCHEDULING, c.COND_PODS_SCHEDULED, c.COND_BOUND)
 
 
 def condition(type_: str, status: bool, reason: str, message: str) -> dict[str, Any]:

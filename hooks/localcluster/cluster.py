@@ -85,6 +85,12 @@ KWOK_STAGES = (
     "pod-complete.yaml",
     "pod-delete.yaml",
 )
+# The origin's Stage for gang-ready pod labels (README "Gang-ready pod labels"): a pod labelled
+# ready completes; no other pod matches it. A --config file: `--enable-crds=Stage` would refuse
+# every Stage given in --config, the five above included.
+GANG_READY_STAGE = Path("examples") / "gang-ready" / "pod-complete-on-ready.yaml"
+# What is registered with Metacontroller, in this order.
+REGISTRATIONS = ("compositecontroller.yaml", "decoratorcontroller.yaml")
 METACONTROLLER_ENV = "RBG_METACONTROLLER"
 METACONTROLLER_CRDS_FILE = "metacontroller.k8s.io_crds-v1.yaml"
 # Third-party CRDs (real, unmodified) live beside the repo, never in it: ../shared/crds/third-party.
@@ -171,11 +177,11 @@ def metacontroller_crds(bin_dir: str | Path) -> list[Path]:
 
 
 def controller_manifests(path: Path, hook_base_url: str) -> list[Obj]:
-    """Every CompositeController in `path` (one per parent kind), each `service:` webhook
+    """Every CompositeController and DecoratorController in `path`, each `service:` webhook
     rewritten to `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
-    docs = [doc for doc in load_documents([path]) if doc.get("kind") == "CompositeController"]
+    docs = [doc for doc in load_documents([path]) if doc.get("kind") in ("CompositeController", "DecoratorController")]
     if not docs:
-        raise ValueError(f"no CompositeController in {path}")
+        raise ValueError(f"no CompositeController or DecoratorController in {path}")
     for doc in docs:
         for hook in (doc["spec"].get("hooks") or {}).values():
             webhook = hook["webhook"]
@@ -430,6 +436,7 @@ class LocalCluster:
                     str(b / "kwok"),
                     f"--kubeconfig={kc}",
                     *(f"--config={b / 'kwok-stages' / stage}" for stage in KWOK_STAGES),
+                    f"--config={self.repo / GANG_READY_STAGE}",
                     "--manage-all-nodes=false",
                     f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION}=fake",
                     "--node-lease-duration-seconds=40",
@@ -491,12 +498,12 @@ class LocalCluster:
 
     def _required_files(self) -> list[Path]:
         files = [Path(c.argv[0]) for c in self.components.values()]
-        files += [self.bin_dir / "kwok-stages" / stage for stage in KWOK_STAGES]
+        files += [self.bin_dir / "kwok-stages" / stage for stage in KWOK_STAGES] + [self.repo / GANG_READY_STAGE]
         if self.rbg:
             kustomization = self.repo / "crds" / "kustomization.yaml"
             files += rbg_crds(self.repo) if kustomization.is_file() else [kustomization]
         if self.metacontroller:
-            files += [*metacontroller_crds(self.bin_dir), self.repo / "metacontroller" / "compositecontroller.yaml"]
+            files += [*metacontroller_crds(self.bin_dir), *(self.repo / "metacontroller" / name for name in REGISTRATIONS)]
         return files
 
     def _env(self) -> dict[str, str]:
@@ -616,9 +623,10 @@ class LocalCluster:
             wait_for(lambda obj: has_condition(as_dict(obj), "Established"), 30, f"CRD {name} Established", get)
 
     def _register_controller(self) -> None:
-        """Every CompositeController of metacontroller/compositecontroller.yaml (their child
-        types' CRDs are installed by then: ours in the rbg-crds phase)."""
-        apply_manifests(self.kube, controller_manifests(self.repo / "metacontroller" / "compositecontroller.yaml", self.hook_url))
+        """Every controller of metacontroller/'s REGISTRATIONS (their child types' CRDs are
+        installed by then: ours in the rbg-crds phase)."""
+        for name in REGISTRATIONS:
+            apply_manifests(self.kube, controller_manifests(self.repo / "metacontroller" / name, self.hook_url))
 
     def _save(self) -> None:
         """state_dir/cluster.json: what `rbg down` needs to stop the processes without us."""

@@ -39,8 +39,12 @@ RoleBasedGroupScalingAdapter = create_namespaced_resource(c.GROUP, c.VERSION, c.
 CompositeController = create_global_resource(
     "metacontroller.k8s.io", "v1alpha1", "CompositeController", "compositecontrollers"
 )
+# Created, a kind is known to lightkube's codecs: apply_manifests decodes the registrations with them.
+DecoratorController = create_global_resource(
+    "metacontroller.k8s.io", "v1alpha1", "DecoratorController", "decoratorcontrollers"
+)
 
-__all__ = ["ApiError", "Client", "CompositeController", "GroupApi", "RoleBasedGroup", "connect", "user_config", "wait_for"]
+__all__ = ["ApiError", "Client", "CompositeController", "DecoratorController", "GroupApi", "RoleBasedGroup", "connect", "user_config", "wait_for"]
 
 
 def connect(kubeconfig: str | Path, timeout: float = 30) -> Client:

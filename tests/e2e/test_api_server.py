@@ -251,7 +251,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
     docs = [d for d in yaml.safe_load_all(built.stdout) if d]
     assert {d["kind"] for d in docs} == {
         "CustomResourceDefinition", "Namespace", "ServiceAccount", "Deployment", "Service", "ClusterRole",
-        "ClusterRoleBinding", "CompositeController",
+        "ClusterRoleBinding", "CompositeController", "DecoratorController",
     }
     cluster.install_crds([third_party_crds() / "metacontroller.k8s.io_crds-v1.yaml"])
     for doc in sorted(docs, key=lambda d: d["kind"] != "Namespace"):
@@ -260,6 +260,10 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CompositeController"} == {
         "rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter",
     }  # every one dry-run above
+    (decorator,) = [d for d in docs if d["kind"] == "DecoratorController"]
+    assert decorator["metadata"]["name"] == "gang-ready"  # dry-run above
+    with pytest.raises(ApiError, match="spec.resources"):  # its schema is really checked too
+        apply_manifests(kube, [{**decorator, "spec": {**decorator["spec"], "resources": [{"apiVersion": "v1"}]}}], dry_run=True)
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"} == {
         "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
         "rolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import ControllerRevision, Deployment, StatefulSet
+from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
@@ -23,7 +24,7 @@ from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages
 
 CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,
                c.CHILD_DEPLOYMENT: Deployment, c.CHILD_ADAPTER: RoleBasedGroupScalingAdapter,
-               c.CHILD_CONTROLLER_REVISION: ControllerRevision}
+               c.CHILD_CONTROLLER_REVISION: ControllerRevision, c.CHILD_JOB: Job}
 
 
 def contains(stored, desired, path="") -> list[str]:

@@ -1,4 +1,5 @@
-"""Exclusive topology on the real scheduler: the hooks' children applied, KWOK nodes in two zones."""
+"""Exclusive topology on the real scheduler: the hooks' children applied, KWOK nodes in two zones;
+the waiting group's status quotes the scheduler, read from its real pods."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hooks import constants as c
 from hooks.localcluster.cluster import LABEL_ZONE
 from hooks.localcluster.kube import wait_for
 from tests.e2e.test_children_on_cluster import apply, pods, wait_pods_ready
-from tests.support import startup_stages, sync
+from tests.support import condition, startup_stages, sync
 
 
 def group(name: str, ns: str) -> dict:
@@ -52,3 +53,10 @@ def test_exclusive_groups_take_a_zone_each_and_a_third_waits(kube, ns):
     message = next(x for x in waiting[0]["status"]["conditions"] if x["type"] == "PodScheduled")["message"]
     assert "anti-affinity" in message or "affinity" in message, message
     assert all(not p["spec"].get("nodeName") for p in waiting)
+
+    # The hook, given g3's pods as the customize hook asks for them, says why they wait.
+    req = startup_stages(group("g3", ns))[-1]
+    req["related"] = {c.RELATED_POD: {f"{ns}/{p['metadata']['name']}": p for p in waiting}}
+    said = condition(sync(req).status, c.COND_PODS_SCHEDULED)
+    assert (said["status"], said["reason"]) == ("False", "Unschedulable")
+    assert said["message"].startswith("3 pod(s) wait for the scheduler; g3-leader-0 (leader): ") and message in said["message"]

@@ -41,10 +41,11 @@ def db_created(sts_status=None):
 
 
 def with_pods(group, children, pods, customize=True):
+    """A request whose related objects hold `pods`, as when the customize hook asked for them."""
     req = request(group, children)
+    req["controller"] = {"metadata": {"name": "rolebasedgroup"}, "spec": {"hooks": {"customize": CUSTOMIZE}}}
     if customize:
-        req["controller"] = {"metadata": {"name": "rolebasedgroup"}, "spec": {"hooks": {"customize": CUSTOMIZE}}}
-    req["related"] = {c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}}
+        req["related"] = {c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}}
     return req
 
 
@@ -77,7 +78,7 @@ def test_the_gate_stays_shut_until_every_desired_pod_is_ready_at_the_current_rev
     assert not app_created(with_pods(group, children, pods))
 
 
-def test_pods_are_ignored_without_the_customize_hook():
+def test_pods_are_read_only_where_the_customize_hook_asked_for_them():
     """Without it, `related` is not a complete list of the group's pods."""
     group, children = db_created()
     assert not app_created(with_pods(group, children, [pod()], customize=False))
@@ -110,9 +111,15 @@ def test_same_pods_in_any_order_give_the_same_bytes():
     assert sync(one).response() == sync(other).response()
 
 
-def test_customize_asks_for_the_groups_pods_by_unique_key():
+@pytest.mark.parametrize("policy", [c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE])
+def test_customize_asks_for_the_pods_of_a_group_with_a_recovery_policy_by_unique_key(policy):
     client = create_app().test_client()
     group = example_group(MINIMAL)
+    assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": []}
+    for none in ("None", None):
+        group["spec"]["roles"][0]["restartPolicy"] = none
+        assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": []}
+    group["spec"]["roles"][1]["restartPolicy"] = policy
     got = client.post("/customize", json={"controller": {}, "parent": group})
     assert got.status_code == 200
     assert got.get_json() == {

@@ -3,7 +3,8 @@
 import yaml
 
 from hooks import constants as c
-from hooks.localcluster.cluster import controller_manifests
+from hooks.app import create_app
+from hooks.localcluster.cluster import REGISTRATIONS, controller_manifests
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
 MC = ROOT / "metacontroller"
@@ -67,6 +68,7 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
         "Deployment": "deployments",
         c.KIND_RBGSA: "rolebasedgroupscalingadapters",
         c.KIND_CONTROLLER_REVISION: "controllerrevisions",
+        c.KIND_JOB: "jobs",
     }
     emitted = {
         (ch["apiVersion"], plural[ch["kind"]])
@@ -84,8 +86,9 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
 def test_hooks_and_parent():
     spec = _controller()["spec"]
     assert spec["parentResource"] == {"apiVersion": API, "resource": "rolebasedgroups", "ignoreStatusChanges": True}
-    assert _children(spec)[-1] == (API, "rolebasedgroupscalingadapters", "InPlace")
+    assert _children(spec)[-1] == ("batch/v1", "jobs", "InPlace")
     assert _hooks(spec) == {
+        "customize": ("v2", "/customize"),
         "sync": ("v2", "/sync"),
         "finalize": ("v2", "/finalize"),
     }
@@ -116,6 +119,33 @@ def test_local_cluster_registers_every_controller_with_urls():
             assert hook["webhook"] == {"url": "http://127.0.0.1:1234" + path, "timeout": "10s"}
 
 
+def _decorator():
+    (doc,) = [d for d in yaml.safe_load_all((MC / "decoratorcontroller.yaml").read_text()) if d]
+    return doc
+
+
+def test_gang_ready_decorator_targets_pods_of_a_group_and_sets_labels_only():
+    doc = _decorator()
+    assert (doc["apiVersion"], doc["kind"], doc["metadata"]["name"]) == ("metacontroller.k8s.io/v1alpha1", "DecoratorController", "gang-ready")
+    spec = doc["spec"]
+    selector = {"matchExpressions": [{"key": c.LABEL_PODGROUP_NAME, "operator": "Exists"}]}
+    assert spec["resources"] == [{"apiVersion": "v1", "resource": "pods", "labelSelector": selector}]
+    assert "attachments" not in spec  # the sync answer returns none
+    assert _hooks(spec) == {"customize": ("v2", "/gangready/customize"), "sync": ("v2", "/gangready/sync")}
+    assert all(h["webhook"]["service"] == SERVICE and h["webhook"]["timeout"] == "10s" for h in spec["hooks"].values())
+    routes = {rule.rule for rule in create_app().url_map.iter_rules()}
+    assert {path for _, path in _hooks(spec).values()} <= routes
+    assert "decoratorcontroller.yaml" in yaml.safe_load((MC / "kustomization.yaml").read_text())["resources"]
+
+
+def test_local_cluster_registers_the_decorator_too_with_urls():
+    assert REGISTRATIONS == ("compositecontroller.yaml", "decoratorcontroller.yaml")
+    (doc,) = controller_manifests(MC / "decoratorcontroller.yaml", "http://127.0.0.1:1234")
+    for name, hook in doc["spec"]["hooks"].items():
+        path = _decorator()["spec"]["hooks"][name]["webhook"]["path"]
+        assert hook["webhook"] == {"url": "http://127.0.0.1:1234" + path, "timeout": "10s"}
+
+
 def _rules(name):
     role = next(d for d in yaml.safe_load_all((MC / "rbac.yaml").read_text()) if d["kind"] == "ClusterRole" and d["metadata"]["name"] == name)
     granted: dict[tuple[str, str], set[str]] = {}
@@ -137,6 +167,7 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         ("apps", "statefulsets"): CHILD_VERBS,
         ("apps", "deployments"): CHILD_VERBS,
         ("apps", "controllerrevisions"): CHILD_VERBS,  # rollout history
+        ("batch", "jobs"): CHILD_VERBS,  # failure recovery's backoff timer
         (W, "rolebasedgroups"): CHILD_VERBS,
         (W, "rolebasedgroupscalingadapters"): CHILD_VERBS,
         # parents only: never created or deleted by Metacontroller
@@ -149,7 +180,7 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         (O, "rolebasedgroupsets/status"): status,
         (O, "rolebasedgroupsets/finalizers"): status,
         (W, "rolebasedgroupscalingadapters/status"): status,
-        ("", "pods"): {"list", "watch"},  # related objects: read, never written
+        ("", "pods"): {"get", "list", "watch", "update", "patch"},  # related objects; the gang-ready label
     }
 
 
@@ -234,3 +265,58 @@ def test_monitoring_scrapes_the_hook_pods_and_metacontroller_and_is_installed_on
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == 9999  # Metacontroller's default --metrics-address
     assert monitor["spec"]["endpoints"] == [{"port": port["name"], "path": "/metrics"}]
+
+
+# --- gang scheduling: the overlays that register the optional PodGroup child types -------------
+
+OVERLAYS = ROOT / "overlays"
+POD_GROUPS = {"scheduler-plugins": (c.CHILD_KUBE_POD_GROUP,), "volcano": (c.CHILD_VOLCANO_POD_GROUP,)}
+POD_GROUPS["scheduler-plugins-and-volcano"] = POD_GROUPS["scheduler-plugins"] + POD_GROUPS["volcano"]
+
+
+def _kustomization(path):
+    return yaml.safe_load((path / "kustomization.yaml").read_text())
+
+
+def _patched(overlay, target_kind, name, base):
+    """`base` with the JSON6902 patches of the overlay's components that target it (each an `add`
+    at the end of a list, all these components use), as kustomize applies them."""
+    doc = yaml.safe_load(yaml.safe_dump(base))
+    for component in _kustomization(OVERLAYS / overlay)["components"]:
+        for patch in _kustomization((OVERLAYS / overlay / component).resolve())["patches"]:
+            if (patch["target"]["kind"], patch["target"]["name"]) != (target_kind, name):
+                continue
+            for op in yaml.safe_load(patch["patch"]):
+                assert op["op"] == "add" and op["path"].endswith("/-"), op
+                *path, _ = op["path"].strip("/").split("/")
+                node = doc
+                for key in path:
+                    node = node[key]
+                node.append(op["value"])
+    return doc
+
+
+def test_the_base_registration_has_no_optional_child_type():
+    """Metacontroller does not sync a controller whose child type has no CRD: PodGroups only in the overlays."""
+    assert "podgroups" not in {res for _, res, _ in _children(_controller()["spec"])}
+
+
+def test_each_overlay_is_the_base_install_plus_its_pod_group_types_and_their_rights():
+    assert {p.name for p in OVERLAYS.iterdir() if p.name != "components"} == set(POD_GROUPS)
+    kind = {"configmaps": "ConfigMap", "services": "Service", "statefulsets": "StatefulSet", "deployments": "Deployment",
+            "controllerrevisions": c.KIND_CONTROLLER_REVISION, "rolebasedgroupscalingadapters": c.KIND_RBGSA,
+            "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP}
+    base_role, _ = _rules("rbg-metacontroller")
+    for overlay, types in POD_GROUPS.items():
+        k = _kustomization(OVERLAYS / overlay)
+        assert k["resources"] == ["../../metacontroller"]  # the whole install, nothing else
+        controller = _patched(overlay, "CompositeController", "rolebasedgroup", _controller())
+        children = _children(controller["spec"])
+        assert children[: len(_children(_controller()["spec"]))] == _children(_controller()["spec"])
+        assert {f"{kind[res]}.{api}" for api, res, _ in children} == {*c.CHILD_TYPES, *types}
+        assert {m for _, _, m in children} == {"InPlace"}
+        role = _patched(overlay, "ClusterRole", "rbg-metacontroller", base_role)
+        added = [(r["apiGroups"], r["resources"], set(r["verbs"])) for r in role["rules"][len(base_role["rules"]):]]
+        assert added == [([t.split(".", 1)[1].split("/")[0]], ["podgroups"], CHILD_VERBS) for t in types]
+    # The overlay that the GangScheduling condition names registers that type.
+    assert all(POD_GROUPS[overlay] == (t,) for t, overlay in c.GANG_OVERLAYS.items())

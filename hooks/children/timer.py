@@ -1,0 +1,50 @@
+"""The backoff timer of failure recovery: a Job that runs no pod and fails when its time is up.
+
+`parallelism: 0` keeps the Job controller from creating pods; it still starts the Job's clock and
+marks it Failed (reason DeadlineExceeded) `activeDeadlineSeconds` later. That status change is the
+event that ends the backoff (hooks.core.recovery), so the hooks never read a clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import constants as c
+from ..naming import backoff_timer_name
+
+_SECURE = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "runAsUser": 65535,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def backoff_timer(group: str, streak: int, seconds: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": c.KIND_JOB,
+        "metadata": {"name": backoff_timer_name(group, streak), "labels": {c.LABEL_GROUP_NAME: group}},
+        "spec": {
+            "parallelism": 0,
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": seconds,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "timer", "image": c.TIMER_IMAGE, "securityContext": _SECURE}],
+                }
+            },
+        },
+    }
+
+
+def timer_fired(job: dict[str, Any] | None) -> bool:
+    """Whether the Job controller ended the timer: Failed (or about to be) at its deadline."""
+    conditions = ((job or {}).get("status") or {}).get("conditions") or []
+    return any(
+        cond.get("type") in ("Failed", "FailureTarget") and cond.get("status") == "True" and cond.get("reason") == "DeadlineExceeded"
+        for cond in conditions
+        if isinstance(cond, dict)
+    )
