@@ -85,9 +85,11 @@ class RolloutStrategy(Model):
 
 
 class LeaderWorkerTemplate(Model):
-    size: int = Field(1, ge=1, le=c.INT32_MAX)
-    patch_leader_template: dict[str, Any] | None = None
-    patch_worker_template: dict[str, Any] | None = None
+    """A LeaderWorkerSet role's groups: each a leader and size - 1 workers."""
+
+    size: int = Field(1, ge=1, le=c.INT32_MAX, description="Pods per group, the leader included.")
+    patch_leader_template: dict[str, Any] | None = Field(None, description="A strategic-merge patch over template: the leader's pod template.")
+    patch_worker_template: dict[str, Any] | None = Field(None, description="A strategic-merge patch over template: the workers' pod template.")
 
 
 def _shaped(shape: Any) -> AfterValidator:
@@ -173,6 +175,17 @@ ROLE_TEMPLATE_RULES: list[Any] = [
 ]
 
 
+class DrainPolicy(Model):
+    """Drain-safe scale-down of a StatefulSet role (ours): members leave only once drained."""
+
+    timeout_seconds: int = Field(
+        c.DEFAULT_DRAIN_TIMEOUT_SECONDS,
+        ge=1,
+        le=7 * 86400,
+        description="How long a scale-down waits for the leaving members' drained annotation before it goes ahead.",
+    )
+
+
 class RoleSpec(Model):
     """One role of the group: a workload of identical pods."""
 
@@ -184,6 +197,12 @@ class RoleSpec(Model):
     replicas: int = Field(1, ge=0, le=c.INT32_MAX, description="Number of pods (instances) of the role.")
     rollout_strategy: RolloutStrategy | None = None
     restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = None
+    drain_policy: DrainPolicy | None = Field(
+        None,
+        description="Ours: before this StatefulSet role shrinks (or the group is deleted), the members that go are listed "
+        "as excluded in /etc/rbg/config.yaml and kept until their pods are annotated "
+        "rolebasedgroup.workloads.x-k8s.io/drained=true or timeoutSeconds pass.",
+    )
     dependencies: list[str] = Field(
         default_factory=list,
         max_length=MAX_ROLES,
@@ -192,7 +211,8 @@ class RoleSpec(Model):
     workload: WorkloadSpec = Field(
         default_factory=lambda: WorkloadSpec.model_validate({}),
         json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
-        description="Workload kind of the role: apps/v1 StatefulSet (default) or apps/v1 Deployment.",
+        description="Workload kind of the role: apps/v1 StatefulSet (default), apps/v1 Deployment, or "
+        "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet (registered by overlays/leaderworkerset).",
     )
     template: Annotated[dict[str, Any], _shaped(PodTemplate)] | None = Field(
         None,
@@ -431,6 +451,7 @@ class RecoveryStatus(Model):
     restart_count: int = Field(0, description="Recreations so far.")
     streak: int = Field(0, description="Recreations in the current series (each within maxBackoffSeconds of the last).")
     roles: list[str] = Field(default_factory=list, description="Roles being recreated, or to be once the backoff ends.")
+    workloads: dict[str, str] = Field(default_factory=dict, description="While recreating: the UIDs of the workloads being deleted, by role.")
     last_cause: FailureCause | None = None
     last_recreation_time: str | None = Field(None, json_schema_extra={"format": "date-time"})
     generation: int | None = Field(None, description="The generation recovery gave up at; a spec change starts it again.")
@@ -439,12 +460,24 @@ class RecoveryStatus(Model):
     )
 
 
+class Draining(Model):
+    """A role whose members are draining before it shrinks (hooks.core.drain)."""
+
+    role: str
+    members: list[str] = Field(description="Pods leaving, listed as excluded in the discovery file.")
+    waiting_for: list[str] = Field(description="Members not yet annotated drained.")
+    since: str = Field(json_schema_extra={"format": "date-time"})
+    timeout_seconds: int
+    reason: Literal["ScaleDown", "GroupDeleted", "RollingUpdate"]
+
+
 class RoleBasedGroupStatus(Model):
     observed_generation: int | None = None
     ready_roles: str | None = Field(None, description='Roles ready out of all roles, as "ready/total".')
     role_statuses: list[RoleStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
     recovery: RecoveryStatus | None = None
+    draining: list[Draining] = Field(default_factory=list)
 
 
 class RoleBasedGroupSetStatus(Model):
@@ -482,7 +515,7 @@ class ChildMeta(TypedDict, total=False):
 
 
 class WorkloadCounts(TypedDict, total=False):
-    """spec.replicas and the status counts of a StatefulSet or Deployment."""
+    """spec.replicas and the status counts of a StatefulSet, Deployment or LeaderWorkerSet (in groups)."""
 
     replicas: StrictInt | None
     observedGeneration: StrictInt | None
@@ -531,9 +564,10 @@ class ObservedChildren(_ObservedTypes):
     adapters: dict[str, Child] = Field(validation_alias=c.CHILD_ADAPTER)
     revisions: dict[str, RevisionChild] = Field(validation_alias=c.CHILD_CONTROLLER_REVISION)
     jobs: dict[str, Child] = Field(validation_alias=c.CHILD_JOB)
-    # Optional: registered by the gang-scheduling overlays only (c.OPTIONAL_CHILD_TYPES).
+    # Optional: registered by the overlays only (c.OPTIONAL_CHILD_TYPES).
     kube_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_KUBE_POD_GROUP)
     volcano_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_VOLCANO_POD_GROUP)
+    leader_worker_sets: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_LWS)
 
 
 def child_types(children: dict[str, Any]) -> tuple[str, ...]:

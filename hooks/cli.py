@@ -65,8 +65,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = []
     for parent in _groups(args.file):
         parent.setdefault("metadata", {}).setdefault("namespace", args.namespace)
-        # A complete request, as Metacontroller sends it: every child type, observed or not.
-        children: dict[str, dict[str, Any]] = {key: {} for key in c.CHILD_TYPES} | _observed(args.observed)
+        # A complete request, as Metacontroller sends it: every child type, observed or not, the
+        # PodGroups too (as registered with both gang overlays), so a gang group renders its PodGroup.
+        types = (*c.CHILD_TYPES, *c.OPTIONAL_CHILD_TYPES)
+        children: dict[str, dict[str, Any]] = {key: {} for key in types} | _observed(args.observed)
         req = SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children})
         result = rbg.sync(req)
         if args.output == "json":

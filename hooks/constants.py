@@ -68,7 +68,10 @@ DISCOVERY_FILE = "config.yaml"
 APPS_V1 = "apps/v1"
 KIND_STATEFULSET = "StatefulSet"
 KIND_DEPLOYMENT = "Deployment"
-SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT))
+LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"  # kubernetes-sigs/lws
+KIND_LWS = "LeaderWorkerSet"
+SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT), (LWS_API_VERSION, KIND_LWS))
+WORKLOAD_KINDS = (KIND_STATEFULSET, KIND_DEPLOYMENT, KIND_LWS)
 
 # Keys of the observed children map in a Metacontroller sync request. Metacontroller sends
 # every registered child type (metacontroller/compositecontroller.yaml), possibly empty.
@@ -179,6 +182,16 @@ TIMER_IMAGE = "registry.k8s.io/pause:3.10"
 # The ConfigMap "<group>-recovery" keeps a second copy of the state under this key.
 KIND_CONFIGMAP = "ConfigMap"
 RECOVERY_STATE_KEY = "state.json"
+
+# Drain-safe scale-down (roles[].drainPolicy, hooks.core.drain): the pod annotation an application
+# sets once a member it is asked to leave is drained, and the condition that reports drains.
+ANNOTATION_DRAINED = "rolebasedgroup.workloads.x-k8s.io/drained"
+# On a rolling update's drain timer: the pod it times.
+ANNOTATION_DRAIN_MEMBER = "rolebasedgroup.workloads.x-k8s.io/drain-member"
+DEFAULT_DRAIN_TIMEOUT_SECONDS = 600
+COND_DRAINING = "Draining"
+REASON_WAITING_FOR_DRAIN = "WaitingForDrain"
+REASON_NOTHING_TO_DRAIN = "NothingToDrain"
 # Deployment pods carry the hash of their ReplicaSet's template.
 LABEL_POD_TEMPLATE_HASH = "pod-template-hash"
 
@@ -204,7 +217,10 @@ KUBE_POD_GROUP_API_VERSION = "scheduling.x-k8s.io/v1alpha1"  # kubernetes-sigs/s
 VOLCANO_POD_GROUP_API_VERSION = "scheduling.volcano.sh/v1beta1"
 CHILD_KUBE_POD_GROUP = f"{KIND_POD_GROUP}.{KUBE_POD_GROUP_API_VERSION}"
 CHILD_VOLCANO_POD_GROUP = f"{KIND_POD_GROUP}.{VOLCANO_POD_GROUP_API_VERSION}"
-OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP)
+# LeaderWorkerSet roles (hooks.children.lws): an optional child type too, registered by overlays/LWS_OVERLAY.
+CHILD_LWS = f"{KIND_LWS}.{LWS_API_VERSION}"
+LWS_OVERLAY = "leaderworkerset"
+OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP, CHILD_LWS)
 GANG_OVERLAYS = {CHILD_KUBE_POD_GROUP: "scheduler-plugins", CHILD_VOLCANO_POD_GROUP: "volcano"}
 # What enrols a pod in its group's PodGroup. scheduler-plugins' coscheduling reads LABEL_POD_GROUP;
 # upstream also sets LABEL_POD_GROUP_LEGACY (Koordinator's and ACK's spelling). Volcano reads
@@ -221,3 +237,15 @@ COND_GANG_SCHEDULING = "GangScheduling"
 REASON_ALL_ROLES_ENROLLED = "AllRolesEnrolled"
 REASON_ENROLLING_ROLES = "EnrollingRoles"
 REASON_POD_GROUP_NOT_REGISTERED = "PodGroupNotRegistered"
+
+# LeaderWorkerSet roles (hooks.children.lws). The LWS controller labels every pod of a group
+# (leader and workers) with its index i, names its leader pod "<lws>-<i>" and its workers
+# "<lws>-<i>-<j>" (j from 1), all in the LWS's own headless Service, named as the LWS.
+LABEL_LWS_GROUP_INDEX = "leaderworkerset.sigs.k8s.io/group-index"
+LWS_RESTART_RECREATE_GROUP = "RecreateGroupOnPodRestart"
+LWS_RESTART_NONE = "None"
+LWS_CONDITION_AVAILABLE = "Available"
+# Only on groups with a LeaderWorkerSet role: whether its child type is registered.
+COND_LEADER_WORKER_SETS = "LeaderWorkerSets"
+REASON_LWS_REGISTERED = "LeaderWorkerSetRegistered"
+REASON_LWS_NOT_REGISTERED = "LeaderWorkerSetNotRegistered"

@@ -46,6 +46,11 @@ def backoff_timer_name(group: str, streak: int) -> str:
     return f"{group}-backoff-{streak}"
 
 
+def drain_timer_name(group: str, role: str) -> str:
+    """The Job that times a role's drain ("<group>-<role>-drain": 52 + 6 characters at most)."""
+    return f"{group}-{role}-drain"
+
+
 def recovery_state_name(group: str) -> str:
     """The ConfigMap that keeps a copy of the group's failure-recovery state."""
     return f"{group}-recovery"

@@ -71,6 +71,7 @@ def observe(
         meta = obj["metadata"]
         meta["namespace"] = "default"
         meta["generation"] = 1
+        meta.setdefault("uid", f"uid-{obj['kind'].lower()}-{meta['name']}")
         meta["creationTimestamp"] = time
         meta.setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(child, separators=(",", ":"))
         if obj["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT):

@@ -9,8 +9,9 @@ The file stays within DISCOVERY_MAX_BYTES, counted as the JSON string Metacontro
 the ConfigMap's last-applied annotation. When not every instance fits, the instance lists are
 cut evenly: one more instance of each role in turn (spec order), while the next one fits. A cut
 role lists its first instances, says `truncated: true`, and gives `addressTemplate`
-("<pod prefix>-{index}.<service>", index from 0 to size - 1) and `ports`, from which every
-address follows. The work is proportional to what is listed, never to replicas.
+("<pod prefix>-{index}.<service>", index from 0 to size - 1), for a LeaderWorkerSet role
+`workerAddressTemplate` ("<lws>-{index}-{worker}.<lws>", worker from 1 to the group size - 1),
+and `ports`, from which every address follows. The work is proportional to what is listed, never to replicas.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from ..naming import discovery_name, service_name, workload_name
 
 # Instances are items of roles.<role>.instances: four levels deep.
 _INSTANCE_INDENT = "      "
+# Workload kinds whose pods have stable names, and so are listed.
+_LISTED = (c.KIND_STATEFULSET, c.KIND_LWS)
 
 
 class Cut(NamedTuple):
@@ -49,12 +52,27 @@ def _ports(role: RoleSpec) -> dict[str, int]:
 
 
 def _address(group: str, role: RoleSpec, index: int | str) -> str:
-    """A resolvable address: "<pod>.<headless service>" of a StatefulSet role."""
+    """A resolvable address: "<pod>.<headless service>" of a StatefulSet role; of a LeaderWorkerSet
+    role, its group's leader "<lws>-<index>" in the LWS's own headless Service "<lws>"."""
     return f"{workload_name(group, role.name)}-{index}.{service_name(group, role.name)}"
 
 
+def _worker_address(group: str, role: RoleSpec, index: int | str, worker: int | str) -> str:
+    """Worker `worker` (from 1) of a LeaderWorkerSet role's group `index`: "<lws>-<index>-<worker>.<lws>"."""
+    name = workload_name(group, role.name)
+    return f"{name}-{index}-{worker}.{name}"
+
+
+def _size(role: RoleSpec) -> int:
+    """Pods per instance: a LeaderWorkerSet role's group size, else 1."""
+    return role.leader_worker_set.size if role.workload.kind == c.KIND_LWS and role.leader_worker_set else 1
+
+
 def _instance(group: str, role: RoleSpec, ports: dict[str, int], index: int) -> dict[str, Any]:
-    return {"address": _address(group, role, index), "ports": dict(ports)}
+    out: dict[str, Any] = {"address": _address(group, role, index), "ports": dict(ports)}
+    if _size(role) > 1:
+        out["workers"] = [_worker_address(group, role, index, j) for j in range(1, _size(role))]
+    return out
 
 
 def _cost(lines: list[str]) -> int:
@@ -83,7 +101,7 @@ def _round_robin(roles: list[RoleSpec], base: dict[str, int], room: int) -> dict
     while active:
         still = []
         for role in active:
-            cost = base[role.name] + len(str(index))
+            cost = base[role.name] + _size(role) * len(str(index))
             if index < role.replicas and cost <= room:
                 room -= cost
                 listed[role.name] += 1
@@ -97,21 +115,22 @@ def discovery_document(
 ) -> tuple[dict[str, Any], list[Cut]]:
     """The document, and the roles whose instance lists had to be cut to stay within `budget`.
 
-    Instances are listed for started StatefulSet roles only: Deployment pods have no stable
-    DNS names. The rest of the document (every role's size, and the ports of a cut role) is
+    Instances are listed for started StatefulSet and LeaderWorkerSet roles only: Deployment pods
+    have no stable DNS names. A LeaderWorkerSet instance is a group: its leader's `address` and its
+    `workers`. The rest of the document (every role's size, and the ports of a cut role) is
     always there: the limits on roles and service ports keep it well within the budget.
     """
     names = [r.name for r in spec.roles]
     roles: dict[str, dict[str, Any]] = {r.name: {"size": r.replicas, "instances": []} for r in spec.roles}
     doc = {"group": {"name": group, "roles": names, "size": len(names)}, "roles": roles}
-    listable = [r for r in spec.roles if r.name in started and r.workload.kind == c.KIND_STATEFULSET and r.replicas]
+    listable = [r for r in spec.roles if r.name in started and r.workload.kind in _LISTED and r.replicas]
     ports = {r.name: _ports(r) for r in listable}
-    # Instance i costs what instance 0 does, plus the digits of i beyond one.
-    base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0)], _INSTANCE_INDENT)) - 1 for r in listable}
+    # Instance i costs what instance 0 does, plus the digits of i beyond one in each of its _size addresses.
+    base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0)], _INSTANCE_INDENT)) - _size(r) for r in listable}
     # `instances: []` is counted for every role: 3 bytes (" []") more than a non-empty list takes,
     # so a listed role gives them back.
     room = budget - _cost(_lines(doc, ""))
-    if sum(r.replicas * base[r.name] + _digits(r.replicas) - 3 for r in listable) <= room:
+    if sum(r.replicas * base[r.name] + _size(r) * _digits(r.replicas) - 3 for r in listable) <= room:
         listed = {r.name: r.replicas for r in listable}
     else:
         for r in listable:  # room for the header of a cut role, for each role that may be cut
@@ -119,6 +138,7 @@ def discovery_document(
                 "size": r.replicas,
                 "truncated": True,
                 "addressTemplate": _address(group, r, "{index}"),
+                **({"workerAddressTemplate": _worker_address(group, r, "{index}", "{worker}")} if _size(r) > 1 else {}),
                 "ports": ports[r.name],
                 "instances": [],
             }
@@ -190,9 +210,20 @@ def _versioned(body: str) -> str:
 _VERSION_COST = _cost(_versioned("").splitlines())
 
 
-def discovery_configmap(group: str, spec: RoleBasedGroupSpec, started: set[str]) -> tuple[dict[str, Any], list[Cut]]:
-    """The ConfigMap, and the roles whose instance lists were cut (see discovery_document)."""
-    doc, cuts = discovery_document(group, spec, started, c.DISCOVERY_MAX_BYTES - _VERSION_COST)
+def discovery_configmap(
+    group: str, spec: RoleBasedGroupSpec, started: set[str], excluded: dict[str, list[int]] | None = None
+) -> tuple[dict[str, Any], list[Cut]]:
+    """The ConfigMap, and the roles whose instance lists were cut (see discovery_document).
+
+    `excluded`: by role, the ordinals of members that are draining (hooks.core.drain), listed by
+    address under the role's `excluded`, within the budget.
+    """
+    roles = {r.name: r for r in spec.roles}
+    exclusions = {name: [_address(group, roles[name], i) for i in ordinals] for name, ordinals in (excluded or {}).items()}
+    extra = sum(_cost(_lines({"excluded": addresses}, "    ")) for addresses in exclusions.values())
+    doc, cuts = discovery_document(group, spec, started, c.DISCOVERY_MAX_BYTES - _VERSION_COST - extra)
+    for name, addresses in exclusions.items():
+        doc["roles"][name]["excluded"] = addresses
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -31,22 +31,23 @@ def pod_labels(namespace: str, group: str, role: str) -> dict[str, str]:
     }
 
 
-def injected_env(group: str, role: str, indexed: bool) -> list[dict[str, Any]]:
+def injected_env(group: str, role: str, index_label: str | None) -> list[dict[str, Any]]:
+    """GROUP_NAME and ROLE_NAME, and ROLE_INDEX from the pod's label `index_label` where there is one."""
     env: list[dict[str, Any]] = [{"name": n, "value": group} for n in c.ENV_GROUP_NAME]
     env += [{"name": n, "value": role} for n in c.ENV_ROLE_NAME]
-    if indexed:
-        ref = {"apiVersion": _FIELD_REF_API_VERSION, "fieldPath": f"metadata.labels['{c.LABEL_POD_INDEX}']"}
+    if index_label:
+        ref = {"apiVersion": _FIELD_REF_API_VERSION, "fieldPath": f"metadata.labels['{index_label}']"}
         env += [{"name": n, "valueFrom": {"fieldRef": dict(ref)}} for n in c.ENV_ROLE_INDEX]
     return env
 
 
 def build_pod_template(
-    template: dict[str, Any], *, namespace: str, group: str, role: str, indexed: bool
+    template: dict[str, Any], *, namespace: str, group: str, role: str, index_label: str | None
 ) -> dict[str, Any]:
     """The role's template with our labels, env and discovery mount; the input is not changed.
 
-    `indexed` says whether pods have a stable ordinal (StatefulSet), i.e. whether
-    ROLE_INDEX can be injected.
+    `index_label` is the pod label that holds the pod's stable index (a StatefulSet's pod-index,
+    a LeaderWorkerSet's group-index), which ROLE_INDEX is read from; None: pods have none (Deployment).
     """
     out = json.loads(json.dumps(template))  # a deep copy; several times faster than copy.deepcopy
     meta = out.setdefault("metadata", {})
@@ -56,12 +57,12 @@ def build_pod_template(
     volume = {"name": c.DISCOVERY_VOLUME, "configMap": {"name": discovery_name(group)}}
     spec["volumes"] = [v for v in spec.get("volumes", []) if v.get("name") != c.DISCOVERY_VOLUME] + [volume]
 
-    ours = {e["name"] for e in injected_env(group, role, indexed)}
+    ours = {e["name"] for e in injected_env(group, role, index_label)}
     mount = {"name": c.DISCOVERY_VOLUME, "mountPath": c.DISCOVERY_MOUNT_PATH, "readOnly": True}
     for key in ("initContainers", "containers"):
         for container in spec.get(key, []):
             user_env = [e for e in container.get("env", []) if e.get("name") not in ours]
-            container["env"] = injected_env(group, role, indexed) + user_env
+            container["env"] = injected_env(group, role, index_label) + user_env
             container["volumeMounts"] = [
                 m
                 for m in container.get("volumeMounts", [])

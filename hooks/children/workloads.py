@@ -1,4 +1,4 @@
-"""StatefulSet and Deployment of a role: one pure constructor per kind."""
+"""StatefulSet and Deployment of a role: one pure constructor per kind (LeaderWorkerSet: hooks.children.lws)."""
 
 from __future__ import annotations
 
@@ -7,52 +7,10 @@ from typing import Any
 
 from .. import constants as c
 from ..api import RoleSpec
-from ..naming import service_name, workload_name
+from ..naming import service_name
+from .lws import leader_worker_set
 from .podtemplate import build_pod_template, selector_labels
-
-
-def _metadata(group: str, role: RoleSpec) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "name": workload_name(group, role.name),
-        "labels": {**role.labels, **selector_labels(group, role.name)},
-    }
-    if role.annotations:
-        meta["annotations"] = dict(role.annotations)
-    return meta
-
-
-def _partition(role: RoleSpec) -> int | None:
-    """StatefulSet partition: an ordinal, a percentage of replicas, or all of them when paused."""
-    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
-    if ru is None:
-        return None
-    if ru.paused:
-        return role.replicas
-    if isinstance(ru.partition, str) and ru.partition.endswith("%"):
-        partition = role.replicas * int(ru.partition[:-1]) // 100
-    else:
-        partition = int(ru.partition)
-    if not 0 <= partition <= c.INT32_MAX:
-        raise ValueError(f"role {role.name}: partition {ru.partition!r} gives {partition}, outside 0 to {c.INT32_MAX}")
-    return partition
-
-
-def _drained(template: dict[str, Any], role: RoleSpec) -> dict[str, Any]:
-    """`inPlaceUpdateStrategy.gracePeriodSeconds`: upstream's time between a pod turning not-ready
-    and its update. Pods here are replaced, not updated in place, so the same drain is given on the
-    way out: a deleted pod leaves the Service endpoints at once, then each container without a
-    preStop hook of its own sleeps that long before it is stopped (and the termination grace
-    period leaves 30 s after it)."""
-    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
-    seconds = ru.in_place_update_strategy.grace_period_seconds if ru and ru.in_place_update_strategy else None
-    if not seconds:
-        return template
-    spec = template["spec"]
-    for container in spec.get("containers", []):
-        lifecycle = container.setdefault("lifecycle", {})
-        lifecycle.setdefault("preStop", {"sleep": {"seconds": seconds}})
-    spec["terminationGracePeriodSeconds"] = max(spec.get("terminationGracePeriodSeconds") or 30, seconds + 30)
-    return template
+from .workloadparts import drained, partition, workload_metadata
 
 
 def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
@@ -63,12 +21,12 @@ def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
     if ru is None:
         return None
     out: dict[str, Any] = {}
-    partition = _partition(role)
+    at = partition(role)
     if ru.type == "Recreate" and not ru.paused:
-        partition, out["maxUnavailable"] = 0, "100%"
+        at, out["maxUnavailable"] = 0, "100%"
     elif ru.max_unavailable != 1:
         out["maxUnavailable"] = ru.max_unavailable
-    return {"partition": partition, **out}
+    return {"partition": at, **out}
 
 
 def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
@@ -81,19 +39,19 @@ def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
         "serviceName": service_name(group, role.name),
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": _drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=True), role),
+        "template": drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, index_label=c.LABEL_POD_INDEX), role),
         "updateStrategy": update,
     }
     if role.min_ready_seconds:
         spec["minReadySeconds"] = role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": _metadata(group, role), "spec": spec}
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": workload_metadata(group, role), "spec": spec}
 
 
 def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "replicas": role.replicas,
         "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": _drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, indexed=False), role),
+        "template": drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, index_label=None), role),
     }
     ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
     if ru is not None:
@@ -106,10 +64,10 @@ def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
             spec["paused"] = True
     if role.min_ready_seconds:
         spec["minReadySeconds"] = role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": _metadata(group, role), "spec": spec}
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": workload_metadata(group, role), "spec": spec}
 
 
-BUILDERS = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment}
+BUILDERS = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment, c.KIND_LWS: leader_worker_set}
 
 
 def workload(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:

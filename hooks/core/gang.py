@@ -9,8 +9,9 @@
 
 A gang scheduler binds none of a PodGroup's enrolled pods until minMember of them can be placed,
 so minMember must never count a pod that can only come to exist after an enrolled pod is placed.
-It is the sum of `spec.replicas` of the workloads this answer returns (after sizing, coordination
-and the dependency gate) over the *counted* roles, at least 1 (scheduler-plugins' minimum; the pod
+It is the sum of the pods of the workloads this answer returns (after sizing, coordination and
+the dependency gate: `spec.replicas`, times `leaderWorkerTemplate.size` for a LeaderWorkerSet, whose
+leader and worker templates are both enrolled) over the *counted* roles, at least 1 (scheduler-plugins' minimum; the pod
 being placed is one) and at most 2147483647. A role is counted when every pod of it is enrolled or
 will be created enrolled, at once:
 - its workload is created by this answer (a role just let through its dependency gate joins
@@ -38,11 +39,11 @@ from typing import Any
 from .. import constants as c
 from ..api import KubeScheduling, RoleBasedGroupSpec, VolcanoScheduling
 from ..children.podgroup import kube_pod_group, volcano_pod_group
+from ..children.lws import pod_templates, pods_per_replica, with_pod_templates
 from ..children.podtemplate import enrol, enrolled
 from .observed import Observed
 from .status import condition
 
-_WORKLOADS = (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT)
 _SCHEDULERS = {c.CHILD_KUBE_POD_GROUP: "scheduler-plugins (its coscheduling plugin)", c.CHILD_VOLCANO_POD_GROUP: "Volcano"}
 
 
@@ -73,7 +74,7 @@ class Gang:
         if kind is None or not self.registered:
             return children
         return [
-            {**ch, "spec": {**ch["spec"], "template": enrol(ch["spec"]["template"], self.group, kind)}} if ch["kind"] in _WORKLOADS else ch
+            with_pod_templates(ch, [enrol(t, self.group, kind) for t in pod_templates(ch)]) if ch["kind"] in c.WORKLOAD_KINDS else ch
             for ch in children
         ]
 
@@ -93,10 +94,10 @@ class Gang:
                 f"-k overlays/{c.GANG_OVERLAYS[kind]}`; until then no PodGroup is made and no pod is enrolled{ignored}"
             )
             return children, [condition(c.COND_GANG_SCHEDULING, False, c.REASON_POD_GROUP_NOT_REGISTERED, message)]
-        workloads = {ch["metadata"]["labels"][c.LABEL_ROLE_NAME]: ch for ch in children if ch["kind"] in _WORKLOADS}
+        workloads = {ch["metadata"]["labels"][c.LABEL_ROLE_NAME]: ch for ch in children if ch["kind"] in c.WORKLOAD_KINDS}
         before = self._counted_before(observed, kind)
         sizes = {
-            r: int(workloads[r]["spec"]["replicas"])
+            r: int(workloads[r]["spec"]["replicas"]) * pods_per_replica(workloads[r])
             for r in self.roles
             if r in workloads and self._counted(workloads[r], r in before, observed, kind)
         }
@@ -130,8 +131,12 @@ class Gang:
         seen = observed.objects.get((workload["kind"], workload["metadata"]["name"]))
         if seen is None:  # created now: every pod at once, except by a paused Deployment (none until resumed)
             return not workload["spec"].get("paused")
-        template = _mapping(observed.applied(seen).get("spec")).get("template")
-        if not isinstance(template, dict) or not enrolled(template, self.group, kind):
+        applied = observed.applied(seen)
+        try:
+            templates = pod_templates(applied)
+        except (KeyError, TypeError):  # not as the hooks return a workload: never enrolled by them
+            return False
+        if not all(isinstance(t, dict) and enrolled(t, self.group, kind) for t in templates):
             return False
         if before:
             return True

@@ -62,7 +62,7 @@ class Observed:
 
     def workload(self, name: str) -> dict[str, Any] | None:
         """The role workload of that name, of whichever kind it was created as."""
-        return self.objects.get((c.KIND_STATEFULSET, name)) or self.objects.get((c.KIND_DEPLOYMENT, name))
+        return next(filter(None, (self.objects.get((kind, name)) for kind in c.WORKLOAD_KINDS)), None)
 
     def role_pods(self, role: str) -> list[dict[str, Any]] | None:
         return None if self.pods is None else self.pods.get(role, [])
@@ -102,17 +102,21 @@ def _is_applied(applied: Any, obj: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
 
 
 def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
-    """Whether a group needs its pods observed: a role has a recovery policy (hooks.core.recovery),
-    or its placement may leave pods unschedulable (topology annotations, gang scheduling), which
-    status then explains (hooks.core.pending).
+    """Whether a group needs its pods observed: a role has a recovery policy (hooks.core.recovery;
+    a LeaderWorkerSet role's is LWS's own), or its placement may leave pods unschedulable
+    (topology annotations, gang scheduling), which status then explains (hooks.core.pending).
 
     Read from the raw spec: an invalid spec freezes the group whatever it observes. Metacontroller
     caches the answer per generation: an annotation added later counts from the next spec change.
     """
-    roles = _list(spec.get("roles"))
+    roles = [_mapping(r) for r in _list(spec.get("roles"))]
     placed = any(k in annotations for k in (*c.ANNOTATIONS_EXCLUSIVE_TOPOLOGY, c.ANNOTATION_COLOCATED_TOPOLOGY))
-    recovered = any(_mapping(r).get("restartPolicy") in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) for r in roles)
-    return placed or recovered or bool(spec.get("podGroupPolicy"))
+    recovered = any(
+        r.get("restartPolicy") in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) and _mapping(r.get("workload")).get("kind") != c.KIND_LWS
+        for r in roles
+    )
+    drains = any(r.get("drainPolicy") is not None for r in roles)  # hooks.core.drain reads the drained annotation
+    return placed or recovered or drains or bool(spec.get("podGroupPolicy"))
 
 
 def customize(namespace: str, group: str, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +140,17 @@ def _current(obj: dict[str, Any]) -> bool:
     """Whether the workload's status was written for its current spec."""
     status = obj.get("status") or {}
     return int(status.get("observedGeneration") or 0) >= int(obj.get("metadata", {}).get("generation", 0))
+
+
+def _lws_available(obj: dict[str, Any]) -> bool:
+    """A LeaderWorkerSet's condition Available is True for its current spec: the generation its
+    status records, or, from an LWS controller that records none (before v0.7), the condition's."""
+    status, generation = _mapping(obj.get("status")), int(_mapping(obj.get("metadata")).get("generation") or 0)
+    for cond in map(_mapping, _list(status.get("conditions"))):
+        if cond.get("type") == c.LWS_CONDITION_AVAILABLE and cond.get("status") == "True":
+            seen = status.get("observedGeneration") if "observedGeneration" in status else cond.get("observedGeneration")
+            return int(seen or 0) >= generation
+    return False
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
@@ -175,8 +190,15 @@ def is_ready(obj: dict[str, Any] | None, desired: int, pods: list[dict[str, Any]
 
     From the workload's status at its generation, or, as soon as they show it, from its pods:
     every one of the desired ordinals Ready and of the revision the controller is rolling to.
+    A LeaderWorkerSet's `desired` and counts are groups, from its status only: Available for its
+    current spec, and every desired group ready and updated.
     """
-    if obj is None or int((obj.get("spec") or {}).get("replicas", 1)) != desired or not _current(obj):
+    if obj is None or int((obj.get("spec") or {}).get("replicas", 1)) != desired:
+        return False
+    if obj.get("kind") == c.KIND_LWS:  # in groups: each counted ready once its leader and every worker are
+        got = counts(obj)
+        return _lws_available(obj) and got.ready >= desired and got.updated >= desired
+    if not _current(obj):
         return False
     got = counts(obj)
     if got.ready >= desired and got.updated >= desired:

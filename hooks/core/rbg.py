@@ -8,7 +8,8 @@ Metacontroller observed and from the parent's own status:
    observed child is returned exactly as last applied (nothing created, changed or deleted) and
    status says why.
 2. Size each role (its spec, or its scaling adapter: hooks.core.scaling), and decide failure
-   recovery (hooks.core.recovery): roles being recreated are withheld.
+   recovery (hooks.core.recovery): roles being recreated are withheld, and so are
+   LeaderWorkerSet roles while their child type is not registered (condition LeaderWorkerSets).
 3. Gate first creation: a role's workload is returned once it exists, or once every
    dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
    (Parallel), and not while pods of a deleted workload of it linger. Readiness is read from the
@@ -36,6 +37,7 @@ from ..children.workloads import workload
 from ..naming import workload_name
 from ..validation import Invalid, Problem, parse_spec
 from .coordination import coordinate, coordination_condition
+from .drain import drain, drain_condition, hold_rollouts
 from .gang import schedule
 from .history import revisions
 from .observed import Observed, counts, is_ready, lingers, request_time
@@ -81,11 +83,34 @@ def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed, withheld: fro
     return Plan(started=started, waiting=waiting, ready=ready)
 
 
+def unregistered_roles(spec: RoleBasedGroupSpec, children: dict[str, Any]) -> frozenset[str]:
+    """LeaderWorkerSet roles while the controller is not registered for LeaderWorkerSets (the request's
+    children lack their type: overlays/leaderworkerset registers it): they are not created."""
+    if c.CHILD_LWS in children:
+        return frozenset()
+    return frozenset(r.name for r in spec.roles if r.workload.kind == c.KIND_LWS)
+
+
+def leader_worker_sets_condition(spec: RoleBasedGroupSpec, unregistered: frozenset[str]) -> dict[str, Any] | None:
+    """Only on groups with a LeaderWorkerSet role: whether the LeaderWorkerSet child type is registered."""
+    lws = [r.name for r in spec.roles if r.workload.kind == c.KIND_LWS]
+    if not lws:
+        return None
+    if not unregistered:
+        return condition(c.COND_LEADER_WORKER_SETS, True, c.REASON_LWS_REGISTERED, f"{', '.join(lws)} run as LeaderWorkerSets")
+    message = (
+        f"{', '.join(lws)} need LeaderWorkerSets ({c.LWS_API_VERSION}), a child type the rolebasedgroup controller is not "
+        f"registered for: install LeaderWorkerSet (its CRD and controller), then `kubectl apply --server-side -k "
+        f"overlays/{c.LWS_OVERLAY}`; until then these roles are not created (the others are)"
+    )
+    return condition(c.COND_LEADER_WORKER_SETS, False, c.REASON_LWS_NOT_REGISTERED, message)
+
+
 def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str]:
     """Roles whose workload is returned with another spec than Metacontroller last applied."""
     out = set()
     for child in desired:
-        if child["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT):
+        if child["kind"] in c.WORKLOAD_KINDS:
             seen = observed.workload(child["metadata"]["name"])
             if seen is not None and observed.applied(seen).get("spec") != child["spec"]:
                 out.add(child["metadata"]["labels"][c.LABEL_ROLE_NAME])
@@ -93,10 +118,10 @@ def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str
 
 
 def desired_children(
-    namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan
+    namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan, excluded: dict[str, list[int]] | None = None
 ) -> tuple[list[dict[str, Any]], list[Cut]]:
     """The children, and the roles whose instance lists the discovery file had to cut."""
-    configmap, cuts = discovery_configmap(group, spec, set(p.started))
+    configmap, cuts = discovery_configmap(group, spec, set(p.started), excluded)
     children = [configmap]
     for role in spec.roles:
         if role.name not in p.started:
@@ -179,11 +204,13 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     if isinstance(parsed, Invalid):
         return _frozen(parent, observed, parsed, now), parsed, observed
     sized = sizes(group, parsed, observed, parent.status)
-    spec = sized.spec
+    draining = drain(group, sized.spec, observed, request.finalizing, now)
+    spec = draining.sized(sized.spec)  # a draining role keeps its replicas until its members are drained
     recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
-    p = plan(group, spec, observed, recovery.withheld)
+    unregistered = unregistered_roles(spec, request.children)
+    p = plan(group, spec, observed, recovery.withheld | unregistered)
     try:
-        desired, cuts = desired_children(namespace, group, spec, p)
+        desired, cuts = desired_children(namespace, group, spec, p, draining.excluded)
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
@@ -191,9 +218,13 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
     desired = gang.enrol(desired)
     coordinated = coordinate(group, spec, desired, observed)
+    rolled = hold_rollouts(group, spec, coordinated.children, observed, set(draining.held), now)
+    if rolled.excluded:  # the discovery file also lists the member a rolling update drains
+        configmap = discovery_configmap(group, spec, set(p.started), {**draining.excluded, **rolled.excluded})[0]
+        rolled = replace(rolled, children=[configmap if ch["metadata"]["name"] == configmap["metadata"]["name"] and ch["kind"] == "ConfigMap" else ch for ch in rolled.children])
     # A role whose workload this answer changes is not ready, whatever its old status said.
-    p = replace(p, ready=p.ready - changing_roles(coordinated.children, observed))
-    desired = coordinated.children + sized.adapters + revisions(group, spec, p.started, observed) + recovery.children
+    p = replace(p, ready=p.ready - changing_roles(rolled.children, observed))
+    desired = rolled.children + sized.adapters + revisions(group, spec, p.started, observed) + recovery.children + draining.children + rolled.timers
     desired, gang_conditions = gang.pod_groups(desired, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
@@ -210,8 +241,10 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
                 discovery_condition(cuts),
                 *([coordination_condition(coordinated.messages)] if spec.coordination else []),
                 *([recovery.condition] if recovery.condition else []),
+                *filter(None, [drain_condition(spec, draining.report + rolled.report)]),
                 *filter(None, [scheduling_condition(spec, observed)]),
                 *gang_conditions,
+                *filter(None, [leader_worker_sets_condition(spec, unregistered)]),
             ],
             now=now,
             generation=parent.metadata.generation,
@@ -219,6 +252,8 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     }
     if recovery.status is not None:
         status["recovery"] = recovery.status
+    if draining.report or rolled.report:
+        status["draining"] = draining.report + rolled.report
     return Result(status=status, children=desired), spec, observed
 
 
@@ -237,8 +272,10 @@ def finalize(request: SyncRequest) -> Result:
         return Result(status=result.status, children=[], finalized=not observed.objects)
     group = request.parent.metadata.name
     live = [r for r in spec.roles if observed.workload(workload_name(group, r.name)) is not None]
-    # Live roles that a live role depends on stay; nothing is created while finalizing.
+    # Live roles that a live role depends on stay, and so do roles whose members still drain
+    # (hooks.core.drain: finalizing shrinks them to 0); nothing else is created while finalizing.
     keep = {d for r in live for d in r.dependencies} & {r.name for r in live}
+    keep |= {d["role"] for d in result.status.get("draining", [])}
     kept = []
     for child in result.children:
         labels = child["metadata"].get("labels") or {}

@@ -21,6 +21,10 @@ the state between syncs (phase, counts, the last cause and what each pod looked 
   startup order, with the same pod names.
 
 One failure is acted on at a time: what fails during a backoff or a recreation belongs to it.
+
+LeaderWorkerSet roles are left to LWS: their restartPolicy is mapped onto the LeaderWorkerSet's
+(hooks.children.lws: LWS recreates a failed group itself), so they are neither watched here nor
+withheld, not even by a RecreateRBGOnPodRestart failure of another role.
 """
 
 from __future__ import annotations
@@ -200,7 +204,7 @@ def recover(
     sync wrote; each sync goes on from the newer copy, and deletes (withholds workloads, drops the
     timer) only for a decision it observes in the ConfigMap, so that no stale copy can take an
     action twice."""
-    roles = {r.name: r for r in spec.roles if r.restart_policy in POLICIES}
+    roles = {r.name: r for r in spec.roles if r.restart_policy in POLICIES and r.workload.kind != c.KIND_LWS}
     if not roles:
         return Recovery()
     kept = kept_state(group, observed)
@@ -219,7 +223,10 @@ def recover(
         children.append(backoff_timer(group, streak + 1, backoff(policy, streak)))
     elif state["phase"] == RECREATING and not committed and (c.KIND_JOB, backoff_timer_name(group, streak)) in observed.objects:
         children.append(backoff_timer(group, streak, backoff(policy, streak - 1)))  # kept until the decision is
-    withheld = frozenset(state.get("roles") or []) if state["phase"] == RECREATING and committed else frozenset()
+    # Only the very workloads the decision was made against: a new one, seen by a sync whose
+    # copy of the state lags, is the recreation done, not one to delete again.
+    doomed = state.get("workloads") or {} if state["phase"] == RECREATING and committed else {}
+    withheld = frozenset(r for r, uid in doomed.items() if _uid(observed.workload(workload_name(group, r))) == uid)
     return Recovery(withheld=withheld, children=children, status=state, condition=cond)
 
 
@@ -247,15 +254,17 @@ def _advance(
             message = f"{_describe(cause)}; recreating {', '.join(scope)} after a {backoff(policy, streak)} s backoff (Job {backoff_timer_name(group, streak + 1)})"
             return _status(state, phase, streak, scope), condition(c.COND_RECOVERING, True, c.REASON_BACKING_OFF, message)
         phase, streak = RECREATING, streak + 1
-        state.update(restartCount=int(state.get("restartCount", 0)) + 1, lastRecreationTime=now)
+        state.update(restartCount=int(state.get("restartCount", 0)) + 1, lastRecreationTime=now, workloads=_uids(group, scope, observed))
     if phase == RECREATING:
-        left = [r for r in scope if observed.workload(workload_name(group, r)) is not None or observed.role_pods(r)]
+        doomed = state.get("workloads") or {}
+        left = [r for r in scope if r in doomed and _lingers(observed, workload_name(group, r), doomed[r])]
         if left:
             message = f"{_describe(cause)}; recreating {', '.join(scope)}: waiting for the workloads and pods of {', '.join(left)} to go"
             return _status(state, phase, streak, scope), condition(c.COND_RECOVERING, True, c.REASON_RECREATING, message)
         # Recorded as having no pods: each pod of theirs from now on is new, and judged.
         state["pods"] = {**(state.get("pods") or {}), **{r: {} for r in scope if r in roles}}
         phase, scope = WATCHING, []
+        state.pop("workloads", None)
     if phase == GAVE_UP:
         message = (
             f"gave up after {streak} recreations in a row (recoveryPolicy.restartLimit {policy.restart_limit}); "
@@ -282,7 +291,7 @@ def _advance(
     if last and _seconds(last, first.time) > policy.max_backoff_seconds:
         streak = 0
     if any(roles[f.role].restart_policy == c.RESTART_RECREATE_GROUP for f in failures):
-        scope = [r.name for r in spec.roles]
+        scope = [r.name for r in spec.roles if r.workload.kind != c.KIND_LWS]
     else:
         scope = [r.name for r in spec.roles if any(f.role == r.name for f in failures)]
     if streak >= policy.restart_limit:
@@ -290,14 +299,33 @@ def _advance(
         return _advance(group, spec, roles, policy, observed, _status(state, GAVE_UP, streak, []), now, generation)
     if backoff(policy, streak):
         return _advance(group, spec, roles, policy, observed, _status(state, BACKING_OFF, streak, scope), now, generation)
-    state.update(restartCount=int(state.get("restartCount", 0)) + 1, lastRecreationTime=now)
+    state.update(restartCount=int(state.get("restartCount", 0)) + 1, lastRecreationTime=now, workloads=_uids(group, scope, observed))
     return _advance(group, spec, roles, policy, observed, _status(state, RECREATING, streak + 1, scope), now, generation)
+
+
+def _uid(obj: dict[str, Any] | None) -> str | None:
+    return _mapping(_mapping(obj).get("metadata")).get("uid")
+
+
+def _uids(group: str, scope: list[str], observed: Observed) -> dict[str, str]:
+    """The UIDs of the scope's workloads that a recreation deletes."""
+    return {r: uid for r in scope if (uid := _uid(observed.workload(workload_name(group, r))))}
+
+
+def _lingers(observed: Observed, name: str, uid: str) -> bool:
+    """Whether that workload, or a pod it owned, is still observed."""
+    if _uid(observed.workload(name)) == uid:
+        return True
+    pods = [p for ps in (observed.pods or {}).values() for p in ps]
+    return any(_mapping(ref).get("uid") == uid for p in pods for ref in _list(_mapping(p.get("metadata")).get("ownerReferences")))
 
 
 def _status(state: dict[str, Any], phase: str, streak: int, scope: list[str]) -> dict[str, Any]:
     out = {"phase": phase, "restartCount": int(state.get("restartCount", 0)), "streak": streak}
     if scope:
         out["roles"] = scope
+    if phase == RECREATING and state.get("workloads"):
+        out["workloads"] = state["workloads"]
     for key in ("lastCause", "lastRecreationTime", "generation"):
         if state.get(key) is not None and (key != "generation" or phase == GAVE_UP):
             out[key] = state[key]

@@ -8,7 +8,8 @@ kept as it is. A change of a shared template thus changes the roles that use it,
 
 The patch is a free-form object the API server does not check, so the merged template is checked
 here as the API server checks a role's own template (the Kubernetes PodTemplateSpec schema) and
-as hooks.validation does; a problem is reported at `spec.roles[<i>].templatePatch`.
+as hooks.validation does; a problem is reported at `spec.roles[<i>].templatePatch`. So are a
+LeaderWorkerSet role's patchLeaderTemplate and patchWorkerTemplate, merged over its template.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import constants as c
-from ..api import PodTemplate, RoleBasedGroupSpec
+from ..api import PodTemplate, RoleBasedGroupSpec, RoleSpec
 from ..crd.k8s_schemas import pod_template_problems
 from ..strategicmerge import PatchError, merge_pod_template
 from ..validation import Invalid, Problem, loc_path, template_problems
@@ -26,37 +27,69 @@ from ..validation import Invalid, Problem, loc_path, template_problems
 _POD_TEMPLATE: TypeAdapter[Any] = TypeAdapter(PodTemplate)
 
 
+def _checked(at: str, template: dict[str, Any], merged: str) -> tuple[list[Problem], list[Problem]]:
+    """A merged template's problems as the API server (first list) and hooks.validation (second) see them."""
+    found = [Problem(f"{at}.{path}" if path else at, f"{message} {merged}") for path, message in pod_template_problems(template)]
+    if not found:
+        try:
+            _POD_TEMPLATE.validate_python(template)
+        except ValidationError as err:
+            found = [Problem(loc_path(e["loc"]).replace("spec", at, 1), f"{e['msg']} {merged}") for e in err.errors(include_url=False)]
+    return found, ([] if found else list(template_problems(at, template)))
+
+
+def _lws_problems(i: int, role: RoleSpec) -> tuple[list[Problem], list[Problem]]:
+    """A LeaderWorkerSet role's leader and worker templates (patches over its template), checked."""
+    at = f"spec.roles[{i}].leaderWorkerSet"
+    patches = (role.leader_worker_set.patch_leader_template, role.leader_worker_set.patch_worker_template) if role.leader_worker_set else (None, None)
+    fields: list[Problem] = []
+    checks: list[Problem] = []
+    for field, patch in zip(("patchLeaderTemplate", "patchWorkerTemplate"), patches):
+        if patch is None:
+            continue
+        try:
+            template = merge_pod_template(role.pod_template, patch)
+        except PatchError as err:
+            fields.append(Problem(f"{at}.{field}.{err.path}" if err.path else f"{at}.{field}", err.message))
+            continue
+        found, checked = _checked(f"{at}.{field}", template, "(in the template merged over the role's template)")
+        fields, checks = fields + found, checks + checked
+    return fields, checks
+
+
 def resolve(spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec | Invalid:
     """The spec with every role's template made; or why a template can not be made.
 
-    `spec` has passed hooks.validation.parse_spec (every templateRef names a roleTemplate)."""
-    if not spec.role_templates and all(r.template_ref is None for r in spec.roles):
-        return spec
+    `spec` has passed hooks.validation.parse_spec (every templateRef names a roleTemplate).
+    A LeaderWorkerSet role's leader and worker templates are checked here too (hooks.children.lws
+    merges them again when it builds the role).
+    """
     shared = {t.name: t.template for t in spec.role_templates}
-    roles, fields, checks = [], [], []
+    roles: list[RoleSpec] = []
+    fields: list[Problem] = []
+    checks: list[Problem] = []
     for i, role in enumerate(spec.roles):
-        if role.template_ref is None:
-            roles.append(role)
-            continue
-        at, name = f"spec.roles[{i}].templatePatch", role.template_ref.name
-        if name not in shared:
-            fields.append(Problem(f"spec.roles[{i}].templateRef.name", f"no entry of spec.roleTemplates is named {name!r}"))
-            continue
-        try:
-            template = merge_pod_template(shared[name], role.template_patch or {})
-        except PatchError as err:
-            fields.append(Problem(f"{at}.{err.path}" if err.path else at, err.message))
-            continue
-        merged = f"(in the template merged over roleTemplate {name!r})"
-        found = [Problem(f"{at}.{path}" if path else at, f"{message} {merged}") for path, message in pod_template_problems(template)]
-        if not found:
+        if role.template_ref is not None:
+            at, name = f"spec.roles[{i}].templatePatch", role.template_ref.name
+            if name not in shared:
+                fields.append(Problem(f"spec.roles[{i}].templateRef.name", f"no entry of spec.roleTemplates is named {name!r}"))
+                continue
             try:
-                _POD_TEMPLATE.validate_python(template)
-            except ValidationError as err:
-                found = [Problem(loc_path(e["loc"]).replace("spec", at, 1), f"{e['msg']} {merged}") for e in err.errors(include_url=False)]
-        fields += found
-        checks += [] if found else list(template_problems(at, template))
-        roles.append(role.model_copy(update={"template": template, "template_ref": None, "template_patch": None}))
+                template = merge_pod_template(shared[name], role.template_patch or {})
+            except PatchError as err:
+                fields.append(Problem(f"{at}.{err.path}" if err.path else at, err.message))
+                continue
+            found, checked = _checked(at, template, f"(in the template merged over roleTemplate {name!r})")
+            fields, checks = fields + found, checks + checked
+            role = role.model_copy(update={"template": template, "template_ref": None, "template_patch": None})
+            if found:
+                continue
+        if role.workload.kind == c.KIND_LWS:
+            found, checked = _lws_problems(i, role)
+            fields, checks = fields + found, checks + checked
+        roles.append(role)
     if fields or checks:
         return Invalid(c.REASON_INVALID_FIELDS if fields else c.REASON_INVALID_ROLES, tuple(fields + checks))
+    if not spec.role_templates and all(r.template_ref is None for r in spec.roles):
+        return spec
     return spec.model_copy(update={"roles": roles, "role_templates": []})

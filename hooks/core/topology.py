@@ -10,7 +10,8 @@
 - A role opts out with the annotation `rolebasedgroup.workloads.x-k8s.io/disable-exclusive-topology:
   "true"` (newer: `rbg.workloads.x-k8s.io/role-disable-exclusive`), on the role or on its pod template.
 
-Applied to the built workloads' pod templates, after the user's own affinity terms. The first
+Applied to the built workloads' pod templates (a LeaderWorkerSet's leader and worker templates
+each), after the user's own affinity terms. The first
 pod of a group may go anywhere (the scheduler lets a pod satisfy its own affinity); the others follow it.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 
 from .. import constants as c
 from ..api import RoleBasedGroupSpec
+from ..children.lws import pod_templates, with_pod_templates
 from ..naming import group_unique_key
 
 _REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
@@ -73,17 +75,20 @@ def place(
     placed = []
     for child in children:
         role = (child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
-        if child["kind"] not in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT) or role in out_roles:
+        if child["kind"] not in c.WORKLOAD_KINDS or role in out_roles:
             placed.append(child)
             continue
-        template = child["spec"]["template"]
-        if _opted_out(template.get("metadata") or {}):
-            placed.append(child)
-            continue
-        template = copy.deepcopy(template)
-        affinity = template["spec"].setdefault("affinity", {})
-        for kind, add in terms.items():
-            section = affinity.setdefault(kind, {})
-            section[_REQUIRED] = [*(section.get(_REQUIRED) or []), *copy.deepcopy(add)]
-        placed.append({**child, "spec": {**child["spec"], "template": template}})
+        placed.append(with_pod_templates(child, [_placed(t, terms) for t in pod_templates(child)]))
     return placed
+
+
+def _placed(template: dict[str, Any], terms: dict[str, Any]) -> dict[str, Any]:
+    """The pod template with `terms` added to its required affinity, unless it opts out."""
+    if _opted_out(template.get("metadata") or {}):
+        return template
+    template = copy.deepcopy(template)
+    affinity = template["spec"].setdefault("affinity", {})
+    for kind, add in terms.items():
+        section = affinity.setdefault(kind, {})
+        section[_REQUIRED] = [*(section.get(_REQUIRED) or []), *copy.deepcopy(add)]
+    return template

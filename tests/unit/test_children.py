@@ -146,7 +146,7 @@ def test_pod_template_keeps_user_values_after_injected_ones_and_canonicalises():
             "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "1024Mi"}}, {"name": "rbg-cluster-config", "emptyDir": {}}],
         },
     }
-    got = build_pod_template(template, namespace="ns", group="g", role="r", indexed=False)
+    got = build_pod_template(template, namespace="ns", group="g", role="r", index_label=None)
     assert got["metadata"] == {"labels": {"app": "x", **POD_LABELS}, "annotations": {"a": "b"}}
     main, init = got["spec"]["containers"][0], got["spec"]["initContainers"][0]
     assert main["env"] == BASE_ENV + [

@@ -76,3 +76,11 @@ def test_validate_reports_a_template_patch_that_does_not_merge(tmp_path):
     out = rbg("validate", str(bad))
     assert out.returncode == 1
     assert "RoleBasedGroup g: spec.roles[0].templatePatch.spec.containers[0]: the merge key 'name' is missing" in out.stderr
+
+
+def test_render_shows_the_podgroup_of_an_upstream_gang_example():
+    out = rbg("render", str(UPSTREAM_EXAMPLES / "basics" / "scheduler-plugins-gang.yaml"))
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    (pod_group,) = [d for d in docs if d["kind"] == "PodGroup"]
+    assert pod_group["apiVersion"] == "scheduling.x-k8s.io/v1alpha1" and pod_group["spec"]["minMember"] >= 1

@@ -42,7 +42,9 @@ def pods_of(children, **changed):
     for sts in children[c.CHILD_STATEFULSET].values():
         for i in range(sts["spec"]["replicas"]):
             name = f"{sts['metadata']['name']}-{i}"
-            out[name] = changed.get(name.replace("-", "_"), pod(name))
+            out[name] = copy.deepcopy(changed.get(name.replace("-", "_"), pod(name)))
+            owner = {"kind": "StatefulSet", "name": sts["metadata"]["name"], "uid": sts["metadata"]["uid"]}
+            out[name]["metadata"]["ownerReferences"] = [owner]
     return [p for p in out.values() if p is not None]
 
 

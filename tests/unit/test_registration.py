@@ -272,6 +272,9 @@ def test_monitoring_scrapes_the_hook_pods_and_metacontroller_and_is_installed_on
 OVERLAYS = ROOT / "overlays"
 POD_GROUPS = {"scheduler-plugins": (c.CHILD_KUBE_POD_GROUP,), "volcano": (c.CHILD_VOLCANO_POD_GROUP,)}
 POD_GROUPS["scheduler-plugins-and-volcano"] = POD_GROUPS["scheduler-plugins"] + POD_GROUPS["volcano"]
+# Every overlay: the optional child types it registers.
+REGISTERED = {**POD_GROUPS, c.LWS_OVERLAY: (c.CHILD_LWS,)}
+RESOURCES = {c.KIND_POD_GROUP: "podgroups", c.KIND_LWS: "leaderworkersets"}
 
 
 def _kustomization(path):
@@ -298,16 +301,16 @@ def _patched(overlay, target_kind, name, base):
 
 def test_the_base_registration_has_no_optional_child_type():
     """Metacontroller does not sync a controller whose child type has no CRD: PodGroups only in the overlays."""
-    assert "podgroups" not in {res for _, res, _ in _children(_controller()["spec"])}
+    assert not {"podgroups", "leaderworkersets"} & {res for _, res, _ in _children(_controller()["spec"])}
 
 
-def test_each_overlay_is_the_base_install_plus_its_pod_group_types_and_their_rights():
-    assert {p.name for p in OVERLAYS.iterdir() if p.name != "components"} == set(POD_GROUPS)
+def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_rights():
+    assert {p.name for p in OVERLAYS.iterdir() if p.name != "components"} == set(REGISTERED)
     kind = {"configmaps": "ConfigMap", "services": "Service", "statefulsets": "StatefulSet", "deployments": "Deployment",
             "controllerrevisions": c.KIND_CONTROLLER_REVISION, "rolebasedgroupscalingadapters": c.KIND_RBGSA,
-            "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP}
+            "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP, "leaderworkersets": c.KIND_LWS}
     base_role, _ = _rules("rbg-metacontroller")
-    for overlay, types in POD_GROUPS.items():
+    for overlay, types in REGISTERED.items():
         k = _kustomization(OVERLAYS / overlay)
         assert k["resources"] == ["../../metacontroller"]  # the whole install, nothing else
         controller = _patched(overlay, "CompositeController", "rolebasedgroup", _controller())
@@ -317,6 +320,6 @@ def test_each_overlay_is_the_base_install_plus_its_pod_group_types_and_their_rig
         assert {m for _, _, m in children} == {"InPlace"}
         role = _patched(overlay, "ClusterRole", "rbg-metacontroller", base_role)
         added = [(r["apiGroups"], r["resources"], set(r["verbs"])) for r in role["rules"][len(base_role["rules"]):]]
-        assert added == [([t.split(".", 1)[1].split("/")[0]], ["podgroups"], CHILD_VERBS) for t in types]
+        assert added == [([t.split(".", 1)[1].split("/")[0]], [RESOURCES[t.split(".", 1)[0]]], CHILD_VERBS) for t in types]
     # The overlay that the GangScheduling condition names registers that type.
     assert all(POD_GROUPS[overlay] == (t,) for t, overlay in c.GANG_OVERLAYS.items())

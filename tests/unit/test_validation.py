@@ -15,7 +15,7 @@ CASES = [
     ("unknown-dependency", [_role("a", dependencies=["b"])], c.REASON_INVALID_ROLES, "spec.roles[0].dependencies[0]: unknown role 'b'"),
     ("self-dependency", [_role("a", dependencies=["a"])], c.REASON_INVALID_ROLES, "depends on itself"),
     ("too-long", [_role("r" * 60)], c.REASON_INVALID_ROLES, "spec.roles[0].name: 'g-rrrr"),
-    ("lws-not-yet", [_role("a", workload={"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet"})], c.REASON_INVALID_ROLES, "spec.roles[0].workload: leaderworkerset.x-k8s.io/v1/LeaderWorkerSet is not supported"),
+    ("unsupported-kind", [_role("a", workload={"apiVersion": "batch/v1", "kind": "Job"})], c.REASON_INVALID_ROLES, "spec.roles[0].workload: batch/v1/Job is not supported"),
     ("negative-replicas", [_role("a", replicas=-1)], c.REASON_INVALID_FIELDS, "spec.roles[0].replicas: Input should be greater than or equal to 0"),
     ("no-containers", [{"name": "a", "template": {"metadata": {}}}], c.REASON_INVALID_ROLES, "spec.roles[0].template.spec.containers: at least one container is required"),
     ("service-port-without-port", [_role("a", servicePorts=[{"name": "http"}])], c.REASON_INVALID_ROLES, "spec.roles[0].servicePorts[0].port: a port number between 1 and 65535 is required"),

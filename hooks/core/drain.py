@@ -1,0 +1,168 @@
+"""Drain-safe scale-down (roles[].drainPolicy, ours; after the Apache Uniffle operator's design).
+
+Before a StatefulSet role with a drainPolicy shrinks (its size lowered, or the group deleted:
+the finalize hook shrinks every such role to 0), the members that go (the highest ordinals) are
+listed under `excluded` in the discovery file, as a Uniffle coordinator reads its exclude-nodes
+file, and the StatefulSet keeps its replicas until each of them is drained: its pod carries the
+annotation `rolebasedgroup.workloads.x-k8s.io/drained: "true"` (the application sets it once no
+client depends on it), or is gone, or `timeoutSeconds` pass (a timer Job, children.timer, as for
+failure recovery: the hooks read no clock). Then the replicas drop in one step and the exclusion
+goes with the members. Scaling back up before that cancels the drain.
+
+Pure: decided from the observed workload (the replicas it was last given), the role's pods
+(related objects) and the timer; nothing is kept in status but the report. A drain holds only
+its own role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import constants as c
+from ..api import RoleBasedGroupSpec
+from ..children.timer import drain_timer, timer_fired
+from ..naming import drain_timer_name, workload_name
+from .observed import Observed, _mapping, pod_ready
+from .status import condition
+
+
+@dataclass(frozen=True)
+class Drain:
+    held: dict[str, int] = field(default_factory=dict)  # role -> the replicas kept while members drain
+    excluded: dict[str, list[int]] = field(default_factory=dict)  # role -> ordinals listed as excluded
+    children: list[dict[str, Any]] = field(default_factory=list)  # the timers
+    report: list[dict[str, Any]] = field(default_factory=list)  # status.draining
+
+    def sized(self, spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec:
+        """The spec with each draining role at the replicas it keeps."""
+        roles = [r.model_copy(update={"replicas": self.held[r.name]}) if r.name in self.held else r for r in spec.roles]
+        return spec.model_copy(update={"roles": roles})
+
+
+def drained(pod: dict[str, Any]) -> bool:
+    return _mapping(_mapping(pod.get("metadata")).get("annotations")).get(c.ANNOTATION_DRAINED) == "true"
+
+
+def drain(group: str, spec: RoleBasedGroupSpec, observed: Observed, finalizing: bool, now: str) -> Drain:
+    out = Drain()
+    for role in spec.roles:
+        name = workload_name(group, role.name)
+        seen = observed.workload(name)
+        if role.workload.kind != c.KIND_STATEFULSET or seen is None or role.drain_policy is None:
+            continue
+        current = int(_mapping(observed.applied(seen).get("spec")).get("replicas", 1))
+        target = 0 if finalizing else role.replicas
+        if target >= current:
+            continue
+        pods = {p["metadata"]["name"]: p for p in observed.role_pods(role.name) or []}
+        waiting = [f"{name}-{i}" for i in range(target, current) if f"{name}-{i}" in pods and not drained(pods[f"{name}-{i}"])]
+        timer = observed.objects.get((c.KIND_JOB, drain_timer_name(group, role.name)))
+        if not waiting or timer_fired(timer):
+            continue  # the replicas drop now, and the exclusion with them
+        out.held[role.name] = current
+        out.excluded[role.name] = list(range(target, current))
+        out.children.append(drain_timer(group, role.name, role.drain_policy.timeout_seconds))
+        since = str(_mapping((timer or {}).get("metadata")).get("creationTimestamp") or now)
+        out.report.append(
+            {
+                "role": role.name,
+                "members": [f"{name}-{i}" for i in range(target, current)],
+                "waitingFor": waiting,
+                "since": since,
+                "timeoutSeconds": role.drain_policy.timeout_seconds,
+                "reason": "GroupDeleted" if finalizing else "ScaleDown",
+            }
+        )
+    return out
+
+
+def drain_condition(spec: RoleBasedGroupSpec, report: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Draining, on groups with a drainPolicy: who drains, since when, and what it waits for."""
+    roles = [r for r in spec.roles if r.drain_policy is not None]
+    if not roles:
+        return None
+    notes = [f"drainPolicy ignored for {r.name}: only StatefulSet roles drain" for r in roles if r.workload.kind != c.KIND_STATEFULSET]
+    if not report:
+        return condition(c.COND_DRAINING, False, c.REASON_NOTHING_TO_DRAIN, "; ".join(["no member is draining", *notes]))
+    said = [
+        f"{d['role']} ({d['reason']}): {', '.join(d['members'])} excluded since {d['since']}, waiting for "
+        f"{', '.join(d['waitingFor'])} to be annotated {c.ANNOTATION_DRAINED}=true or {d['timeoutSeconds']} s to pass"
+        for d in report
+    ]
+    return condition(c.COND_DRAINING, True, c.REASON_WAITING_FOR_DRAIN, "; ".join([*said, *notes]))
+
+
+@dataclass(frozen=True)
+class Rollouts:
+    """Drain-safe rolling updates: the children with their partitions held, and what drains."""
+
+    children: list[dict[str, Any]]
+    excluded: dict[str, list[int]] = field(default_factory=dict)
+    timers: list[dict[str, Any]] = field(default_factory=list)
+    report: list[dict[str, Any]] = field(default_factory=list)
+
+
+def hold_rollouts(group: str, spec: RoleBasedGroupSpec, desired: list[dict[str, Any]], observed: Observed, skip: set[str], now: str) -> Rollouts:
+    """A rolling update of a StatefulSet role with a drainPolicy goes one pod at a time, each drained first.
+
+    The StatefulSet controller replaces pods from the highest ordinal down to the partition. The
+    partition returned is held: at `replicas` in the answer that changes the template (the
+    controller has not seen it yet); then, for the highest pod not at the update revision (k),
+    at k + 1 while the pods above it are not all updated and Ready, or while k is not drained:
+    k is then listed as excluded and its timer runs. Once k is drained (or its timer fired, or
+    it is already gone), the partition goes to k and the controller replaces it.
+    """
+    drains = {r.name: r for r in spec.roles if r.drain_policy is not None and r.workload.kind == c.KIND_STATEFULSET and r.name not in skip}
+    out = Rollouts(children=[])
+    for child in desired:
+        role = drains.get((child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME, "")) if child["kind"] == c.KIND_STATEFULSET else None
+        seen = observed.workload(child["metadata"]["name"]) if role else None
+        rolling = _mapping(_mapping(child["spec"].get("updateStrategy")).get("rollingUpdate")) if seen else {}
+        if role is None or role.drain_policy is None or seen is None or "partition" not in rolling:
+            out.children.append(child)
+            continue
+        held = _partition(group, role.name, child, seen, observed, out, role.drain_policy.timeout_seconds, now)
+        if held is None or held <= rolling["partition"]:
+            out.children.append(child)
+            continue
+        update = {**child["spec"]["updateStrategy"], "rollingUpdate": {**rolling, "partition": held}}
+        out.children.append({**child, "spec": {**child["spec"], "updateStrategy": update}})
+    return out
+
+
+def _partition(group: str, role: str, child: dict[str, Any], seen: dict[str, Any], observed: Observed, out: Rollouts, timeout: int, now: str) -> int | None:
+    """The partition a draining rollout holds the role at, or None when it holds nothing."""
+    replicas = int(child["spec"].get("replicas", 1))
+    if _mapping(observed.applied(seen).get("spec")).get("template") != child["spec"].get("template"):
+        return replicas
+    status, name = _mapping(seen.get("status")), child["metadata"]["name"]
+    if int(status.get("observedGeneration") or 0) < int(seen["metadata"].get("generation") or 0) or not status.get("updateRevision"):
+        return int(_mapping(_mapping(_mapping(observed.applied(seen).get("spec")).get("updateStrategy")).get("rollingUpdate")).get("partition", 0))
+    revision = status["updateRevision"]
+    pods = {p["metadata"]["name"]: p for p in observed.role_pods(role) or []}
+
+    def updated(i: int) -> bool:
+        pod = pods.get(f"{name}-{i}")
+        return pod is not None and _mapping(pod["metadata"].get("labels")).get(c.LABEL_REVISION) == revision
+
+    stale = [i for i in range(replicas) if not updated(i)]
+    if not stale:
+        return None
+    k = max(stale)
+    member = pods.get(f"{name}-{k}")
+    if member is None:
+        return k  # being replaced
+    if not all(updated(i) and pod_ready(pods[f"{name}-{i}"]) for i in range(k + 1, replicas)):
+        return k + 1
+    timer = observed.objects.get((c.KIND_JOB, drain_timer_name(group, role)))
+    fired = timer_fired(timer) and _mapping(_mapping(timer).get("metadata")).get("annotations", {}).get(c.ANNOTATION_DRAIN_MEMBER) == member["metadata"]["name"]
+    if drained(member) or fired:
+        return k
+    out.excluded[role] = [k]
+    out.timers.append(drain_timer(group, role, timeout, member["metadata"]["name"]))
+    since = str(_mapping(_mapping(timer).get("metadata")).get("creationTimestamp") or now)
+    out.report.append(
+        {"role": role, "members": [member["metadata"]["name"]], "waitingFor": [member["metadata"]["name"]], "since": since, "timeoutSeconds": timeout, "reason": "RollingUpdate"}
+    )
+    return k + 1
