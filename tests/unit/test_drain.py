@@ -181,3 +181,13 @@ def test_a_rolling_update_drains_one_pod_at_a_time_through_the_partition():
     # Every pod updated: nothing held.
     done = step(new, rolling, [at(f"uniffle-server-{i}", "rev-2") for i in range(4)])
     assert partition(done) == 0 and "draining" not in done.status
+
+
+def test_the_uniffle_example_asks_for_its_pods_and_reports_no_drain():
+    from hooks.core.observed import wants_pods
+    from tests.support import ROOT, example_group
+
+    g = example_group(ROOT / "examples" / "uniffle" / "uniffle.yaml")
+    assert wants_pods({}, g["spec"])
+    result = sync(request(g))
+    assert condition(result.status, c.COND_DRAINING)["reason"] == c.REASON_NOTHING_TO_DRAIN
