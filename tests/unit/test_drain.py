@@ -4,11 +4,14 @@ timeout, then shrink; scaling back up cancels; deleting the group drains through
 import copy
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hooks import constants as c
 from hooks.api import SyncRequest
 from hooks.core import rbg
-from tests.support import condition, observe, parent, request, sync
+from hooks.core.observed import wants_pods
+from tests.support import ROOT, condition, example_group, observe, parent, request, sync
 
 GROUP = parent(
     {
@@ -184,10 +187,35 @@ def test_a_rolling_update_drains_one_pod_at_a_time_through_the_partition():
 
 
 def test_the_uniffle_example_asks_for_its_pods_and_reports_no_drain():
-    from hooks.core.observed import wants_pods
-    from tests.support import ROOT, example_group
-
     g = example_group(ROOT / "examples" / "uniffle" / "uniffle.yaml")
     assert wants_pods({}, g["spec"])
     result = sync(request(g))
     assert condition(result.status, c.COND_DRAINING)["reason"] == c.REASON_NOTHING_TO_DRAIN
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    current=st.integers(1, 6),
+    target=st.integers(0, 8),
+    present=st.sets(st.integers(0, 5)),
+    signalled=st.sets(st.integers(0, 5)),
+    fired=st.booleans(),
+)
+def test_no_member_leaves_before_it_is_drained_or_its_time_is_up(current, target, present, signalled, fired):
+    g = scaled(current)
+    children = observe(sync(request(g, observe(sync(request(g)).children))).children)
+    if fired:
+        timer = observe([{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "uniffle-server-drain"}, "spec": {}}])
+        children[c.CHILD_JOB] = timer[c.CHILD_JOB]
+        children[c.CHILD_JOB]["default/uniffle-server-drain"]["status"] = {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]
+        }
+    pods = [pod(f"uniffle-server-{i}", drained=i in signalled) for i in range(current) if i in present]
+    result = step(scaled(target), children, pods)
+    leaving_undrained = [i for i in range(target, current) if i in present and i not in signalled]
+    if target >= current or not leaving_undrained or fired:
+        assert servers(result) == target and "excluded" not in discovery(result)
+    else:
+        assert servers(result) == current
+        assert discovery(result)["excluded"] == [f"uniffle-server-{i}.uniffle-server" for i in range(target, current)]
+        assert result.status["draining"][0]["waitingFor"] == [f"uniffle-server-{i}" for i in leaving_undrained]
