@@ -167,6 +167,46 @@ class RoleTemplate(Model):
     template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="The pod template.")
 
 
+class ContainerOverride(TypedDict, total=False):
+    name: Required[StrictStr]
+    command: list[StrictStr]
+    args: list[StrictStr]
+    env: list[EnvVar]
+
+
+MAX_ENGINE_RUNTIMES = 16
+
+
+class EngineRuntime(Model):
+    """A ClusterEngineRuntimeProfile a role runs with (hooks.core.runtimes)."""
+
+    profile_name: str = Field(
+        min_length=1, max_length=253, description="The ClusterEngineRuntimeProfile whose containers and volumes are injected."
+    )
+    inject_containers: list[str] = Field(
+        default_factory=list, description="Accepted as upstream has it; upstream does not act on it either: every container of the profile is injected."
+    )
+    containers: list[Annotated[dict[str, Any], _shaped(ContainerOverride)]] = Field(
+        default_factory=list,
+        json_schema_extra={"k8s": "Container"},
+        description="By name, changes to the profile's injected containers: command replaces theirs, args are appended to "
+        "theirs, env is merged by name; other fields are ignored.",
+    )
+
+
+class ClusterEngineRuntimeProfileSpec(Model):
+    """What a ClusterEngineRuntimeProfile injects into the pods of the roles that name it."""
+
+    init_containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(default_factory=list, json_schema_extra={"k8s": "Container"})
+    containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(default_factory=list, json_schema_extra={"k8s": "Container"})
+    volumes: list[Annotated[dict[str, Any], _shaped(Volume)]] = Field(default_factory=list, json_schema_extra={"k8s": "Volume"})
+    update_strategy: Literal["NoUpdate", "RollingUpdate"] = Field(
+        "NoUpdate",
+        description="NoUpdate (default): a role's existing workload keeps the profile content it was given; "
+        "RollingUpdate: a change of the profile rolls the roles that use it.",
+    )
+
+
 # A role's rules; the hooks check the same (hooks.validation) and say which field is wrong.
 ROLE_TEMPLATE_RULES: list[Any] = [
     {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
@@ -233,8 +273,11 @@ class RoleSpec(Model):
         json_schema_extra={"k8s": "ServicePort"},
         description="Ports of the role's headless Service, also listed in /etc/rbg/config.yaml.",
     )
-    # Accepted so upstream manifests apply unchanged; engine runtime profiles are not implemented.
-    engine_runtimes: list[dict[str, Any]] = Field(default_factory=list)
+    engine_runtimes: list[EngineRuntime] = Field(
+        default_factory=list,
+        max_length=MAX_ENGINE_RUNTIMES,
+        description="ClusterEngineRuntimeProfiles whose init containers, containers and volumes are injected into the role's pods.",
+    )
     scaling_adapter: ScalingAdapter | None = None
     min_ready_seconds: int = Field(0, ge=0, le=c.INT32_MAX)
 
@@ -645,8 +688,9 @@ class SyncRequest(BaseModel):
     """A complete Metacontroller sync or finalize request for a RoleBasedGroup (hook v1 or v2).
 
     Metacontroller always sends every field (its CompositeHookRequest has no omitempty).
-    `related` holds what the customize hook asked for (the group's pods); objects in it that
-    are not pods of the group's roles are ignored (hooks.core.observed).
+    `related` holds what the customize hook asked for (the group's pods, the engine runtime
+    profiles it names), each type present only when asked for; objects in it that are not pods of
+    the group's roles or profiles are ignored (hooks.core.observed).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -656,12 +700,6 @@ class SyncRequest(BaseModel):
     children: Annotated[dict[str, dict[str, dict[str, Any]]], _shaped(ObservedChildren)]
     related: dict[str, Any] = Field(default_factory=dict)
     finalizing: bool = False
-
-    @property
-    def observes_pods(self) -> bool:
-        """Whether the customize hook asked for the group's pods: Metacontroller then sends their
-        type in `related`, empty or not (hooks.core.observed.customize says which groups ask)."""
-        return c.RELATED_POD in self.related
 
 
 class CustomizeRequest(BaseModel):

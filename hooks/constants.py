@@ -249,3 +249,19 @@ LWS_CONDITION_AVAILABLE = "Available"
 COND_LEADER_WORKER_SETS = "LeaderWorkerSets"
 REASON_LWS_REGISTERED = "LeaderWorkerSetRegistered"
 REASON_LWS_NOT_REGISTERED = "LeaderWorkerSetNotRegistered"
+
+# Engine runtime profiles (roles[].engineRuntimes, hooks.core.runtimes): a cluster-scoped
+# ClusterEngineRuntimeProfile's init containers, containers and volumes injected into a role's pods.
+# Profiles come as related objects (the customize hook asks for those the spec names).
+KIND_ENGINE_RUNTIME_PROFILE = "ClusterEngineRuntimeProfile"
+ENGINE_RUNTIME_PROFILES = "clusterengineruntimeprofiles"
+RELATED_ENGINE_RUNTIME_PROFILE = f"{KIND_ENGINE_RUNTIME_PROFILE}.{API_VERSION}"
+PROFILE_NO_UPDATE = "NoUpdate"
+PROFILE_ROLLING_UPDATE = "RollingUpdate"
+# On a role's workload: the profile content it was given, JSON by profile name. Read back from what
+# was last applied, it is what a NoUpdate profile's roles keep when the profile changes.
+ANNOTATION_ENGINE_RUNTIMES = "rolebasedgroup.workloads.x-k8s.io/engine-runtimes"
+# Only on groups with engineRuntimes: whether every profile they name is there.
+COND_ENGINE_RUNTIMES = "EngineRuntimes"
+REASON_PROFILES_INJECTED = "ProfilesInjected"
+REASON_PROFILE_NOT_FOUND = "ProfileNotFound"

@@ -34,6 +34,8 @@ class Observed:
     # The group's pods by role, or None when pods are not observed (a registration without
     # the customize hook): then only the workloads' status counts.
     pods: dict[str, list[dict[str, Any]]] | None = None
+    # The engine runtime profiles the customize hook asked for, by name (hooks.core.runtimes).
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     # last_applied of each object, by id(), parsed once per request (several planners compare with it).
     _applied: dict[int, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -49,6 +51,13 @@ class Observed:
                 objects[(kind, obj["metadata"]["name"])] = obj
         if related is None:
             return cls(objects)
+        profiles: dict[str, dict[str, Any]] = {}
+        for profile in map(_mapping, _mapping(related.get(c.RELATED_ENGINE_RUNTIME_PROFILE)).values()):
+            name = _mapping(profile.get("metadata")).get("name")
+            if isinstance(name, str):  # cluster-scoped: keyed "/<name>" (hook v2) or "<name>" (v1)
+                profiles[name] = profile
+        if c.RELATED_POD not in related:  # the customize hook asked for no pods
+            return cls(objects, None, profiles)
         pods: dict[str, list[dict[str, Any]]] = {}
         group = _mapping(related.get(c.RELATED_POD))
         for name in sorted(group):
@@ -58,7 +67,7 @@ class Observed:
             # The customize hook's label selection spans namespaces; a pod elsewhere is not ours.
             if isinstance(role, str) and meta.get("namespace") == namespace:
                 pods.setdefault(role, []).append(pod)
-        return cls(objects, pods)
+        return cls(objects, pods, profiles)
 
     def workload(self, name: str) -> dict[str, Any] | None:
         """The role workload of that name, of whichever kind it was created as."""
@@ -119,13 +128,23 @@ def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
     return placed or recovered or drains or bool(spec.get("podGroupPolicy"))
 
 
+def profile_names(spec: dict[str, Any]) -> list[str]:
+    """The ClusterEngineRuntimeProfiles the raw spec's roles name in engineRuntimes, sorted, once each."""
+    names = {_mapping(e).get("profileName") for r in _list(spec.get("roles")) for e in _list(_mapping(r).get("engineRuntimes"))}
+    return sorted(n for n in names if isinstance(n, str) and n)
+
+
 def customize(namespace: str, group: str, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
     """The customize hook's answer: the group's pods, by the label only our pod templates carry,
-    for a group that needs them; none for the others (each pod would cost them a sync)."""
-    if not wants_pods(annotations, spec):
-        return {"relatedResources": []}
-    selector = {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group)}}
-    return {"relatedResources": [{"apiVersion": "v1", "resource": "pods", "labelSelector": selector}]}
+    for a group that needs them (each pod costs a sync); and the engine runtime profiles its
+    roles name, by name (cluster-scoped), for a group that names any."""
+    related: list[dict[str, Any]] = []
+    if wants_pods(annotations, spec):
+        selector = {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group)}}
+        related.append({"apiVersion": "v1", "resource": "pods", "labelSelector": selector})
+    if profiles := profile_names(spec):
+        related.append({"apiVersion": c.API_VERSION, "resource": c.ENGINE_RUNTIME_PROFILES, "names": profiles})
+    return {"relatedResources": related}
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from .pending import scheduling_condition
 from .recovery import recover
 from .scaling import sizes
 from .result import Result
+from .runtimes import runtimes
 from .status import condition, frozen_conditions, merge_conditions
 from .templates import resolve
 from .topology import place
@@ -195,7 +196,7 @@ def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> R
 def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Invalid, Observed]:
     parent = request.parent
     group, namespace = parent.metadata.name, parent.metadata.namespace
-    observed = Observed.from_request(request.children, request.related if request.observes_pods else None, namespace)
+    observed = Observed.from_request(request.children, request.related, namespace)
     now = request_time(parent, request.children, observed)
 
     parsed = parse_spec(group, parent.spec)
@@ -203,12 +204,14 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         parsed = resolve(parsed)  # every role's template, roleTemplates and templatePatch merged
     if isinstance(parsed, Invalid):
         return _frozen(parent, observed, parsed, now), parsed, observed
+    engines = runtimes(group, parsed, observed)  # engineRuntimes: profiles injected (hooks.core.runtimes)
+    written, parsed = parsed, engines.spec  # the rollout history records the templates as written
     sized = sizes(group, parsed, observed, parent.status)
     draining = drain(group, sized.spec, observed, request.finalizing, now)
     spec = draining.sized(sized.spec)  # a draining role keeps its replicas until its members are drained
     recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
     unregistered = unregistered_roles(spec, request.children)
-    p = plan(group, spec, observed, recovery.withheld | unregistered)
+    p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld)
     try:
         desired, cuts = desired_children(namespace, group, spec, p, draining.excluded)
     except ValueError as err:  # a value the schema let through but the children can not carry
@@ -222,9 +225,10 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     if rolled.excluded:  # the discovery file also lists the member a rolling update drains
         configmap = discovery_configmap(group, spec, set(p.started), {**draining.excluded, **rolled.excluded})[0]
         rolled = replace(rolled, children=[configmap if ch["metadata"]["name"] == configmap["metadata"]["name"] and ch["kind"] == "ConfigMap" else ch for ch in rolled.children])
+    rolled = replace(rolled, children=engines.hold(rolled.children, observed))  # a role whose profile is missing: as it runs
     # A role whose workload this answer changes is not ready, whatever its old status said.
     p = replace(p, ready=p.ready - changing_roles(rolled.children, observed))
-    desired = rolled.children + sized.adapters + revisions(group, spec, p.started, observed) + recovery.children + draining.children + rolled.timers
+    desired = rolled.children + sized.adapters + revisions(group, written, p.started, observed) + recovery.children + draining.children + rolled.timers
     desired, gang_conditions = gang.pod_groups(desired, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
@@ -245,6 +249,7 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
                 *filter(None, [scheduling_condition(spec, observed)]),
                 *gang_conditions,
                 *filter(None, [leader_worker_sets_condition(spec, unregistered)]),
+                *filter(None, [engines.condition]),
             ],
             now=now,
             generation=parent.metadata.generation,

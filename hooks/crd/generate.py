@@ -3,14 +3,16 @@
 The models are the single source of truth: this turns their JSON Schema into a Kubernetes
 structural schema (inlined refs, int-or-string, no nullables), embeds the Kubernetes
 PodTemplateSpec and ServicePort schemas, and adds the CEL rules the API server can check.
-Four CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
+Five CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
 
 - rolebasedgroups.workloads.x-k8s.io: RoleBasedGroupSpec / RoleBasedGroupStatus;
 - rolebasedgroupsets.workloads.x-k8s.io: RoleBasedGroupSetSpec (its `template` is the whole
   group spec, the group spec's CEL rules included) / RoleBasedGroupSetStatus;
 - rolebasedgroupsets.openpatio.io: the same set in the seed documents' spelling, derived from
   the one above by `seed_set_schema` (`spec.groupTemplate`, roles named by `role`);
-- rolebasedgroupscalingadapters.workloads.x-k8s.io: RoleBasedGroupScalingAdapterSpec / Status.
+- rolebasedgroupscalingadapters.workloads.x-k8s.io: RoleBasedGroupScalingAdapterSpec / Status;
+- clusterengineruntimeprofiles.workloads.x-k8s.io: ClusterEngineRuntimeProfileSpec, cluster-scoped,
+  no status fields (upstream's is empty).
 
     python -m hooks.crd.generate --out crds/     # every CRD (make crd)
     python -m hooks.crd.generate                 # the RoleBasedGroup CRD alone, on stdout
@@ -30,6 +32,7 @@ from pydantic import BaseModel
 
 from .. import constants as c
 from ..api import (
+    ClusterEngineRuntimeProfileSpec,
     RoleBasedGroupScalingAdapterSpec,
     RoleBasedGroupScalingAdapterStatus,
     RoleBasedGroupSetSpec,
@@ -37,9 +40,9 @@ from ..api import (
     RoleBasedGroupSpec,
     RoleBasedGroupStatus,
 )
-from .k8s_schemas import pod_template_spec_schema, service_port_schema
+from .k8s_schemas import container_schema, pod_template_spec_schema, service_port_schema, volume_schema
 
-K8S = {"PodTemplateSpec": pod_template_spec_schema, "ServicePort": service_port_schema}
+K8S = {"PodTemplateSpec": pod_template_spec_schema, "ServicePort": service_port_schema, "Container": container_schema, "Volume": volume_schema}
 DROP = {"title", "additionalProperties", "$defs"}
 
 # metadata.name is visible to CEL only at the root of the schema.
@@ -175,6 +178,7 @@ def _crd(
     spec: dict[str, Any],
     status: dict[str, Any],
     rules: list[dict[str, str]],
+    scope: str = "Namespaced",
 ) -> dict[str, Any]:
     names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()}
     if short_names:
@@ -200,7 +204,7 @@ def _crd(
         "spec": {
             "group": group,
             "names": names,
-            "scope": "Namespaced",
+            "scope": scope,
             "versions": [
                 {
                     "name": c.VERSION,
@@ -306,7 +310,27 @@ def adapter_crd() -> dict[str, Any]:
     )
 
 
-BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd)
+def profile_crd() -> dict[str, Any]:
+    """clusterengineruntimeprofiles.workloads.x-k8s.io: cluster-scoped, and, as upstream's, without a required spec."""
+    doc = _crd(
+        c.GROUP,
+        c.KIND_ENGINE_RUNTIME_PROFILE,
+        c.ENGINE_RUNTIME_PROFILES,
+        [],
+        {"status": {}},
+        [{"name": "Update", "type": "string", "jsonPath": ".spec.updateStrategy"}, AGE],
+        "ClusterEngineRuntimeProfile holds init containers, containers and volumes injected into the pods of every "
+        "role that names it in engineRuntimes.",
+        _schema(ClusterEngineRuntimeProfileSpec),
+        {"type": "object"},
+        [],
+        scope="Cluster",
+    )
+    del doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["required"]
+    return doc
+
+
+BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd, profile_crd)
 
 
 def render(doc: dict[str, Any] | None = None) -> str:

@@ -25,6 +25,16 @@ def service_port_schema() -> dict:
     return copy.deepcopy(_schemas()["ServicePort"])
 
 
+def container_schema() -> dict:
+    """Schema of io.k8s.api.core.v1.Container, as PodTemplateSpec embeds it (a fresh copy)."""
+    return copy.deepcopy(_schemas()["PodTemplateSpec"]["properties"]["spec"]["properties"]["containers"]["items"])
+
+
+def volume_schema() -> dict:
+    """Schema of io.k8s.api.core.v1.Volume, as PodTemplateSpec embeds it (a fresh copy)."""
+    return copy.deepcopy(_schemas()["PodTemplateSpec"]["properties"]["spec"]["properties"]["volumes"]["items"])
+
+
 @lru_cache(maxsize=1)
 def _patch_keys() -> dict:
     return json.loads(files(__package__).joinpath("k8s_patch_keys.json").read_text(encoding="utf-8"))

@@ -9,14 +9,23 @@ Metacontroller is served by no module proxy here: give a binary built by hand wi
 RBG_METACONTROLLER=/path/to/metacontroller (see README.md). Its CRDs come from
 `tools/build.sh metacontroller-crds` when that built them, else from the real, unmodified copy in
 ../shared/crds/third-party/.
+
+The LeaderWorkerSet controller (kubernetes-sigs/lws) is served by no registry either: with
+`lws_controller` (RBG_LWS_CONTROLLER=/path/to/lws-controller, built by hand) the cluster installs the
+LWS CRD (the shared copy) and the other CRDs the binary watches (RBG_LWS_CRDS), runs the controller
+with its webhooks served on 127.0.0.1 under a self-signed certificate (state_dir/lws/), registers
+those webhooks with the API server, and registers the rolebasedgroup controller as
+overlays/leaderworkerset does (LeaderWorkerSets as a child type).
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -95,6 +104,14 @@ METACONTROLLER_ENV = "RBG_METACONTROLLER"
 METACONTROLLER_CRDS_FILE = "metacontroller.k8s.io_crds-v1.yaml"
 # Third-party CRDs (real, unmodified) live beside the repo, never in it: ../shared/crds/third-party.
 THIRD_PARTY_CRDS_ENV = "RBG_THIRD_PARTY_CRDS"
+# The LeaderWorkerSet controller, built by hand from github.com/kubernetes-sigs/lws (README.md).
+LWS_CONTROLLER_ENV = "RBG_LWS_CONTROLLER"
+# A directory of the CRDs the LWS binary watches besides LeaderWorkerSet (its checkout's
+# config/crd/bases): from v0.10 it also runs a DisaggregatedSet controller, and without those two
+# CRDs the whole manager exits after its two-minute cache-sync timeout.
+LWS_CRDS_ENV = "RBG_LWS_CRDS"
+LWS_CRD_FILE = "leaderworkerset.x-k8s.io_leaderworkersets.yaml"
+LWS_OVERLAY = Path("overlays") / "leaderworkerset"
 PR_SET_PDEATHSIG = 1  # prctl(2)
 # Go's garbage collector target for the control-plane processes (unless GOGC is set already).
 # At the default (100) the API server spent about a quarter of its CPU in GC while a thousand pods
@@ -164,6 +181,68 @@ def third_party_crds() -> Path:
     )
 
 
+def lws_controller_binary() -> Path | None:
+    """$RBG_LWS_CONTROLLER (which must be an executable file), else None: no registry serves it."""
+    given = os.environ.get(LWS_CONTROLLER_ENV)
+    if not given:
+        return None
+    path = Path(given).expanduser().resolve()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise FileNotFoundError(f"{LWS_CONTROLLER_ENV}={given} is not an executable file")
+    return path
+
+
+def lws_crds() -> list[Path]:
+    """The LeaderWorkerSet CRD (the real, unmodified shared copy CI checks the hooks' output
+    against), then every other CRD file in $RBG_LWS_CRDS (the LWS checkout's config/crd/bases)."""
+    files = [third_party_crds() / LWS_CRD_FILE]
+    given = os.environ.get(LWS_CRDS_ENV)
+    if given:
+        extra = Path(given).expanduser()
+        if not extra.is_dir():
+            raise FileNotFoundError(f"{LWS_CRDS_ENV}={given} is not a directory")
+        files += sorted(p for p in extra.glob("*.yaml") if p.name != LWS_CRD_FILE)
+    return files
+
+
+def lws_webhook_configurations(base_url: str, ca_pem: bytes) -> list[Obj]:
+    """The LWS controller's admission webhooks (its config/webhook: manifests.yaml with the pod
+    webhooks' objectSelector from its patches), called at `base_url` and trusted with `ca_pem`.
+    They are needed: the pod webhook labels every LWS pod with its group index, and the LWS
+    defaulting webhook fills in fields the controller dereferences."""
+    ca = base64.b64encode(ca_pem).decode()
+    lws = {"apiGroups": ["leaderworkerset.x-k8s.io"], "apiVersions": ["v1"], "resources": ["leaderworkersets"]}
+    pods = {"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}
+    lws_pods = {"matchExpressions": [{"key": "leaderworkerset.sigs.k8s.io/name", "operator": "Exists"}]}
+
+    def hook(name: str, path: str, rule: Obj, operations: list[str], selector: Obj | None = None) -> Obj:
+        return {
+            "name": name,
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {"url": base_url + path, "caBundle": ca},
+            "failurePolicy": "Fail",
+            "sideEffects": "None",
+            "rules": [{**rule, "operations": operations}],
+            **({"objectSelector": selector} if selector else {}),
+        }
+
+    def config(kind: str, hooks: list[Obj]) -> Obj:
+        name = f"lws-{kind.removesuffix('WebhookConfiguration').lower()}-webhook-configuration"
+        return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name}, "webhooks": hooks}
+
+    create_update = ["CREATE", "UPDATE"]
+    return [
+        config("MutatingWebhookConfiguration", [
+            hook("mleaderworkerset.kb.io", "/mutate-leaderworkerset-x-k8s-io-v1-leaderworkerset", lws, create_update),
+            hook("mpod.kb.io", "/mutate--v1-pod", pods, ["CREATE"], lws_pods),
+        ]),
+        config("ValidatingWebhookConfiguration", [
+            hook("vleaderworkerset.kb.io", "/validate-leaderworkerset-x-k8s-io-v1-leaderworkerset", lws, create_update),
+            hook("vpod.kb.io", "/validate--v1-pod", pods, create_update, lws_pods),
+        ]),
+    ]
+
+
 def rbg_crds(repo: Path = REPO) -> list[Path]:
     """Our CRD files, as crds/kustomization.yaml lists them (generated by `make crd`)."""
     kustomization = load_documents([repo / "crds" / "kustomization.yaml"])[0]
@@ -176,12 +255,13 @@ def metacontroller_crds(bin_dir: str | Path) -> list[Path]:
     return built or [third_party_crds() / METACONTROLLER_CRDS_FILE]
 
 
-def controller_manifests(path: Path, hook_base_url: str) -> list[Obj]:
-    """Every CompositeController and DecoratorController in `path`, each `service:` webhook
-    rewritten to `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
-    docs = [doc for doc in load_documents([path]) if doc.get("kind") in ("CompositeController", "DecoratorController")]
+def controller_manifests(path: str | Path | list[Obj], hook_base_url: str) -> list[Obj]:
+    """Every CompositeController and DecoratorController in `path` (a file, or documents), each
+    `service:` webhook rewritten to `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
+    source = [path] if isinstance(path, (str, Path)) else path
+    docs = [doc for doc in load_documents(source) if doc.get("kind") in ("CompositeController", "DecoratorController")]
     if not docs:
-        raise ValueError(f"no CompositeController or DecoratorController in {path}")
+        raise ValueError(f"no CompositeController or DecoratorController in {'the documents' if source is path else path}")
     for doc in docs:
         for hook in (doc["spec"].get("hooks") or {}).values():
             webhook = hook["webhook"]
@@ -194,8 +274,10 @@ class LocalCluster:
     """Start with `start()` (or `with`), stop with `stop()`.
 
     `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller`, the path of
-    a Metacontroller binary (needs `rbg`), runs it and registers the CompositeController. `None`
-    and `rbg=False`: a bare kwok cluster. `nodes` fake nodes take `pods_per_node` pods each;
+    a Metacontroller binary (needs `rbg`), runs it and registers the CompositeController;
+    `lws_controller`, the path of a LeaderWorkerSet controller binary, runs it with its CRDs and
+    webhooks (and with Metacontroller, registers overlays/leaderworkerset's controllers instead).
+    `None` and `rbg=False`: a bare kwok cluster. `nodes` fake nodes take `pods_per_node` pods each;
     `audit` writes the API server's audit log of AUDIT_POLICY to `audit_log`.
     """
 
@@ -210,6 +292,7 @@ class LocalCluster:
         repo: Path = REPO,
         pods_per_node: int = 110,
         audit: bool = False,
+        lws_controller: str | Path | None = None,
     ) -> None:
         if metacontroller is not None and not rbg:
             raise ValueError("metacontroller needs rbg=True: the CompositeController calls our hooks")
@@ -221,6 +304,9 @@ class LocalCluster:
         self.audit_log = self.state_dir / "logs" / "audit.log" if audit else None
         self.rbg = rbg
         self.metacontroller = None if metacontroller is None else Path(metacontroller).resolve()
+        self.lws_controller = None if lws_controller is None else Path(lws_controller).resolve()
+        self.lws_dir = self.state_dir / "lws"  # its config, serving certificate and key
+        self.lws_webhook_url = ""  # https://127.0.0.1:<port>, set by _components when it runs
         self.repo = repo
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.logs = self.state_dir / "logs"
@@ -251,6 +337,9 @@ class LocalCluster:
         if self.rbg:
             phases.append(("rbg-crds", lambda: self.install_crds(rbg_crds(self.repo))))
             phases.append(("hooks", partial(self.start_component, "hooks")))
+        if self.lws_controller:
+            phases.append(("lws-crds", lambda: self.install_crds(lws_crds())))
+            phases.append(("lws-controller", self._start_lws_controller))
         if self.metacontroller:
             phases.append(("metacontroller-crds", partial(self.install_crds, metacontroller_crds(self.bin_dir))))
             phases.append(("metacontroller", partial(self.start_component, "metacontroller")))
@@ -462,6 +551,25 @@ class LocalCluster:
                     lambda: self._http.get(f"{self.hook_url}/healthz", timeout=2).ok,
                 )
             )
+        if self.lws_controller:
+            lws_webhook, lws_health = free_port(), free_port()
+            self.lws_webhook_url = f"https://127.0.0.1:{lws_webhook}"
+            comps.append(
+                Component(
+                    "lws-controller",
+                    [
+                        str(self.lws_controller),
+                        f"--kubeconfig={kc}",
+                        f"--config={self.lws_dir / 'config.yaml'}",  # written by _start_lws_controller
+                        "--leader-elect=false",
+                        "--metrics-bind-address=0",  # no metrics server
+                        f"--health-probe-bind-address=127.0.0.1:{lws_health}",
+                        "--zap-log-level=info",
+                    ],
+                    lambda: self._lws_serving(lws_health),
+                    timeout=90,
+                )
+            )
         if self.metacontroller:
             mc_metrics, mc_health = free_port(), free_port()
             self.metacontroller_metrics_url = f"http://127.0.0.1:{mc_metrics}/metrics"
@@ -504,6 +612,10 @@ class LocalCluster:
             files += rbg_crds(self.repo) if kustomization.is_file() else [kustomization]
         if self.metacontroller:
             files += [*metacontroller_crds(self.bin_dir), *(self.repo / "metacontroller" / name for name in REGISTRATIONS)]
+        if self.lws_controller:
+            files += lws_crds()
+            if self.metacontroller:
+                files += [self.bin_dir / "kubectl", self.repo / LWS_OVERLAY / "kustomization.yaml"]
         return files
 
     def _env(self) -> dict[str, str]:
@@ -623,10 +735,50 @@ class LocalCluster:
             wait_for(lambda obj: has_condition(as_dict(obj), "Established"), 30, f"CRD {name} Established", get)
 
     def _register_controller(self) -> None:
-        """Every controller of metacontroller/'s REGISTRATIONS (their child types' CRDs are
-        installed by then: ours in the rbg-crds phase)."""
-        for name in REGISTRATIONS:
-            apply_manifests(self.kube, controller_manifests(self.repo / "metacontroller" / name, self.hook_url))
+        """Every controller of registrations() (their child types' CRDs are installed by then:
+        ours in the rbg-crds phase, LeaderWorkerSet's in lws-crds)."""
+        apply_manifests(self.kube, self.registrations())
+
+    def registrations(self) -> list[Obj]:
+        """The controllers registered with Metacontroller, webhooks pointed at the hook server:
+        metacontroller/'s REGISTRATIONS, or with an LWS controller, the same as
+        overlays/leaderworkerset builds them (LeaderWorkerSets a child type of rolebasedgroup)."""
+        if self.lws_controller is None:
+            return [d for name in REGISTRATIONS for d in controller_manifests(self.repo / "metacontroller" / name, self.hook_url)]
+        built = self.kubectl("kustomize", str(self.repo / LWS_OVERLAY))
+        if built.returncode != 0:
+            raise ComponentError(f"kubectl kustomize {LWS_OVERLAY} failed: {built.stderr}")
+        docs = controller_manifests([d for d in yaml.safe_load_all(built.stdout) if d], self.hook_url)
+        return sorted(docs, key=lambda d: d["kind"])  # CompositeController first, as REGISTRATIONS
+
+    def _start_lws_controller(self) -> None:
+        """Its configuration and serving certificate, the controller, then its webhooks (once it
+        serves them: they fail closed)."""
+        self.lws_dir.mkdir(parents=True, exist_ok=True)
+        ca_pem = _self_signed_cert(self.lws_dir / "tls.crt", self.lws_dir / "tls.key", "127.0.0.1")
+        port = int(self.lws_webhook_url.rsplit(":", 1)[1])
+        config = {
+            "apiVersion": "config.lws.x-k8s.io/v1alpha1",
+            "kind": "Configuration",
+            "leaderElection": {"leaderElect": False},
+            # No Secret or Service to manage: the API server calls the webhooks by URL, trusting our CA.
+            "internalCertManagement": {"enable": False},
+            "webhook": {"host": "127.0.0.1", "port": port, "certDir": str(self.lws_dir)},
+        }
+        (self.lws_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        self.start_component("lws-controller")
+        apply_manifests(self.kube, lws_webhook_configurations(self.lws_webhook_url, ca_pem))
+
+    def _lws_serving(self, health_port: int) -> bool:
+        """Healthy, its webhook server answers over TLS with our certificate, and every controller
+        it set up has started its workers (their caches synced: a CRD it watches is installed)."""
+        if not self._http.get(f"http://127.0.0.1:{health_port}/readyz", timeout=2).ok:
+            return False
+        self._http.get(self.lws_webhook_url, verify=str(self.lws_dir / "tls.crt"), timeout=2)  # any status: it serves
+        log_text = (self.logs / "lws-controller.log").read_text(errors="replace")
+        watching = set(re.findall(r'Starting EventSource\s+\{"controller": "([^"]+)"', log_text))
+        working = set(re.findall(r'Starting workers\s+\{"controller": "([^"]+)"', log_text))
+        return bool(watching) and watching <= working
 
     def _save(self) -> None:
         """state_dir/cluster.json: what `rbg down` needs to stop the processes without us."""
@@ -635,6 +787,7 @@ class LocalCluster:
             "kubeconfig": str(self.kubeconfig),
             "bin_dir": str(self.bin_dir),
             "metacontroller": None if self.metacontroller is None else str(self.metacontroller),
+            "lws_controller": None if self.lws_controller is None else str(self.lws_controller),
             "hook_url": self.hook_url,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "components": {
@@ -651,6 +804,23 @@ def _die_with_parent() -> None:
     test run or `rbg up` supervisor that crashes never leaves a control plane running (Linux)."""
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _self_signed_cert(cert: Path, key: Path, ip: str) -> bytes:
+    """A self-signed serving certificate for `ip` (its own CA), written to `cert` and `key` (openssl);
+    returns the certificate's PEM."""
+    if shutil.which("openssl") is None:
+        raise FileNotFoundError("openssl is needed to make the LWS controller's serving certificate")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "365",
+            "-subj", f"/CN={ip}", "-addext", f"subjectAltName=IP:{ip}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert.read_bytes()
 
 
 def _rsa_key_pem() -> bytes:

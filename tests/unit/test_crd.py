@@ -26,7 +26,8 @@ CRD_FILE = CRDS / "rolebasedgroups.workloads.x-k8s.io.yaml"
 SET_FILE = CRDS / "rolebasedgroupsets.workloads.x-k8s.io.yaml"
 SEED_SET_FILE = CRDS / "rolebasedgroupsets.openpatio.io.yaml"
 ADAPTER_FILE = CRDS / "rolebasedgroupscalingadapters.workloads.x-k8s.io.yaml"
-FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE]
+PROFILE_FILE = CRDS / "clusterengineruntimeprofiles.workloads.x-k8s.io.yaml"
+FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE]
 
 
 @functools.cache
@@ -183,6 +184,7 @@ def test_names_groups_and_short_names():
         (c.GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["rbgs"], "Namespaced"),
         (c.SEED_GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["oprbgs"], "Namespaced"),  # `rbgs` is the other set's
         (c.GROUP, c.KIND_RBGSA, "rolebasedgroupscalingadapters", ["rbgsa"], "Namespaced"),
+        (c.GROUP, c.KIND_ENGINE_RUNTIME_PROFILE, "clusterengineruntimeprofiles", [], "Cluster"),  # as upstream's
     ]
     assert all(_version(p)["name"] == c.VERSION and _version(p)["served"] and _version(p)["storage"] for p in FILES)
 

@@ -54,7 +54,8 @@ def test_every_parent_and_child_of_ours_is_a_crd_of_crds():
         for v in d["spec"]["versions"]
     }
     parents = {(s["parentResource"]["apiVersion"], s["parentResource"]["resource"]) for s in (d["spec"] for d in _controllers().values())}
-    assert parents == crds  # a controller for every kind, each kind installed (before the controllers)
+    related = {(API, c.ENGINE_RUNTIME_PROFILES)}  # read by the groups' customize hook, controlled by nobody
+    assert parents == crds - related  # a controller for every other kind, each kind installed (before the controllers)
     ours = {(api, res) for d in _controllers().values() for api, res, _ in _children(d["spec"]) if api in (API, SEED_API)}
     assert ours <= crds
 
@@ -181,6 +182,7 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         (O, "rolebasedgroupsets/finalizers"): status,
         (W, "rolebasedgroupscalingadapters/status"): status,
         ("", "pods"): {"get", "list", "watch", "update", "patch"},  # related objects; the gang-ready label
+        (W, "clusterengineruntimeprofiles"): {"list", "watch"},  # related objects only
     }
 
 
@@ -202,6 +204,17 @@ def test_users_roles_cover_every_kind_and_aggregate():
     assert granted == {(g, r): {"get", "list", "watch"} for g, r0 in kinds for r in (r0, r0 + "/status")} | {
         k: {"get", "list", "watch"} for k in scalable
     }
+
+
+def test_engine_runtime_profiles_are_read_by_users_and_edited_by_those_granted_it():
+    view, granted = _rules("rbg-engine-runtime-profile-view")
+    assert view["metadata"]["labels"] == {
+        f"rbac.authorization.k8s.io/aggregate-to-{r}": "true" for r in ("view", "edit", "admin")
+    }
+    assert granted == {(c.GROUP, c.ENGINE_RUNTIME_PROFILES): {"get", "list", "watch"}}
+    edit, granted = _rules("rbg-engine-runtime-profile-edit")
+    assert "labels" not in edit["metadata"]  # cluster-scoped: never aggregated into namespace editors' roles
+    assert granted == {(c.GROUP, c.ENGINE_RUNTIME_PROFILES): CHILD_VERBS | {"deletecollection"}}
 
 
 def test_hook_server_runs_unprivileged_without_api_access():
