@@ -35,11 +35,15 @@ unit: install
 e2e: install binaries
 	$(PYTHON) -m pytest tests/e2e
 
-# The last line says whether the Metacontroller tier ran.
+# The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
 test: install binaries
 	@$(PYTHON) -m pytest tests; rc=$$?; \
-	if [ -n "$$RBG_METACONTROLLER" ]; then echo "Metacontroller tier: run with $$RBG_METACONTROLLER"; \
-	else echo "Metacontroller tier: NOT RUN, its tests were skipped: RBG_METACONTROLLER is not set (README.md)"; fi; \
+	if [ -n "$$RBG_METACONTROLLER" ]; then mc="Metacontroller tier: run with $$RBG_METACONTROLLER"; \
+	else mc="Metacontroller tier: NOT RUN, its tests were skipped: RBG_METACONTROLLER is not set (README.md)"; fi; \
+	if [ -z "$$RBG_LWS_CONTROLLER" ]; then lws="LWS tests: NOT RUN, skipped: RBG_LWS_CONTROLLER is not set"; \
+	elif [ -n "$$RBG_METACONTROLLER" ]; then lws="LWS tests: run with $$RBG_LWS_CONTROLLER"; \
+	else lws="LWS tests: NOT RUN, they need the Metacontroller tier"; fi; \
+	echo "$$mc; $$lws"; \
 	exit $$rc
 
 # Every CRD file in crds/, from the pydantic models in hooks/api.py.

@@ -567,7 +567,6 @@ class LocalCluster:
                         "--zap-log-level=info",
                     ],
                     lambda: self._lws_serving(lws_health),
-                    timeout=90,
                 )
             )
         if self.metacontroller:
@@ -766,7 +765,18 @@ class LocalCluster:
             "webhook": {"host": "127.0.0.1", "port": port, "certDir": str(self.lws_dir)},
         }
         (self.lws_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        self.start_component("lws-controller")
+        try:
+            self.start_component("lws-controller")
+        except ComponentError as e:
+            log_text = (self.logs / "lws-controller.log").read_text(errors="replace")
+            kinds = sorted(set(re.findall(r'no matches for kind \\"(\w+)\\" in version \\"([\w./-]+)\\"', log_text)))
+            if not kinds:
+                raise
+            raise ComponentError(
+                "the LWS controller watches kinds that have no CRD here ("
+                + ", ".join(f"{kind}.{version}" for kind, version in kinds)
+                + f"): set {LWS_CRDS_ENV}=<its lws checkout>/config/crd/bases\n{e}"
+            ) from None
         apply_manifests(self.kube, lws_webhook_configurations(self.lws_webhook_url, ca_pem))
 
     def _lws_serving(self, health_port: int) -> bool:

@@ -11,6 +11,11 @@ Two clusters, each started on first use and kept for the session:
   RBG_METACONTROLLER=/path/to/metacontroller. Without one, every test of the tier is reported
   skipped with that reason (and `make test` says so in its last line); a path that is not an
   executable file is an error.
+- With RBG_LWS_CONTROLLER=/path/to/lws-controller as well (no registry serves it either; built by
+  hand from kubernetes-sigs/lws), `mc_cluster` also runs the LeaderWorkerSet controller with its
+  CRDs (RBG_LWS_CRDS: the other CRDs it watches) and webhooks, and registers the rolebasedgroup
+  controller as overlays/leaderworkerset does. The tests marked `lws` (Metacontroller-tier tests
+  too) need it; without it they are reported skipped with that reason.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
 from hooks.cli import BUILDABLE
-from hooks.localcluster.cluster import METACONTROLLER_ENV, LocalCluster, metacontroller_binary
+from hooks.localcluster.cluster import (
+    LWS_CONTROLLER_ENV,
+    LWS_CRDS_ENV,
+    METACONTROLLER_ENV,
+    LocalCluster,
+    lws_controller_binary,
+    metacontroller_binary,
+)
 from hooks.localcluster.kube import wait_for
 from tests.e2e.watch import Recorder
 
@@ -37,16 +49,26 @@ SKIP_METACONTROLLER = (
     "(no registry serves Metacontroller; build it by hand and set "
     f"{METACONTROLLER_ENV}=/path/to/metacontroller, see README.md)"
 )
+SKIP_LWS = (
+    f"LWS tests not run: {LWS_CONTROLLER_ENV} is not set "
+    "(no registry serves the LeaderWorkerSet controller; build it by hand from kubernetes-sigs/lws and set "
+    f"{LWS_CONTROLLER_ENV}=/path/to/lws-controller and {LWS_CRDS_ENV}=<lws checkout>/config/crd/bases, "
+    "with the Metacontroller tier, see README.md)"
+)
 _CLUSTERS: list[LocalCluster] = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"lws: needs a LeaderWorkerSet controller ({LWS_CONTROLLER_ENV}); skipped without one")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(METACONTROLLER_ENV):
-        return
-    skip = pytest.mark.skip(reason=SKIP_METACONTROLLER)
+    """One skip reason per test: the LWS controller's if an `lws` test lacks it, else Metacontroller's."""
     for item in items:
-        if "metacontroller" in item.keywords:
-            item.add_marker(skip)
+        if "lws" in item.keywords and not os.environ.get(LWS_CONTROLLER_ENV):
+            item.add_marker(pytest.mark.skip(reason=SKIP_LWS))
+        elif "metacontroller" in item.keywords and not os.environ.get(METACONTROLLER_ENV):
+            item.add_marker(pytest.mark.skip(reason=SKIP_METACONTROLLER))
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +80,8 @@ def bin_dir() -> Path:
     return Path(build.stdout.strip().splitlines()[-1])
 
 
-def _start(bin_dir: Path, state_dir: Path, metacontroller: Path | None) -> LocalCluster:
-    c = LocalCluster(bin_dir, state_dir, nodes=4, rbg=True, metacontroller=metacontroller)
+def _start(bin_dir: Path, state_dir: Path, metacontroller: Path | None, lws_controller: Path | None = None) -> LocalCluster:
+    c = LocalCluster(bin_dir, state_dir, nodes=4, rbg=True, metacontroller=metacontroller, lws_controller=lws_controller)
     _CLUSTERS.append(c)
     c.start()
     return c
@@ -76,7 +98,7 @@ def cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def mc_cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     binary = metacontroller_binary(bin_dir)
     assert binary is not None, SKIP_METACONTROLLER
-    c = _start(bin_dir, tmp_path_factory.mktemp("mc-cluster"), metacontroller=binary)
+    c = _start(bin_dir, tmp_path_factory.mktemp("mc-cluster"), metacontroller=binary, lws_controller=lws_controller_binary())
     yield c
     c.stop()
 
