@@ -267,6 +267,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"} == {
         "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
         "rolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
+        "clusterengineruntimeprofiles.workloads.x-k8s.io",
     }
     controller = next(d for d in docs if d["kind"] == "CompositeController" and d["metadata"]["name"] == "rolebasedgroup")
     with pytest.raises(ApiError, match="spec.hooks.sync.webhook.timeout"):  # the schema is really checked
