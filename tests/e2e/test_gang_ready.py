@@ -97,9 +97,9 @@ def example(kube: Client, r: Recorder, ns: str, name: str) -> Iterator[list[Obj]
         apply_manifests(kube, docs, namespace=ns)
         yield docs
     finally:
-        for pod in pods:  # while KWOK still manages their nodes
+        for pod in pods:  # at once: cleanup, not KWOK's deletion stages, which a loaded machine may delay
             try:
-                kube.delete(Pod, pod, namespace=ns)
+                kube.delete(Pod, pod, namespace=ns, grace_period=0)
             except ApiError:
                 pass
         r.wait(lambda rr: not pods & set(rr.live("Pod")), TIMEOUT, f"pods {sorted(pods)} deleted")
