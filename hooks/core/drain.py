@@ -63,18 +63,16 @@ def drain(group: str, spec: RoleBasedGroupSpec, observed: Observed, finalizing: 
         out.held[role.name] = current
         out.excluded[role.name] = list(range(target, current))
         out.children.append(drain_timer(group, role.name, role.drain_policy.timeout_seconds))
-        since = str(_mapping((timer or {}).get("metadata")).get("creationTimestamp") or now)
-        out.report.append(
-            {
-                "role": role.name,
-                "members": [f"{name}-{i}" for i in range(target, current)],
-                "waitingFor": waiting,
-                "since": since,
-                "timeoutSeconds": role.drain_policy.timeout_seconds,
-                "reason": "GroupDeleted" if finalizing else "ScaleDown",
-            }
-        )
+        members = [f"{name}-{i}" for i in range(target, current)]
+        reason = "GroupDeleted" if finalizing else "ScaleDown"
+        out.report.append(_entry(role.name, members, waiting, timer, role.drain_policy.timeout_seconds, reason, now))
     return out
+
+
+def _entry(role: str, members: list[str], waiting: list[str], timer: dict[str, Any] | None, timeout: int, reason: str, now: str) -> dict[str, Any]:
+    """A role's line of status.draining; it drains since its timer was made (or now, as it is)."""
+    since = str(_mapping(_mapping(timer).get("metadata")).get("creationTimestamp") or now)
+    return {"role": role, "members": members, "waitingFor": waiting, "since": since, "timeoutSeconds": timeout, "reason": reason}
 
 
 def drain_condition(spec: RoleBasedGroupSpec, report: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -122,7 +120,12 @@ def hold_rollouts(group: str, spec: RoleBasedGroupSpec, desired: list[dict[str, 
         if role is None or role.drain_policy is None or seen is None or "partition" not in rolling:
             out.children.append(child)
             continue
-        held = _partition(group, role.name, child, seen, observed, out, role.drain_policy.timeout_seconds, now)
+        held, member = _partition(group, role.name, child, seen, observed)
+        if member is not None:  # held until it drains: excluded, its own timer running
+            timeout, timer = role.drain_policy.timeout_seconds, observed.objects.get((c.KIND_JOB, drain_timer_name(group, role.name)))
+            out.excluded[role.name] = [int(member.rsplit("-", 1)[1])]
+            out.timers.append(drain_timer(group, role.name, timeout, member))
+            out.report.append(_entry(role.name, [member], [member], timer, timeout, "RollingUpdate", now))
         if held is None or held <= rolling["partition"]:
             out.children.append(child)
             continue
@@ -131,14 +134,16 @@ def hold_rollouts(group: str, spec: RoleBasedGroupSpec, desired: list[dict[str, 
     return out
 
 
-def _partition(group: str, role: str, child: dict[str, Any], seen: dict[str, Any], observed: Observed, out: Rollouts, timeout: int, now: str) -> int | None:
-    """The partition a draining rollout holds the role at, or None when it holds nothing."""
+def _partition(group: str, role: str, child: dict[str, Any], seen: dict[str, Any], observed: Observed) -> tuple[int | None, str | None]:
+    """The partition a draining rollout holds the role at (None: it holds nothing), and the pod
+    it waits for to drain, if any."""
     replicas = int(child["spec"].get("replicas", 1))
-    if _mapping(observed.applied(seen).get("spec")).get("template") != child["spec"].get("template"):
-        return replicas
+    applied = _mapping(observed.applied(seen).get("spec"))
+    if applied.get("template") != child["spec"].get("template"):
+        return replicas, None
     status, name = _mapping(seen.get("status")), child["metadata"]["name"]
     if int(status.get("observedGeneration") or 0) < int(seen["metadata"].get("generation") or 0) or not status.get("updateRevision"):
-        return int(_mapping(_mapping(_mapping(observed.applied(seen).get("spec")).get("updateStrategy")).get("rollingUpdate")).get("partition", 0))
+        return int(_mapping(_mapping(applied.get("updateStrategy")).get("rollingUpdate")).get("partition", 0)), None
     revision = status["updateRevision"]
     pods = {p["metadata"]["name"]: p for p in observed.role_pods(role) or []}
 
@@ -148,21 +153,15 @@ def _partition(group: str, role: str, child: dict[str, Any], seen: dict[str, Any
 
     stale = [i for i in range(replicas) if not updated(i)]
     if not stale:
-        return None
+        return None, None
     k = max(stale)
     member = pods.get(f"{name}-{k}")
     if member is None:
-        return k  # being replaced
+        return k, None  # being replaced
     if not all(updated(i) and pod_ready(pods[f"{name}-{i}"]) for i in range(k + 1, replicas)):
-        return k + 1
+        return k + 1, None
     timer = observed.objects.get((c.KIND_JOB, drain_timer_name(group, role)))
     fired = timer_fired(timer) and _mapping(_mapping(timer).get("metadata")).get("annotations", {}).get(c.ANNOTATION_DRAIN_MEMBER) == member["metadata"]["name"]
     if drained(member) or fired:
-        return k
-    out.excluded[role] = [k]
-    out.timers.append(drain_timer(group, role, timeout, member["metadata"]["name"]))
-    since = str(_mapping(_mapping(timer).get("metadata")).get("creationTimestamp") or now)
-    out.report.append(
-        {"role": role, "members": [member["metadata"]["name"]], "waitingFor": [member["metadata"]["name"]], "since": since, "timeoutSeconds": timeout, "reason": "RollingUpdate"}
-    )
-    return k + 1
+        return k, None
+    return k + 1, member["metadata"]["name"]
