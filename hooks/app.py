@@ -39,6 +39,16 @@ C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest, GangReadyCustomizeRe
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# What each request model is a hook request for, as a 422 answer names it.
+EXPECTED = {
+    SyncRequest: "RoleBasedGroup",
+    CustomizeRequest: "RoleBasedGroup",
+    SetSyncRequest: "RoleBasedGroupSet",
+    AdapterSyncRequest: "RoleBasedGroupScalingAdapter",
+    AdapterCustomizeRequest: "RoleBasedGroupScalingAdapter",
+    GangReadySyncRequest: "gang-ready pod",
+    GangReadyCustomizeRequest: "gang-ready pod",
+}
 
 
 def dumps(body: Any) -> str:
@@ -74,8 +84,9 @@ def _parse(name: str, model: type[M]) -> M | Response:
             {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors(include_url=False)
         ]
         parent = body.get("parent") if isinstance(body.get("parent"), dict) else None
-        _log(logging.WARNING, name, parent, "rejected: not a RoleBasedGroup hook request", problems=problems)
-        return _error(422, "not a RoleBasedGroup hook request", problems=problems)
+        message = f"not a {EXPECTED[model]} hook request"
+        _log(logging.WARNING, name, parent, f"rejected: {message}", problems=problems)
+        return _error(422, message, problems=problems)
 
 
 def _hook(name: str, model: type[R], core: Callable[[R], Result]) -> Callable[[], Response]:

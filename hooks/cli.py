@@ -153,7 +153,7 @@ def _wait_group(kube: Client, name: str, timeout: float) -> bool:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from .localcluster import supervise
-    from .localcluster.cluster import METACONTROLLER_ENV, metacontroller_binary
+    from .localcluster.cluster import METACONTROLLER_ENV, lws_controller_binary, metacontroller_binary
     from .localcluster.kube import ApiError, apply_manifests, connect
 
     state_dir = Path(args.state_dir).expanduser().resolve()
@@ -168,13 +168,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         supervise.shut_down(state_dir)  # left over from a cluster that died
     bin_dir = _bin_dir(args)
     try:
-        controller = metacontroller_binary(bin_dir)
+        controller, lws = metacontroller_binary(bin_dir), lws_controller_binary()
     except FileNotFoundError as e:
         print(e, file=sys.stderr)
         return 1
     if controller is not None:
         print(f"Metacontroller: {controller}", file=sys.stderr)
-    proc = supervise.spawn(bin_dir, state_dir, args.nodes, metacontroller=controller)
+    if lws is not None:
+        print(f"LeaderWorkerSet controller: {lws}", file=sys.stderr)
+    proc = supervise.spawn(bin_dir, state_dir, args.nodes, metacontroller=controller, lws_controller=lws)
     print(f"starting the cluster (supervisor pid {proc.pid}, logs in {state_dir / 'logs'}) ...", file=sys.stderr)
     try:
         state = supervise.wait_ready(proc, state_dir, args.timeout)

@@ -48,11 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state-dir", required=True)
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--metacontroller", help="Metacontroller binary (default: none; nothing reconciles)")
+    p.add_argument("--lws-controller", help="LeaderWorkerSet controller binary (default: none)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _on_signal)
-    cluster = LocalCluster(args.bin_dir, args.state_dir, nodes=args.nodes, metacontroller=args.metacontroller)
+    cluster = LocalCluster(
+        args.bin_dir, args.state_dir, nodes=args.nodes, metacontroller=args.metacontroller, lws_controller=args.lws_controller
+    )
     try:
         cluster.start()
         reported: set[str] = set()
@@ -85,13 +88,17 @@ def running_supervisor(state_dir: Path) -> int | None:
     return pid if _alive(pid, MODULE) else None
 
 
-def spawn(bin_dir: Path, state_dir: Path, nodes: int, metacontroller: Path | None) -> subprocess.Popen[bytes]:
+def spawn(
+    bin_dir: Path, state_dir: Path, nodes: int, metacontroller: Path | None, lws_controller: Path | None
+) -> subprocess.Popen[bytes]:
     """Start the supervisor in its own session; it keeps running after this process exits."""
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     env = python_env()
     argv = [sys.executable, "-m", MODULE, f"--bin-dir={bin_dir}", f"--state-dir={state_dir}", f"--nodes={nodes}"]
     if metacontroller is not None:
         argv.append(f"--metacontroller={metacontroller}")
+    if lws_controller is not None:
+        argv.append(f"--lws-controller={lws_controller}")
     with open(state_dir / SUPERVISOR_LOG, "ab") as out:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True

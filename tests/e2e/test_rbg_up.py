@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from hooks.localcluster.cluster import METACONTROLLER_ENV
-from tests.support import ROOT
+from hooks.localcluster.cluster import LWS_CONTROLLER_ENV, METACONTROLLER_ENV
+from tests.support import ROOT, UPSTREAM_EXAMPLES
 
 
 def _alive(pid: int) -> bool:
@@ -23,10 +23,12 @@ def _alive(pid: int) -> bool:
         return f.read().split()[2] != "Z"  # a zombie has exited
 
 
-def rbg(*args: str, metacontroller: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != METACONTROLLER_ENV}
+def rbg(*args: str, metacontroller: str | None = None, lws_controller: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in (METACONTROLLER_ENV, LWS_CONTROLLER_ENV)}
     if metacontroller:
         env[METACONTROLLER_ENV] = metacontroller
+    if lws_controller:
+        env[LWS_CONTROLLER_ENV] = lws_controller
     argv = [sys.executable, "-m", "hooks.cli", *args]
     return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
 
@@ -62,6 +64,23 @@ def test_up_with_metacontroller_runs_it_and_the_example_becomes_ready(bin_dir, t
         assert f"Metacontroller: {os.path.realpath(binary)}" in up.stderr
         assert "RoleBasedGroup default/minimal is Ready" in up.stderr
         assert "NOTHING RECONCILES" not in up.stderr
+    finally:
+        down = rbg("down", "--state-dir", str(state))
+    assert down.returncode == 0, down.stderr
+
+
+@pytest.mark.metacontroller
+@pytest.mark.lws
+def test_up_with_an_lws_controller_runs_it_and_an_lws_example_becomes_ready(bin_dir, tmp_path):
+    state = tmp_path / "state"
+    binary = os.environ[LWS_CONTROLLER_ENV]
+    example = UPSTREAM_EXAMPLES / "basics" / "rbg-with-lws-workload.yaml"
+    up = rbg("up", "--bin-dir", str(bin_dir), "--state-dir", str(state), "--example", str(example), "--nodes", "2",
+             metacontroller=os.environ[METACONTROLLER_ENV], lws_controller=binary)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert f"LeaderWorkerSet controller: {os.path.realpath(binary)}" in up.stderr
+        assert " is Ready" in up.stderr, up.stderr
     finally:
         down = rbg("down", "--state-dir", str(state))
     assert down.returncode == 0, down.stderr

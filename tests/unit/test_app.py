@@ -87,6 +87,24 @@ def test_422_for_a_request_that_is_not_a_rolebasedgroup_hook_request(client, mut
     assert any(p["path"] == path for p in body["problems"]), body
 
 
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("/sync", "RoleBasedGroup"),
+        ("/customize", "RoleBasedGroup"),
+        ("/rbgs/sync", "RoleBasedGroupSet"),
+        ("/rbgsa/sync", "RoleBasedGroupScalingAdapter"),
+        ("/rbgsa/customize", "RoleBasedGroupScalingAdapter"),
+        ("/gangready/sync", "gang-ready pod"),
+        ("/gangready/customize", "gang-ready pod"),
+    ],
+)
+def test_a_422_names_the_request_its_route_expects(client, path, expected):
+    got = _post(client, path, {"controller": {}})
+    assert got.status_code == 422
+    assert got.get_json()["error"] == f"not a {expected} hook request"
+
+
 def test_a_parent_whose_metadata_is_not_an_object_gets_422(client):
     req = _req()
     req["parent"]["metadata"] = [1]
