@@ -16,11 +16,12 @@ Metacontroller observed and from the parent's own status:
    group's pods where they are observed (they show it before the workload's status does), else
    from the workload's status. An existing workload is never withdrawn because a dependency
    became unready.
-4. Build every child of every started role, the discovery ConfigMap (its instance lists cut to
-   a size budget if need be), then place (hooks.core.topology), enrol in a gang
-   (hooks.core.gang), pace (hooks.core.coordination); add the roles' scaling adapters, each
-   role's rollout history (ControllerRevisions: hooks.core.history), recovery's state and timer,
-   and the PodGroup sized to the workloads returned.
+4. Build every started role's workload and Service, then place (hooks.core.topology), enrol in
+   a gang (hooks.core.gang), pace (hooks.core.coordination) and drain (hooks.core.drain); then
+   the discovery ConfigMap (its instance lists cut to a size budget if need be, the members
+   being drained left out); add the roles' scaling adapters, each role's rollout history
+   (ControllerRevisions: hooks.core.history), recovery's state and timer, and the PodGroup sized
+   to the workloads returned.
 5. Compute status from the observed children (and pods: hooks.core.pending).
 """
 
@@ -118,19 +119,16 @@ def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str
     return out
 
 
-def desired_children(
-    namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan, excluded: dict[str, list[int]] | None = None
-) -> tuple[list[dict[str, Any]], list[Cut]]:
-    """The children, and the roles whose instance lists the discovery file had to cut."""
-    configmap, cuts = discovery_configmap(group, spec, set(p.started), excluded)
-    children = [configmap]
+def desired_workloads(namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan) -> list[dict[str, Any]]:
+    """Every started role's workload, after its headless Service if it is a StatefulSet role."""
+    children = []
     for role in spec.roles:
         if role.name not in p.started:
             continue
         if role.workload.kind == c.KIND_STATEFULSET:
             children.append(headless_service(group, role))
         children.append(workload(namespace, group, role))
-    return children, cuts
+    return children
 
 
 def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
@@ -213,7 +211,7 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     unregistered = unregistered_roles(spec, request.children)
     p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld)
     try:
-        desired, cuts = desired_children(namespace, group, spec, p, draining.excluded)
+        desired = desired_workloads(namespace, group, spec, p)
     except ValueError as err:  # a value the schema let through but the children can not carry
         invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
         return _frozen(parent, observed, invalid, now), invalid, observed
@@ -222,13 +220,12 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     desired = gang.enrol(desired)
     coordinated = coordinate(group, spec, desired, observed)
     rolled = hold_rollouts(group, spec, coordinated.children, observed, set(draining.held), now)
-    if rolled.excluded:  # the discovery file also lists the member a rolling update drains
-        configmap = discovery_configmap(group, spec, set(p.started), {**draining.excluded, **rolled.excluded})[0]
-        rolled = replace(rolled, children=[configmap if ch["metadata"]["name"] == configmap["metadata"]["name"] and ch["kind"] == "ConfigMap" else ch for ch in rolled.children])
-    rolled = replace(rolled, children=engines.hold(rolled.children, observed))  # a role whose profile is missing: as it runs
+    # The discovery file leaves out the members being drained, a rolling update's one included.
+    configmap, cuts = discovery_configmap(group, spec, set(p.started), {**draining.excluded, **rolled.excluded})
+    children = engines.hold([configmap, *rolled.children], observed)  # a role whose profile is missing: as it runs
     # A role whose workload this answer changes is not ready, whatever its old status said.
-    p = replace(p, ready=p.ready - changing_roles(rolled.children, observed))
-    desired = rolled.children + sized.adapters + revisions(group, written, p.started, observed) + recovery.children + draining.children + rolled.timers
+    p = replace(p, ready=p.ready - changing_roles(children, observed))
+    desired = children + sized.adapters + revisions(group, written, p.started, observed) + recovery.children + draining.children + rolled.timers
     desired, gang_conditions = gang.pod_groups(desired, observed)
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
