@@ -1,8 +1,8 @@
 """The HTTP face of the hooks: parse, call the core, serialise. Nothing else lives here.
 
 Status codes follow Metacontroller's contract: 200 only with the complete desired state;
-400 for a body that is not a JSON object, 422 for a request that is not a RoleBasedGroup
-sync request; 500 if the core fails. Every non-200 makes Metacontroller retry with backoff
+400 for a body that is not a JSON object, 422 for a request that is not a complete request of
+the route's kind (EXPECTED names it); 500 if the core fails. Every non-200 makes Metacontroller retry with backoff
 and leaves all children as they are.
 """
 
