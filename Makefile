@@ -10,7 +10,7 @@ EXAMPLE ?= examples/pd-disagg.yaml
 # binary built by hand with RBG_METACONTROLLER=/path/to/metacontroller (README.md).
 COMPONENTS := kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages
 
-.PHONY: install binaries up down test unit e2e crd golden bench docs
+.PHONY: install binaries up down test unit e2e crd golden bench lint docs
 
 $(PYTHON): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -51,9 +51,9 @@ test: install binaries docs
 	echo "$$mc; $$lws"; \
 	exit $$rc
 
-# Every CRD file in crds/, from the pydantic models in hooks/api.py.
+# Every CRD file in crds/, from the pydantic models in hooks/api/.
 crd: install
-	$(PYTHON) -m hooks.crd.generate --out crds/
+	$(PYTHON) -m rbgcli.crdgen --out crds/
 
 golden: install
 	UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q tests/unit/test_golden.py

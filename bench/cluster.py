@@ -1,5 +1,5 @@
 """Apply-to-Ready at scale: RoleBasedGroups under Metacontroller against the same pods as plain
-StatefulSets, each run on a fresh local control plane (hooks/localcluster).
+StatefulSets, each run on a fresh local control plane (localcluster).
 
     BIN=$(bash tools/build.sh kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages | tail -1)
     RBG_METACONTROLLER=/path/to/metacontroller .venv/bin/python bench/cluster.py --bin-dir "$BIN"
@@ -24,7 +24,7 @@ the few fields used. What is printed:
                    report all replicas ready (the StatefulSet controller's share; the rest is
                    Metacontroller's and the hooks')
   hook calls       `"hook":"sync"` lines of the hook server's log per group, and their `ms`
-  child writes     the API server's audit log (hooks/localcluster AUDIT_POLICY: writes to ConfigMaps,
+  child writes     the API server's audit log (localcluster AUDIT_POLICY: writes to ConfigMaps,
                    Services, StatefulSets, Deployments and groups, reads of groups), requests whose
                    user agent is Metacontroller's, by verb and resource: exact, one line per request
   CPU              CPU seconds each component (with its child processes) and this process used
@@ -74,8 +74,8 @@ sys.path.insert(0, str(ROOT))
 from hooks import constants as c  # noqa: E402
 from hooks.api import SyncRequest  # noqa: E402
 from hooks.core import rbg  # noqa: E402
-from hooks.localcluster.cluster import LocalCluster, controller_manifests, metacontroller_binary  # noqa: E402
-from hooks.localcluster.kube import apply_manifests  # noqa: E402
+from localcluster.cluster import LocalCluster, controller_manifests, metacontroller_binary  # noqa: E402
+from rbgclient.kube import apply_manifests  # noqa: E402
 
 NAMESPACE = "bench"
 ROLES = ("prefill", "decode", "router")

@@ -102,7 +102,7 @@ def hook_server(workers: int = 4) -> Iterator[str]:
     """`rbg serve` on a free loopback port, answering /healthz; yields its base URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "hooks.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [sys.executable, "-m", "hooks.server", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     base = f"http://127.0.0.1:{port}"

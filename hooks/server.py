@@ -1,4 +1,4 @@
-"""gunicorn serving the Flask app: the production entry point of `rbg serve`.
+"""gunicorn serving the Flask app: the image's entry point (`python -m hooks.server`), and `rbg serve`'s.
 
 Metrics use prometheus_client's multiprocess mode (hooks.metrics), which is chosen when the
 library is imported: the master sets PROMETHEUS_MULTIPROC_DIR before any worker forks and
@@ -7,6 +7,7 @@ imports the app.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import shutil
@@ -86,3 +87,18 @@ def serve(bind: str, workers: int) -> None:
     if created:  # a directory of our own goes with the server
         options["on_exit"] = lambda _arbiter: shutil.rmtree(path, ignore_errors=True)
     _Server(options).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m hooks.server", description="serve the Metacontroller hooks with gunicorn")
+    ap.add_argument("--bind", default="127.0.0.1:8080", help="host:port (default 127.0.0.1:8080)")
+    ap.add_argument(
+        "--workers", type=int, default=4,
+        help="processes, each serving one request at a time (default 4); more than the syncs Metacontroller runs at once",
+    )
+    args = ap.parse_args(argv)
+    serve(bind=args.bind, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()

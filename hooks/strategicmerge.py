@@ -4,7 +4,7 @@ Pure and deterministic: `merge(base, patch, keys)` returns a new document and ch
 input. `keys` maps a field's path ("spec.containers", "spec.containers[].env": `[]` steps into
 list items) to its Kubernetes patch metadata, {"patchStrategy", "patchMergeKey"};
 `merge_pod_template` uses the table generated from the Kubernetes v1.34 OpenAPI
-(hooks/crd/k8s_patch_keys.json, tools/gen_pod_schema.py).
+(hooks/schemas/k8s_patch_keys.json, tools/gen_pod_schema.py).
 
 - Maps merge key by key; `null` in the patch deletes the key.
 - A list with patchStrategy `merge` merges: items (objects) by their patchMergeKey, a patch item
@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .crd.k8s_schemas import pod_template_patch_keys
+from .schemas.k8s import pod_template_patch_keys
 
 PatchKeys = Mapping[str, Mapping[str, str]]
 

@@ -1,5 +1,5 @@
-"""Generate hooks/crd/k8s_schemas.json (structural CRD schemas for core/v1 types) and
-hooks/crd/k8s_patch_keys.json (the strategic-merge patch metadata of a PodTemplateSpec).
+"""Generate hooks/schemas/k8s_schemas.json (structural CRD schemas for core/v1 types) and
+hooks/schemas/k8s_patch_keys.json (the strategic-merge patch metadata of a PodTemplateSpec).
 
 Input is the official OpenAPI v3 spec of Kubernetes v1.34.10, shipped in the Go
 module zip of k8s.io/kubernetes as api/openapi-spec/v3/api__v1_openapi.json:

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from .. import constants as c
 from ..api import ClusterEngineRuntimeProfileSpec, EngineRuntime, RoleBasedGroupSpec, RoleSpec
-from ..crd.k8s_schemas import container_schema, schema_problems, volume_schema
+from ..schemas.k8s import container_schema, schema_problems, volume_schema
 from ..naming import workload_name
 from .observed import Observed
 from .status import condition

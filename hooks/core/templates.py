@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import constants as c
 from ..api import PodTemplate, RoleBasedGroupSpec, RoleSpec
-from ..crd.k8s_schemas import pod_template_problems
+from ..schemas.k8s import pod_template_problems
 from ..strategicmerge import PatchError, merge_pod_template
 from ..validation import Invalid, Problem, loc_path, template_problems
 

@@ -31,8 +31,8 @@ from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
-from hooks.cli import BUILDABLE
-from hooks.localcluster.cluster import (
+from rbgcli.main import BUILDABLE
+from localcluster.cluster import (
     LWS_CONTROLLER_ENV,
     LWS_CRDS_ENV,
     METACONTROLLER_ENV,
@@ -40,7 +40,7 @@ from hooks.localcluster.cluster import (
     lws_controller_binary,
     metacontroller_binary,
 )
-from hooks.localcluster.kube import wait_for
+from rbgclient.kube import wait_for
 from tests.e2e.watch import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]

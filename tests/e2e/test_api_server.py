@@ -12,8 +12,8 @@ from lightkube import ApiError
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.cluster import third_party_crds
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, as_dict
+from localcluster.cluster import third_party_crds
+from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
 

@@ -19,7 +19,7 @@ from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from hooks import constants as c
-from hooks.localcluster.kube import RoleBasedGroupScalingAdapter, apply_manifests, as_dict, wait_for
+from rbgclient.kube import RoleBasedGroupScalingAdapter, apply_manifests, as_dict, wait_for
 from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
 
 CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,

@@ -19,7 +19,7 @@ from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests
+from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Recorder, group_ready, pod_ready
 from tests.support import ROOT
 

@@ -25,8 +25,8 @@ from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.cluster import LocalCluster
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, as_dict, condition, wait_for
+from localcluster.cluster import LocalCluster
+from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict, condition, wait_for
 from tests.e2e.test_children_on_cluster import contains, get
 from tests.support import UPSTREAM_EXAMPLES, parent, request, sync
 

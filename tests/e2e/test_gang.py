@@ -20,8 +20,8 @@ from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.cluster import LocalCluster, controller_manifests, third_party_crds
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, wait_for
+from localcluster.cluster import LocalCluster, controller_manifests, third_party_crds
+from rbgclient.kube import RoleBasedGroup, apply_manifests, wait_for
 from tests.e2e.test_children_on_cluster import apply, contains, get, pods, wait_pods_ready
 from tests.e2e.watch import Recorder
 from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, request, sync

@@ -18,7 +18,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.kube import apply_manifests, has_condition, load_documents
+from rbgclient.kube import apply_manifests, has_condition, load_documents
 from tests.e2e.watch import Event, Recorder
 from tests.support import ROOT
 

@@ -27,8 +27,8 @@ from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import Pod
 
 from hooks import constants as c
-from hooks.localcluster.cluster import LocalCluster, third_party_crds
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, has_condition
+from localcluster.cluster import LocalCluster, third_party_crds
+from rbgclient.kube import RoleBasedGroup, apply_manifests, has_condition
 from tests.e2e.test_children_on_cluster import contains, get
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
 from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, request, sync

@@ -19,8 +19,8 @@ from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.cluster import LocalCluster
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests
+from localcluster.cluster import LocalCluster
+from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
 from tests.support import EXAMPLES, ROOT
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hooks.localcluster.cluster import LWS_CONTROLLER_ENV, METACONTROLLER_ENV
+from localcluster.cluster import LWS_CONTROLLER_ENV, METACONTROLLER_ENV
 from tests.support import ROOT, UPSTREAM_EXAMPLES
 
 
@@ -29,7 +29,7 @@ def rbg(*args: str, metacontroller: str | None = None, lws_controller: str | Non
         env[METACONTROLLER_ENV] = metacontroller
     if lws_controller:
         env[LWS_CONTROLLER_ENV] = lws_controller
-    argv = [sys.executable, "-m", "hooks.cli", *args]
+    argv = [sys.executable, "-m", "rbgcli", *args]
     return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
 
 
@@ -96,7 +96,7 @@ def test_a_launcher_killed_outright_leaves_no_component_running(bin_dir, tmp_pat
     """A crashed test run or supervisor (SIGKILL: no teardown runs) must not leak a control plane."""
     script = (
         "import json, sys, time\n"
-        "from hooks.localcluster.cluster import LocalCluster\n"
+        "from localcluster.cluster import LocalCluster\n"
         f"c = LocalCluster({str(bin_dir)!r}, {str(tmp_path / 'state')!r}, nodes=1).start()\n"
         "print(json.dumps([comp.proc.pid for comp in c.components.values()]), flush=True)\n"
         "time.sleep(600)\n"

@@ -18,7 +18,7 @@ from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
-from hooks.localcluster.kube import RoleBasedGroup, apply_manifests, as_dict, condition
+from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict, condition
 from tests.e2e.watch import Recorder, group_ready, pod_ready
 
 pytestmark = pytest.mark.metacontroller

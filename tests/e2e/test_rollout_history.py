@@ -19,9 +19,9 @@ from lightkube.resources.core_v1 import Pod
 
 from hooks import constants as c
 from hooks.children.revision import template_hash
-from hooks.rollout import current_templates
-from hooks.localcluster.cluster import LocalCluster
-from hooks.localcluster.kube import RoleBasedGroup, as_dict
+from rbgcli.history import current_templates
+from localcluster.cluster import LocalCluster
+from rbgclient.kube import RoleBasedGroup, as_dict
 from tests.e2e.test_metacontroller import PD, READY_TIMEOUT, apply_and_wait_ready, set_spec
 from tests.e2e.watch import Recorder, group_ready, pod_ready
 from tests.support import ROOT
@@ -35,7 +35,7 @@ OLD, NEW = "lmsysorg/sglang:v0.5.3.post3", "lmsysorg/sglang:v0.5.4"
 
 def rbg(cluster: LocalCluster, ns: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The `rbg` command against the cluster, as a user runs it."""
-    argv = [sys.executable, "-m", "hooks.cli", *args, "-n", ns, "--kubeconfig", str(cluster.kubeconfig)]
+    argv = [sys.executable, "-m", "rbgcli", *args, "-n", ns, "--kubeconfig", str(cluster.kubeconfig)]
     return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from lightkube.resources.core_v1 import Node
 
 from hooks import constants as c
-from hooks.localcluster.cluster import LABEL_ZONE
-from hooks.localcluster.kube import wait_for
+from localcluster.cluster import LABEL_ZONE
+from rbgclient.kube import wait_for
 from tests.e2e.test_children_on_cluster import apply, pods, wait_pods_ready
 from tests.support import condition, startup_stages, sync
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from lightkube.types import on_error_retry
 
-from hooks.localcluster.kube import as_dict, connect, has_condition
+from rbgclient.kube import as_dict, connect, has_condition
 
 Obj = dict[str, Any]
 

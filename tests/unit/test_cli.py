@@ -12,7 +12,7 @@ UPSTREAM_ROLE_TEMPLATES = UPSTREAM_EXAMPLES / "basics" / "rbg-with-roletemplates
 
 
 def rbg(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "hooks.cli", *args], input=stdin, capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "rbgcli", *args], input=stdin, capture_output=True, text=True, cwd=ROOT)
 
 
 def test_validate_accepts_every_example():

@@ -18,7 +18,7 @@ from hooks.api import (
     RoleBasedGroupStatus,
     RoleSpec,
 )
-from hooks.crd import generate
+from rbgcli import crdgen as generate
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
 CRDS = ROOT / "crds"
@@ -55,12 +55,12 @@ def _schema(path=CRD_FILE):
 
 
 def test_committed_crd_is_generated_from_the_models():
-    assert CRD_FILE.read_text() == generate.render(), "run: python -m hooks.crd.generate > " + str(CRD_FILE.relative_to(ROOT))
+    assert CRD_FILE.read_text() == generate.render(), "run: python -m rbgcli.crdgen > " + str(CRD_FILE.relative_to(ROOT))
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_committed_crd_is_generated_from_the_models(path):
-    assert path.read_text() == _generated()[path.name], "run: make crd (python -m hooks.crd.generate --out crds/)"
+    assert path.read_text() == _generated()[path.name], "run: make crd (python -m rbgcli.crdgen --out crds/)"
 
 
 def test_crds_kustomization_installs_every_generated_crd_and_nothing_else():
@@ -254,7 +254,7 @@ def test_role_templates_schema_and_rules():
 
 
 def _k8s_template():
-    from hooks.crd.k8s_schemas import pod_template_spec_schema
+    from hooks.schemas.k8s import pod_template_spec_schema
 
     return pod_template_spec_schema()
 

@@ -13,8 +13,8 @@ from hooks import constants as c
 from hooks.api import EngineRuntime, SyncRequest
 from hooks.core.observed import Observed, customize, profile_names
 from hooks.core.runtimes import inject
-from hooks.crd.generate import profile_crd
-from hooks.crd.k8s_schemas import schema_problems
+from rbgcli.crdgen import profile_crd
+from hooks.schemas.k8s import schema_problems
 from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, observe, parent, request, sync
 
 SGLANG = UPSTREAM_EXAMPLES / "pd-disagg" / "sglang"

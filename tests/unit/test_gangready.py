@@ -16,7 +16,7 @@ from hooks import constants as c
 from hooks.api import GangReadySyncRequest
 from hooks.app import create_app
 from hooks.core import gangready
-from hooks.localcluster.cluster import GANG_READY_STAGE
+from localcluster.cluster import GANG_READY_STAGE
 from tests.support import ROOT, by_kind, example_group, request, sync
 
 NAME, READY = c.LABEL_PODGROUP_NAME, c.LABEL_PODGROUP_READY

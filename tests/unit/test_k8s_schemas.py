@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.crd.k8s_schemas import pod_template_patch_keys, pod_template_problems, pod_template_spec_schema, service_port_schema
+from hooks.schemas.k8s import pod_template_patch_keys, pod_template_problems, pod_template_spec_schema, service_port_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS_JSON = REPO / "hooks" / "crd" / "k8s_schemas.json"

@@ -162,7 +162,7 @@ def _serving(tmp_path, **env):
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hooks.cli", "serve", "--bind", url.removeprefix("http://"), "--workers", "2"],
+            [sys.executable, "-m", "hooks.server", "--bind", url.removeprefix("http://"), "--workers", "2"],
             cwd=ROOT,
             env={**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}, "PYTHONPATH": str(ROOT), **env},
             stdout=log,

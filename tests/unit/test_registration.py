@@ -4,7 +4,7 @@ import yaml
 
 from hooks import constants as c
 from hooks.app import create_app
-from hooks.localcluster.cluster import REGISTRATIONS, controller_manifests
+from localcluster.cluster import REGISTRATIONS, controller_manifests
 from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 
 MC = ROOT / "metacontroller"
@@ -237,8 +237,11 @@ def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
     stages = [ln for ln in lines if ln[0] == "FROM"]
     assert len(stages) == 2 and stages[-1][1].startswith("gcr.io/distroless/python3")
     assert ["USER", "65532:65532"] in lines
-    assert " ".join(next(ln for ln in lines if ln[0] == "ENTRYPOINT")[1:]) == '["python3", "-m", "hooks.cli"]'
-    assert " ".join(next(ln for ln in lines if ln[0] == "CMD")[1:]).startswith('["serve", "--bind", "0.0.0.0:8080"')
+    # The hook server alone: not the rbg command, the cluster client or the local cluster.
+    assert [ln[1:-1] for ln in lines if ln[0] == "COPY" and not ln[1].startswith("--from")] == [["pyproject.toml"], ["hooks"]]
+    assert (ROOT / ".dockerignore").read_text().split() == ["*", "!pyproject.toml", "!hooks/", "hooks/**/__pycache__"]
+    assert " ".join(next(ln for ln in lines if ln[0] == "ENTRYPOINT")[1:]) == '["python3", "-m", "hooks.server"]'
+    assert " ".join(next(ln for ln in lines if ln[0] == "CMD")[1:]).startswith('["--bind", "0.0.0.0:8080"')
 
 
 def _hook_pod():

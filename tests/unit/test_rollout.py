@@ -1,4 +1,4 @@
-"""`rbg status` and `rbg rollout`: the pure parts (hooks.rollout, the plans of hooks.cli_cluster)
+"""`rbg status` and `rbg rollout`: the pure parts (rbgcli.history, the plans of rbgcli.cluster)
 on objects as the API server returns them, made by the hooks themselves; and kubeconfig loading."""
 
 import copy
@@ -11,11 +11,11 @@ from lightkube.core.internal_models import meta_v1
 from lightkube import ApiError
 
 from hooks import constants as c
-from hooks import rollout
+from rbgcli import history as rollout
 from hooks.children.revision import template_hash
-from hooks.cli import parser
-from hooks.cli_cluster import Failed, _patched, colour, pause_plan, undo_plan
-from hooks.localcluster.kube import user_config
+from rbgcli.main import parser
+from rbgcli.cluster import Failed, _patched, colour, pause_plan, undo_plan
+from rbgclient.kube import user_config
 from tests.support import ROOT, example_group, observe, request, sync
 
 PD = ROOT / "examples" / "pd-disagg.yaml"

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from hooks.crd.k8s_schemas import pod_template_patch_keys
+from hooks.schemas.k8s import pod_template_patch_keys
 from hooks.strategicmerge import PatchError, merge, merge_pod_template
 
 

@@ -48,11 +48,11 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Node, ServiceAccount
 from lightkube.types import PatchType
 
-from .kube import Obj, apply_manifests, as_dict, connect, has_condition, load_documents, wait_for
+from rbgclient.kube import Obj, apply_manifests, as_dict, connect, has_condition, load_documents, wait_for
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NODE_LABEL_TYPE = "kwok"
 LABEL_ZONE = "topology.kubernetes.io/zone"
@@ -545,8 +545,7 @@ class LocalCluster:
                     [
                         sys.executable,
                         "-m",
-                        "hooks.cli",
-                        "serve",
+                        "hooks.server",
                         f"--bind=127.0.0.1:{self.hook_port}",
                         "--workers=4",  # sync workers: one request each; Metacontroller runs 16 syncs at once
                     ],

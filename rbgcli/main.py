@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import cli_cluster
-from . import constants as c
-from . import naming
-from .api import SyncRequest
-from .core import rbg, templates
-from .validation import Invalid, parse_spec
+from . import cluster as cli_cluster
+from hooks import constants as c
+from hooks import naming
+from hooks.api import SyncRequest
+from hooks.core import rbg, templates
+from hooks.validation import Invalid, parse_spec
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -102,7 +102,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from hooks.server import serve
 
     serve(bind=args.bind, workers=args.workers)
     return 0
@@ -117,7 +117,7 @@ METACONTROLLER = ("metacontroller", "metacontroller-crds")
 
 def _bin_dir(args: argparse.Namespace) -> Path:
     """--bin-dir, or the cache dir that tools/build.sh prints last (building what is missing)."""
-    from .localcluster.cluster import METACONTROLLER_ENV, REPO
+    from localcluster.cluster import METACONTROLLER_ENV, REPO
 
     if args.bin_dir:
         return Path(args.bin_dir).expanduser().resolve()
@@ -134,7 +134,7 @@ def _bin_dir(args: argparse.Namespace) -> Path:
 
 
 def _wait_group(kube: Client, name: str, timeout: float) -> bool:
-    from .localcluster.kube import RoleBasedGroup, as_dict, has_condition, wait_for
+    from rbgclient.kube import RoleBasedGroup, as_dict, has_condition, wait_for
 
     def observe() -> dict[str, Any]:
         return as_dict(kube.get(RoleBasedGroup, name, namespace="default"))
@@ -152,9 +152,9 @@ def _wait_group(kube: Client, name: str, timeout: float) -> bool:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from .localcluster import supervise
-    from .localcluster.cluster import METACONTROLLER_ENV, lws_controller_binary, metacontroller_binary
-    from .localcluster.kube import ApiError, apply_manifests, connect
+    from localcluster import supervise
+    from localcluster.cluster import METACONTROLLER_ENV, lws_controller_binary, metacontroller_binary
+    from rbgclient.kube import ApiError, apply_manifests, connect
 
     state_dir = Path(args.state_dir).expanduser().resolve()
     pid = supervise.running_supervisor(state_dir)
@@ -215,7 +215,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from .localcluster import supervise
+    from localcluster import supervise
 
     state_dir = Path(args.state_dir).expanduser().resolve()
     if not state_dir.exists():

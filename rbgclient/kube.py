@@ -27,7 +27,7 @@ from lightkube.generic_resource import create_global_resource, create_namespaced
 from lightkube.operators import exists
 from lightkube.types import PatchType
 
-from .. import constants as c
+from hooks import constants as c
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -170,7 +170,7 @@ def user_config(kubeconfig: str | None = None, context: str | None = None) -> Si
 
 class GroupApi:
     """What `rbg status` and `rbg rollout` read and write, as plain dicts: the seam between
-    hooks.rollout (pure) and the cluster. Errors are lightkube's ApiError (404: not found)."""
+    rbgcli.history (pure) and the cluster. Errors are lightkube's ApiError (404: not found)."""
 
     def __init__(self, config: SingleConfig, timeout: float = 30) -> None:
         self.client = Client(config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout))

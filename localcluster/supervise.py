@@ -1,6 +1,6 @@
 """A detached supervisor that owns a LocalCluster, so the cluster outlives `rbg up`.
 
-`rbg up` runs `python -m hooks.localcluster.supervise` in a new session; it starts the cluster,
+`rbg up` runs `python -m localcluster.supervise` in a new session; it starts the cluster,
 records it in state_dir/cluster.json (pids, kubeconfig) and stops it on SIGTERM/SIGINT/SIGHUP.
 `rbg down` signals it (pid in state_dir/supervisor.pid), kills by pid whatever is left, and
 removes the state dir.
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SUPERVISOR_PID = "supervisor.pid"
 CLUSTER_STATE = "cluster.json"
 SUPERVISOR_LOG = "logs/supervise.log"
-MODULE = "hooks.localcluster.supervise"
+MODULE = "localcluster.supervise"
 
 
 class _Stop(BaseException):

@@ -1,8 +1,8 @@
 """`rbg status` and `rbg rollout history|diff|undo|pause|resume`: a group on a cluster.
 
 They connect as kubectl does (`--kubeconfig`, else $KUBECONFIG, else ~/.kube/config; `--context`;
-`-n` or the context's namespace), read through hooks.localcluster.kube.GroupApi, compute with
-hooks.rollout (pure) and write the group with a JSON merge patch that carries the
+`-n` or the context's namespace), read through rbgclient.kube.GroupApi, compute with
+rbgcli.history (pure) and write the group with a JSON merge patch that carries the
 resourceVersion it was computed from (re-read and retried on a conflict). A group, role or
 revision that does not exist is an error (exit 1) that names it.
 """
@@ -16,12 +16,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import rollout
-from .children.revision import template_hash
-from .rollout import NotFound, Revision
+from . import history as rollout
+from hooks.children.revision import template_hash
+from .history import NotFound, Revision
 
 if TYPE_CHECKING:
-    from .localcluster.kube import GroupApi
+    from rbgclient.kube import GroupApi
 
 # Attempts of a read-compute-patch cycle when the group changes in between (409 Conflict).
 ATTEMPTS = 3
@@ -40,7 +40,7 @@ def _connect(args: argparse.Namespace) -> tuple[GroupApi, str]:
     try:
         from lightkube.core.exceptions import ConfigError
 
-        from .localcluster.kube import GroupApi, user_config
+        from rbgclient.kube import GroupApi, user_config
     except ImportError as err:
         raise Failed(f"this command needs lightkube ({err}): pip install 'rbg-hooks[local]'") from None
     try:

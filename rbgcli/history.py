@@ -1,8 +1,8 @@
 """What `rbg status` and `rbg rollout` show and send, from objects read off the cluster.
 
 Pure: every function takes plain dicts (a group, its ControllerRevisions, workloads and pods as
-the API server returns them) and returns text or a patch. The CLI (hooks/cli.py) reads them
-through hooks.localcluster.kube.GroupApi and sends the patches.
+the API server returns them) and returns text or a patch. The CLI (rbgcli/cluster.py) reads them
+through rbgclient.kube.GroupApi and sends the patches.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
-from . import constants as c
-from .children.revision import template_hash
-from .core import templates
-from .naming import workload_name
-from .validation import Invalid, parse_spec
+from hooks import constants as c
+from hooks.children.revision import template_hash
+from hooks.core import templates
+from hooks.naming import workload_name
+from hooks.validation import Invalid, parse_spec
 
 Obj = dict[str, Any]
 

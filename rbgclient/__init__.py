@@ -1,0 +1,1 @@
+"""The Kubernetes client the rbg command and the local cluster share (lightkube)."""
