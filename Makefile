@@ -10,7 +10,7 @@ EXAMPLE ?= examples/pd-disagg.yaml
 # binary built by hand with RBG_METACONTROLLER=/path/to/metacontroller (README.md).
 COMPONENTS := kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages
 
-.PHONY: install binaries up down test unit e2e crd golden bench lint docs
+.PHONY: install binaries up down test unit e2e crd golden bench lint lint docs
 
 $(PYTHON): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,7 +41,11 @@ docs: install
 	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 # The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
-test: install binaries docs
+# The import contracts of pyproject.toml ([tool.importlinter]): imports only go down.
+lint: install
+	$(VENV)/bin/lint-imports --no-cache
+
+test: install binaries lint docs
 	@$(PYTHON) -m pytest tests; rc=$$?; \
 	if [ -n "$$RBG_METACONTROLLER" ]; then mc="Metacontroller tier: run with $$RBG_METACONTROLLER"; \
 	else mc="Metacontroller tier: NOT RUN, its tests were skipped: RBG_METACONTROLLER is not set (README.md)"; fi; \
