@@ -10,7 +10,7 @@ EXAMPLE ?= examples/pd-disagg.yaml
 # binary built by hand with RBG_METACONTROLLER=/path/to/metacontroller (README.md).
 COMPONENTS := kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages
 
-.PHONY: install binaries up down test unit e2e crd golden bench lint lint docs
+.PHONY: install binaries up down test unit e2e crd golden bench lint docs
 
 $(PYTHON): pyproject.toml
 	$(PY) -m venv $(VENV)
