@@ -59,12 +59,18 @@ class Model(BaseModel):
 class WorkloadSpec(Model):
     """The kind of workload a role runs as."""
 
-    api_version: str = Field(c.APPS_V1, pattern=API_VERSION_PATTERN)
-    kind: str = Field(c.KIND_STATEFULSET, min_length=1)
+    api_version: str = Field(c.APPS_V1, pattern=API_VERSION_PATTERN, description="API version of the workload: apps/v1, or leaderworkerset.x-k8s.io/v1.")
+    kind: str = Field(c.KIND_STATEFULSET, min_length=1, description="Kind of the workload: StatefulSet, Deployment or LeaderWorkerSet.")
 
 
 class InPlaceUpdateStrategy(Model):
-    grace_period_seconds: int | None = Field(None, ge=0, le=c.INT32_MAX)
+    grace_period_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=c.INT32_MAX,
+        description="Seconds a replaced pod keeps serving after it leaves the Service endpoints: a preStop sleep in every "
+        "container without a preStop hook, and terminationGracePeriodSeconds at least this plus 30.",
+    )
 
 
 class RollingUpdate(Model):
@@ -73,16 +79,22 @@ class RollingUpdate(Model):
         description="Recreate replaces every pod at once; InPlaceIfPossible (upstream's default) rolls pods one "
         "by one, as Kubernetes workloads cannot change a pod's template in place.",
     )
-    partition: IntOrString = 0
-    max_unavailable: IntOrPercent = 1
-    max_surge: IntOrPercent = 0
-    paused: bool = False
-    in_place_update_strategy: InPlaceUpdateStrategy | None = None
+    partition: IntOrString = Field(
+        0, description="StatefulSet roles: pods at and above this ordinal (a count, or a percentage of replicas) get a new template: a canary."
+    )
+    max_unavailable: IntOrPercent = Field(
+        1,
+        description="Pods (a count or a percentage) that may be unavailable during the rollout; for StatefulSet roles it needs "
+        "the MaxUnavailableStatefulSet feature gate.",
+    )
+    max_surge: IntOrPercent = Field(0, description="Deployment and LeaderWorkerSet roles: pods (groups) created above replicas during the rollout.")
+    paused: bool = Field(False, description="Stop rolling out template changes to the role (rbg rollout pause and resume set it).")
+    in_place_update_strategy: InPlaceUpdateStrategy | None = Field(None, description="How long a pod being replaced keeps serving.")
 
 
 class RolloutStrategy(Model):
-    type: Literal["RollingUpdate"] = "RollingUpdate"
-    rolling_update: RollingUpdate | None = None
+    type: Literal["RollingUpdate"] = Field("RollingUpdate", description="The only strategy type: RollingUpdate.")
+    rolling_update: RollingUpdate | None = Field(None, description="How the role's pods roll to a new template.")
 
 
 class LeaderWorkerTemplate(Model):
@@ -154,7 +166,7 @@ class PodTemplate(TypedDict, total=False):
 
 
 class ScalingAdapter(Model):
-    enable: bool = False
+    enable: bool = Field(False, description="Give the role a RoleBasedGroupScalingAdapter <group>-<role> whose /scale sets its size.")
 
 
 class TemplateRef(Model):
@@ -198,9 +210,15 @@ class EngineRuntime(Model):
 class ClusterEngineRuntimeProfileSpec(Model):
     """What a ClusterEngineRuntimeProfile injects into the pods of the roles that name it."""
 
-    init_containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(default_factory=list, json_schema_extra={"k8s": "Container"})
-    containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(default_factory=list, json_schema_extra={"k8s": "Container"})
-    volumes: list[Annotated[dict[str, Any], _shaped(Volume)]] = Field(default_factory=list, json_schema_extra={"k8s": "Volume"})
+    init_containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(
+        default_factory=list, json_schema_extra={"k8s": "Container"}, description="Init containers appended after the pod template's own."
+    )
+    containers: list[Annotated[dict[str, Any], _shaped(Container)]] = Field(
+        default_factory=list, json_schema_extra={"k8s": "Container"}, description="Containers appended after the pod template's own (sidecars)."
+    )
+    volumes: list[Annotated[dict[str, Any], _shaped(Volume)]] = Field(
+        default_factory=list, json_schema_extra={"k8s": "Volume"}, description="Volumes appended after the pod template's own."
+    )
     update_strategy: Literal["NoUpdate", "RollingUpdate"] = Field(
         "NoUpdate",
         description="NoUpdate (default): a role's existing workload keeps the profile content it was given; "
@@ -233,11 +251,15 @@ class RoleSpec(Model):
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": ROLE_TEMPLATE_RULES})
 
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the role's workload object (not of its pods: put those in the template).")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of the role's workload object (not of its pods: put those in the template).")
     replicas: int = Field(1, ge=0, le=c.INT32_MAX, description="Number of pods (instances) of the role.")
-    rollout_strategy: RolloutStrategy | None = None
-    restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = None
+    rollout_strategy: RolloutStrategy | None = Field(None, description="How a change of the role's pod template rolls out.")
+    restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = Field(
+        None,
+        description="Failure recovery: on a pod failure, recreate the whole group (RecreateRBGOnPodRestart) or this role "
+        "(RecreateRoleInstanceOnPodRestart); None (default) leaves restarts to the workload.",
+    )
     drain_policy: DrainPolicy | None = Field(
         None,
         description="Ours: before this StatefulSet role shrinks (or the group is deleted), the members that go are listed "
@@ -267,7 +289,7 @@ class RoleSpec(Model):
         None,
         description="A strategic-merge patch (a partial pod template) over the template that templateRef names; only with templateRef.",
     )
-    leader_worker_set: LeaderWorkerTemplate | None = None
+    leader_worker_set: LeaderWorkerTemplate | None = Field(None, description="A LeaderWorkerSet role's groups: each a leader and size - 1 workers, with leader and worker patches.")
     service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(
         default_factory=list,
         max_length=c.MAX_SERVICE_PORTS,
@@ -279,8 +301,10 @@ class RoleSpec(Model):
         max_length=MAX_ENGINE_RUNTIMES,
         description="ClusterEngineRuntimeProfiles whose init containers, containers and volumes are injected into the role's pods.",
     )
-    scaling_adapter: ScalingAdapter | None = None
-    min_ready_seconds: int = Field(0, ge=0, le=c.INT32_MAX)
+    scaling_adapter: ScalingAdapter | None = Field(None, description="A RoleBasedGroupScalingAdapter for the role, a /scale target for autoscalers.")
+    min_ready_seconds: int = Field(
+        0, ge=0, le=c.INT32_MAX, description="Seconds a new pod must be Ready before it counts as available (StatefulSet and Deployment roles)."
+    )
 
     @property
     def pod_template(self) -> dict[str, Any]:
@@ -312,8 +336,8 @@ class VolcanoScheduling(Model):
 class PodGroupPolicy(Model):
     """Gang scheduling: one PodGroup `<group>` whose pods are placed all or none (kubeScheduling wins if both are given)."""
 
-    kube_scheduling: KubeScheduling | None = None
-    volcano_scheduling: VolcanoScheduling | None = None
+    kube_scheduling: KubeScheduling | None = Field(None, description="A scheduler-plugins PodGroup (scheduling.x-k8s.io/v1alpha1) for the coscheduling plugin; registered by overlays/scheduler-plugins.")
+    volcano_scheduling: VolcanoScheduling | None = Field(None, description="A Volcano PodGroup (scheduling.volcano.sh/v1beta1); registered by overlays/volcano.")
 
 
 class RecoveryPolicy(Model):
@@ -345,16 +369,18 @@ class CoordinatedScaling(Model):
 
 
 class CoordinationStrategy(Model):
-    rolling_update: CoordinatedRollingUpdate | None = None
-    scaling: CoordinatedScaling | None = None
+    rolling_update: CoordinatedRollingUpdate | None = Field(None, description="Roll the roles' template changes in step.")
+    scaling: CoordinatedScaling | None = Field(None, description="Grow the roles' replicas in step.")
 
 
 class Coordination(Model):
     """Roles that roll out (and scale) in step."""
 
-    name: str = Field(min_length=1, max_length=63)
-    roles: list[str] = Field(min_length=1, max_length=MAX_ROLES)
-    strategy: CoordinationStrategy = Field(default_factory=lambda: CoordinationStrategy.model_validate({}))
+    name: str = Field(min_length=1, max_length=63, description="Name of the coordination, used in the Coordinating condition.")
+    roles: list[str] = Field(min_length=1, max_length=MAX_ROLES, description="The roles kept in step.")
+    strategy: CoordinationStrategy = Field(
+        default_factory=lambda: CoordinationStrategy.model_validate({}), description="What is kept in step: rollouts, scaling, or both."
+    )
 
 
 class RoleBasedGroupSpec(Model):
@@ -389,14 +415,16 @@ class RoleBasedGroupSpec(Model):
         }
     )
 
-    roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES)
+    roles: list[RoleSpec] = Field(min_length=1, max_length=MAX_ROLES, description="The roles of the group, at most 32.")
     role_templates: list[RoleTemplate] = Field(
         default_factory=list,
         max_length=MAX_ROLE_TEMPLATES,
         description="Pod templates that roles share (templateRef), each role patching its own (templatePatch).",
     )
-    coordination: list[Coordination] = Field(default_factory=list, max_length=MAX_ROLES)
-    pod_group_policy: PodGroupPolicy | None = None
+    coordination: list[Coordination] = Field(
+        default_factory=list, max_length=MAX_ROLES, description="Groups of roles that roll out and scale in step."
+    )
+    pod_group_policy: PodGroupPolicy | None = Field(None, description="Gang scheduling: one PodGroup <group> whose pods are placed all or none (kubeScheduling wins if both are given).")
     recovery_policy: RecoveryPolicy | None = Field(
         None,
         description="Backoff and restart budget of failure recovery (roles[].restartPolicy).",
@@ -420,7 +448,7 @@ class SetRollingUpdate(Model):
 
 
 class SetRolloutStrategy(Model):
-    rolling_update: SetRollingUpdate | None = None
+    rolling_update: SetRollingUpdate | None = Field(None, description="How a template change rolls through the members.")
 
 
 class RoleBasedGroupSetSpec(Model):
@@ -432,7 +460,7 @@ class RoleBasedGroupSetSpec(Model):
         "Parallel",
         description="Parallel (default) creates every member at once; Ordered creates member i+1 once member i is Ready.",
     )
-    rollout_strategy: SetRolloutStrategy | None = None
+    rollout_strategy: SetRolloutStrategy | None = Field(None, description="How a change of the template rolls through the members.")
 
 
 class ScaleTargetRef(Model):
@@ -444,4 +472,4 @@ class RoleBasedGroupScalingAdapterSpec(Model):
     """A /scale target for one role of one group (HPA, KEDA, `kubectl scale rbgsa`)."""
 
     replicas: int | None = Field(None, ge=0, le=c.INT32_MAX, description="The role's size, once the adapter is bound.")
-    scale_target_ref: ScaleTargetRef
+    scale_target_ref: ScaleTargetRef = Field(description="The group and role whose size this adapter sets.")
