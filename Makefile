@@ -38,7 +38,7 @@ e2e: install binaries
 # The documentation site, into site/; --strict fails on a broken link, and the reference pages'
 # generator (docs/_gen/reference.py) fails on an undocumented field, constant or metric.
 docs: install
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 # The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
 # The import contracts of pyproject.toml ([tool.importlinter]): imports only go down.
