@@ -14,6 +14,14 @@ KIND_RBGSA = "RoleBasedGroupScalingAdapter"
 # The seed documents' spelling of a set: spec.groupTemplate, roles named by `role`.
 SEED_GROUP = "openpatio.io"
 SEED_API_VERSION = f"{SEED_GROUP}/{VERSION}"
+# Its resource names: kind RoleBasedGroupSet as upstream's, but a plural and singular of its own.
+# kubectl resolves a plural, singular or kind that two groups serve to the group first in
+# discovery order (openpatio.io before workloads.x-k8s.io), so shared names would hide upstream's
+# sets: `rolebasedgroupsets`, `rolebasedgroupset`, `RoleBasedGroupSet` and `rbgs` are upstream's;
+# the seed form is `seedrolebasedgroupsets.openpatio.io`, `RoleBasedGroupSet.openpatio.io` or `oprbgs`.
+SEED_PLURAL = "seedrolebasedgroupsets"
+SEED_SINGULAR = "seedrolebasedgroupset"
+SEED_SHORT_NAME = "oprbgs"
 
 # On every member of a set, and on its pods (the set's status.selector selects them).
 LABEL_SET_NAME = "rolebasedgroupset.workloads.x-k8s.io/name"
@@ -46,6 +54,10 @@ ANNOTATIONS_EXCLUSIVE_TOPOLOGY = (
     "rbg.workloads.x-k8s.io/group-exclusive-topology",
 )
 ANNOTATION_COLOCATED_TOPOLOGY = "rolebasedgroup.workloads.x-k8s.io/colocated-topology"
+# Ours: "Cluster" keeps groups of every namespace out of an exclusive group's domain; by default
+# (as upstream) only groups of its own namespace are kept out.
+ANNOTATION_EXCLUSIVE_TOPOLOGY_SCOPE = "rbg.workloads.x-k8s.io/exclusive-topology-scope"
+EXCLUSIVE_SCOPE_CLUSTER = "Cluster"
 ANNOTATIONS_DISABLE_EXCLUSIVE_TOPOLOGY = (
     "rolebasedgroup.workloads.x-k8s.io/disable-exclusive-topology",
     "rbg.workloads.x-k8s.io/role-disable-exclusive",
@@ -83,6 +95,7 @@ CHILD_ADAPTER = f"{KIND_RBGSA}.{API_VERSION}"
 KIND_CONTROLLER_REVISION = "ControllerRevision"
 CHILD_CONTROLLER_REVISION = f"{KIND_CONTROLLER_REVISION}.{APPS_V1}"
 KIND_JOB = "Job"
+KIND_SERVICE = "Service"
 CHILD_JOB = f"{KIND_JOB}.batch/v1"
 CHILD_TYPES = (CHILD_CONFIGMAP, CHILD_SERVICE, CHILD_STATEFULSET, CHILD_DEPLOYMENT, CHILD_ADAPTER, CHILD_CONTROLLER_REVISION, CHILD_JOB)
 # A set's children, and an adapter's related target.

@@ -11,7 +11,13 @@ def workload_name(group: str, role: str) -> str:
 
 
 def service_name(group: str, role: str) -> str:
-    """Headless Service of a StatefulSet role (upstream v0.3-v0.6 spelling)."""
+    """Headless Service of a StatefulSet role, as upstream names it since v0.5 ("s-" keeps it apart
+    from the workload's name); hooks.core.services decides which name a role's Service has."""
+    return f"s-{group}-{role}"
+
+
+def legacy_service_name(group: str, role: str) -> str:
+    """Headless Service of a StatefulSet role as upstream v0.3-v0.4 (and this project, before) named it."""
     return f"{group}-{role}"
 
 

@@ -17,9 +17,8 @@ import yaml
 
 from hooks import constants as c
 from hooks.children.revision import template_hash
-from hooks.core import templates
 from hooks.naming import workload_name
-from hooks.validation import Invalid, parse_spec
+from hooks.validation import Invalid, parse_spec, resolve
 
 Obj = dict[str, Any]
 
@@ -66,7 +65,7 @@ def current_templates(group: Obj) -> dict[str, Obj | None]:
     name, spec = _meta(group).get("name", ""), group.get("spec") or {}
     parsed = parse_spec(name, spec)
     if not isinstance(parsed, Invalid):
-        parsed = templates.resolve(parsed)
+        parsed = resolve(parsed)
     if isinstance(parsed, Invalid):
         return {r.get("name", ""): r.get("template") for r in spec.get("roles") or []}
     return {r.name: r.template for r in parsed.roles}

@@ -18,8 +18,8 @@ from . import cluster as cli_cluster
 from hooks import constants as c
 from hooks import naming
 from hooks.api import SyncRequest
-from hooks.core import rbg, templates
-from hooks.validation import Invalid, parse_spec
+from hooks.core import rbg
+from hooks.validation import Invalid, validate
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -89,9 +89,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for parent in groups:
         name = (parent.get("metadata") or {}).get("name", "")
-        result = parse_spec(name, parent.get("spec") or {})
-        if not isinstance(result, Invalid):
-            result = templates.resolve(result)  # a templatePatch that does not merge, or merges badly
+        result = validate(name, parent.get("spec") or {})
         if isinstance(result, Invalid):
             failed += 1
             for problem in result.problems:

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 REF_PREFIX = "#/components/schemas/"
-OUTPUT = Path(__file__).resolve().parent.parent / "hooks" / "crd" / "k8s_schemas.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "hooks" / "schemas" / "k8s_schemas.json"
 PATCH_OUTPUT = OUTPUT.with_name("k8s_patch_keys.json")
 PATCH_ROOTS = {"PodTemplateSpec": "io.k8s.api.core.v1.PodTemplateSpec"}
 PATCH_EXTENSIONS = {"x-kubernetes-patch-strategy": "patchStrategy", "x-kubernetes-patch-merge-key": "patchMergeKey"}

@@ -308,7 +308,7 @@ class RoleSpec(Model):
 
     @property
     def pod_template(self) -> dict[str, Any]:
-        """The role's pod template: its own, or the one hooks.core.templates made from its templateRef."""
+        """The role's pod template: its own, or the one hooks.validation.templates made from its templateRef."""
         if self.template is None:
             raise ValueError(f"role {self.name}: its templateRef is not resolved to a template")
         return self.template

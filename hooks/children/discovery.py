@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from .. import constants as c
 from ..api import RoleBasedGroupSpec, RoleSpec
-from ..naming import discovery_name, service_name, workload_name
+from ..naming import discovery_name, workload_name
 
 # Instances are items of roles.<role>.instances: four levels deep.
 _INSTANCE_INDENT = "      "
@@ -51,10 +51,10 @@ def _ports(role: RoleSpec) -> dict[str, int]:
     return ports
 
 
-def _address(group: str, role: RoleSpec, index: int | str) -> str:
+def _address(group: str, role: RoleSpec, index: int | str, services: dict[str, str]) -> str:
     """A resolvable address: "<pod>.<headless service>" of a StatefulSet role; of a LeaderWorkerSet
     role, its group's leader "<lws>-<index>" in the LWS's own headless Service "<lws>"."""
-    return f"{workload_name(group, role.name)}-{index}.{service_name(group, role.name)}"
+    return f"{workload_name(group, role.name)}-{index}.{services[role.name]}"
 
 
 def _worker_address(group: str, role: RoleSpec, index: int | str, worker: int | str) -> str:
@@ -68,8 +68,8 @@ def _size(role: RoleSpec) -> int:
     return role.leader_worker_set.size if role.workload.kind == c.KIND_LWS and role.leader_worker_set else 1
 
 
-def _instance(group: str, role: RoleSpec, ports: dict[str, int], index: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"address": _address(group, role, index), "ports": dict(ports)}
+def _instance(group: str, role: RoleSpec, ports: dict[str, int], index: int, services: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"address": _address(group, role, index, services), "ports": dict(ports)}
     if _size(role) > 1:
         out["workers"] = [_worker_address(group, role, index, j) for j in range(1, _size(role))]
     return out
@@ -111,9 +111,10 @@ def _round_robin(roles: list[RoleSpec], base: dict[str, int], room: int) -> dict
 
 
 def discovery_document(
-    group: str, spec: RoleBasedGroupSpec, started: set[str], budget: int = c.DISCOVERY_MAX_BYTES
+    group: str, spec: RoleBasedGroupSpec, started: set[str], services: dict[str, str], budget: int = c.DISCOVERY_MAX_BYTES
 ) -> tuple[dict[str, Any], list[Cut]]:
     """The document, and the roles whose instance lists had to be cut to stay within `budget`.
+    `services`: by started role, the headless Service its pods' addresses are in.
 
     Instances are listed for started StatefulSet and LeaderWorkerSet roles only: Deployment pods
     have no stable DNS names. A LeaderWorkerSet instance is a group: its leader's `address` and its
@@ -126,7 +127,7 @@ def discovery_document(
     listable = [r for r in spec.roles if r.name in started and r.workload.kind in _LISTED and r.replicas]
     ports = {r.name: _ports(r) for r in listable}
     # Instance i costs what instance 0 does, plus the digits of i beyond one in each of its _size addresses.
-    base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0)], _INSTANCE_INDENT)) - _size(r) for r in listable}
+    base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0, services)], _INSTANCE_INDENT)) - _size(r) for r in listable}
     # `instances: []` is counted for every role: 3 bytes (" []") more than a non-empty list takes,
     # so a listed role gives them back.
     room = budget - _cost(_lines(doc, ""))
@@ -137,7 +138,7 @@ def discovery_document(
             roles[r.name] = {
                 "size": r.replicas,
                 "truncated": True,
-                "addressTemplate": _address(group, r, "{index}"),
+                "addressTemplate": _address(group, r, "{index}", services),
                 **({"workerAddressTemplate": _worker_address(group, r, "{index}", "{worker}")} if _size(r) > 1 else {}),
                 "ports": ports[r.name],
                 "instances": [],
@@ -149,7 +150,7 @@ def discovery_document(
             roles[r.name] = {"size": r.replicas, "instances": []}
         else:
             cuts.append(Cut(r.name, listed[r.name], r.replicas))
-        roles[r.name]["instances"] = [_instance(group, r, ports[r.name], i) for i in range(listed[r.name])]
+        roles[r.name]["instances"] = [_instance(group, r, ports[r.name], i, services) for i in range(listed[r.name])]
     return doc, cuts
 
 
@@ -211,7 +212,7 @@ _VERSION_COST = _cost(_versioned("").splitlines())
 
 
 def discovery_configmap(
-    group: str, spec: RoleBasedGroupSpec, started: set[str], excluded: dict[str, list[int]] | None = None
+    group: str, spec: RoleBasedGroupSpec, started: set[str], services: dict[str, str], excluded: dict[str, list[int]] | None = None
 ) -> tuple[dict[str, Any], list[Cut]]:
     """The ConfigMap, and the roles whose instance lists were cut (see discovery_document).
 
@@ -219,9 +220,9 @@ def discovery_configmap(
     address under the role's `excluded`, within the budget.
     """
     roles = {r.name: r for r in spec.roles}
-    exclusions = {name: [_address(group, roles[name], i) for i in ordinals] for name, ordinals in (excluded or {}).items()}
+    exclusions = {name: [_address(group, roles[name], i, services) for i in ordinals] for name, ordinals in (excluded or {}).items()}
     extra = sum(_cost(_lines({"excluded": addresses}, "    ")) for addresses in exclusions.values())
-    doc, cuts = discovery_document(group, spec, started, c.DISCOVERY_MAX_BYTES - _VERSION_COST - extra)
+    doc, cuts = discovery_document(group, spec, started, services, c.DISCOVERY_MAX_BYTES - _VERSION_COST - extra)
     for name, addresses in exclusions.items():
         doc["roles"][name]["excluded"] = addresses
     configmap = {

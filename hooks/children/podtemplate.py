@@ -12,9 +12,11 @@ from typing import Any
 
 from .. import constants as c
 from .. import quantity
+from ..decisions import PodDecision
 from ..naming import discovery_name, group_unique_key
 
 _FIELD_REF_API_VERSION = "v1"
+_REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 
 
 def selector_labels(group: str, role: str) -> dict[str, str]:
@@ -42,9 +44,10 @@ def injected_env(group: str, role: str, index_label: str | None) -> list[dict[st
 
 
 def build_pod_template(
-    template: dict[str, Any], *, namespace: str, group: str, role: str, index_label: str | None
+    template: dict[str, Any], *, namespace: str, group: str, role: str, index_label: str | None, decision: PodDecision
 ) -> dict[str, Any]:
-    """The role's template with our labels, env and discovery mount; the input is not changed.
+    """The role's template with our labels, env and discovery mount, and what `decision` gives it;
+    the input is not changed.
 
     `index_label` is the pod label that holds the pod's stable index (a StatefulSet's pod-index,
     a LeaderWorkerSet's group-index), which ROLE_INDEX is read from; None: pods have none (Deployment).
@@ -69,38 +72,36 @@ def build_pod_template(
                 if m.get("name") != c.DISCOVERY_VOLUME and m.get("mountPath") != c.DISCOVERY_MOUNT_PATH
             ] + [dict(mount)]
     canonicalize_pod_spec(spec)
+    _decided(meta, spec, decision)
     return out
 
 
-def gang_marks(group: str, pod_group: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The labels and annotations that enrol a pod in the group's PodGroup of child type `pod_group`
-    (c.CHILD_KUBE_POD_GROUP: both coscheduling label spellings; c.CHILD_VOLCANO_POD_GROUP: Volcano's
-    group-name annotation)."""
-    if pod_group == c.CHILD_KUBE_POD_GROUP:
-        return {c.LABEL_POD_GROUP: group, c.LABEL_POD_GROUP_LEGACY: group}, {}
-    return {}, {c.ANNOTATION_VOLCANO_GROUP_NAME: group}
-
-
-def enrol(template: dict[str, Any], group: str, pod_group: str) -> dict[str, Any]:
-    """The pod template with its pods enrolled in the group's PodGroup of child type `pod_group`;
-    the input is not changed. Volcano only schedules pods that name it, so a template naming no
-    scheduler gets schedulerName `volcano` (one that names a scheduler keeps it)."""
-    labels, annotations = gang_marks(group, pod_group)
-    meta = dict(template.get("metadata") or {})
-    if labels:
-        meta["labels"] = {**(meta.get("labels") or {}), **labels}
-    if annotations:
-        meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
-    out = {**template, "metadata": meta}
-    spec = template.get("spec") or {}
-    if pod_group == c.CHILD_VOLCANO_POD_GROUP and not spec.get("schedulerName"):
-        out["spec"] = {**spec, "schedulerName": c.VOLCANO_SCHEDULER_NAME}
+def apply_decision(template: dict[str, Any], decision: PodDecision) -> dict[str, Any]:
+    """`template` with only what `decision` gives it; the input is not changed."""
+    out = json.loads(json.dumps(template))
+    _decided(out.setdefault("metadata", {}), out.setdefault("spec", {}), decision)
     return out
 
 
-def enrolled(template: dict[str, Any], group: str, pod_group: str) -> bool:
-    """Whether the pods made from `template` are enrolled in that PodGroup: enrolling changes nothing."""
-    return enrol(template, group, pod_group) == template
+def _decided(meta: dict[str, Any], spec: dict[str, Any], decision: PodDecision) -> None:
+    """Add, in place, what the planners decided for the template, in the order a pod shows it:
+    the grace of a replaced pod, placement after the template's own terms, gang enrolment."""
+    if decision.pre_stop_seconds:
+        for container in spec.get("containers", []):
+            container.setdefault("lifecycle", {}).setdefault("preStop", {"sleep": {"seconds": decision.pre_stop_seconds}})
+    if decision.termination_grace_seconds is not None:
+        spec["terminationGracePeriodSeconds"] = decision.termination_grace_seconds
+    if decision.affinity:
+        affinity = spec.setdefault("affinity", {})
+        for kind, term in decision.affinity:
+            section = affinity.setdefault(kind, {})
+            section[_REQUIRED] = [*(section.get(_REQUIRED) or []), json.loads(json.dumps(term))]
+    if decision.labels:
+        meta["labels"] = {**(meta.get("labels") or {}), **dict(decision.labels)}
+    if decision.annotations:
+        meta["annotations"] = {**(meta.get("annotations") or {}), **dict(decision.annotations)}
+    if decision.scheduler_name:
+        spec["schedulerName"] = decision.scheduler_name
 
 
 def canonicalize_pod_spec(spec: dict[str, Any]) -> None:

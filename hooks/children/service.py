@@ -6,11 +6,10 @@ import copy
 from typing import Any
 
 from ..api import RoleSpec
-from ..naming import service_name
 from .podtemplate import selector_labels
 
 
-def headless_service(group: str, role: RoleSpec) -> dict[str, Any]:
+def headless_service(group: str, role: RoleSpec, name: str) -> dict[str, Any]:
     labels = selector_labels(group, role.name)
     spec: dict[str, Any] = {
         "clusterIP": "None",
@@ -23,6 +22,6 @@ def headless_service(group: str, role: RoleSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": service_name(group, role.name), "labels": labels},
+        "metadata": {"name": name, "labels": labels},
         "spec": spec,
     }

@@ -1,86 +1,71 @@
-"""StatefulSet and Deployment of a role: one pure constructor per kind (LeaderWorkerSet: hooks.children.lws)."""
+"""The workload of a role: one pure constructor per kind, from the role's plan and its built pod
+templates (hooks.children.podtemplate). A new workload kind is one more constructor here."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .. import constants as c
-from ..api import RoleSpec
-from ..naming import service_name
+from ..decisions import RolePlan
 from .lws import leader_worker_set
-from .podtemplate import build_pod_template, selector_labels
-from .workloadparts import drained, partition, workload_metadata
+from .podtemplate import selector_labels
+from .workloadparts import workload_metadata
 
 
-def _rolling_update(role: RoleSpec) -> dict[str, Any] | None:
-    """StatefulSet rollingUpdate: partition, and maxUnavailable where it is not 1 (Kubernetes'
-    default, and all a StatefulSet does without the MaxUnavailableStatefulSet feature gate).
-    Recreate replaces every pod at once: no partition, all of them unavailable."""
-    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
-    if ru is None:
-        return None
-    out: dict[str, Any] = {}
-    at = partition(role)
-    if ru.type == "Recreate" and not ru.paused:
-        at, out["maxUnavailable"] = 0, "100%"
-    elif ru.max_unavailable != 1:
-        out["maxUnavailable"] = ru.max_unavailable
-    return {"partition": at, **out}
-
-
-def statefulset(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
+def statefulset(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     # rollingUpdate always present: with it absent, the StatefulSet controller recreates a pod it is
     # replacing at the old revision when its ordinal is below status.currentReplicas (Kubernetes'
     # newVersionedStatefulSetPod), so a pod can be replaced twice, the old template coming back between.
-    update: dict[str, Any] = {"type": "RollingUpdate", "rollingUpdate": _rolling_update(role) or {"partition": 0}}
+    # maxUnavailable only where it is not 1: Kubernetes' default, and all a StatefulSet does
+    # without the MaxUnavailableStatefulSet feature gate.
+    ro = plan.rollout
+    rolling: dict[str, Any] = {"partition": ro.partition}
+    if ro.given and ro.max_unavailable != 1:
+        rolling["maxUnavailable"] = ro.max_unavailable
     spec: dict[str, Any] = {
-        "replicas": role.replicas,
-        "serviceName": service_name(group, role.name),
+        "replicas": plan.replicas,
+        "serviceName": plan.service,
         "podManagementPolicy": "Parallel",
-        "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, index_label=c.LABEL_POD_INDEX), role),
-        "updateStrategy": update,
+        "selector": {"matchLabels": selector_labels(group, plan.role.name)},
+        "template": templates[0],
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": rolling},
     }
-    if role.min_ready_seconds:
-        spec["minReadySeconds"] = role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": workload_metadata(group, role), "spec": spec}
+    if plan.role.min_ready_seconds:
+        spec["minReadySeconds"] = plan.role.min_ready_seconds
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": workload_metadata(group, plan.role), "spec": spec}
 
 
-def deployment(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
+def deployment(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    ro = plan.rollout
     spec: dict[str, Any] = {
-        "replicas": role.replicas,
-        "selector": {"matchLabels": selector_labels(group, role.name)},
-        "template": drained(build_pod_template(role.pod_template, namespace=namespace, group=group, role=role.name, index_label=None), role),
+        "replicas": plan.replicas,
+        "selector": {"matchLabels": selector_labels(group, plan.role.name)},
+        "template": templates[0],
     }
-    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
-    if ru is not None:
+    if ro.given:
         spec["strategy"] = (
             {"type": "Recreate"}
-            if ru.type == "Recreate"
-            else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": ru.max_unavailable, "maxSurge": ru.max_surge}}
+            if ro.recreate
+            else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": ro.max_unavailable, "maxSurge": ro.max_surge}}
         )
-        if ru.paused:
-            spec["paused"] = True
-    if role.min_ready_seconds:
-        spec["minReadySeconds"] = role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": workload_metadata(group, role), "spec": spec}
+    if ro.paused:
+        spec["paused"] = True
+    if plan.role.min_ready_seconds:
+        spec["minReadySeconds"] = plan.role.min_ready_seconds
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": workload_metadata(group, plan.role), "spec": spec}
 
 
-BUILDERS = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment, c.KIND_LWS: leader_worker_set}
+Builder = Callable[[str, RolePlan, tuple[dict[str, Any], ...]], dict[str, Any]]
+BUILDERS: dict[str, Builder] = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment, c.KIND_LWS: leader_worker_set}
+# The pod label holding a pod's stable index, which ROLE_INDEX is read from (a Deployment's pods have none).
+INDEX_LABELS: dict[str, str | None] = {c.KIND_STATEFULSET: c.LABEL_POD_INDEX, c.KIND_DEPLOYMENT: None, c.KIND_LWS: c.LABEL_LWS_GROUP_INDEX}
 
 
-def workload(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:
-    """The role's workload; ValueError if Metacontroller could not store it (see applied_size)."""
-    child = BUILDERS[role.workload.kind](namespace, group, role)
-    size = applied_size(child)
-    if size > c.MAX_ANNOTATIONS_BYTES:
-        raise ValueError(
-            f"role {role.name}: its {child['kind']} would carry {size} bytes of annotations once applied "
-            f"(Metacontroller stores the whole object in {c.ANNOTATION_LAST_APPLIED}), over Kubernetes' "
-            f"limit of {c.MAX_ANNOTATIONS_BYTES}: make the pod template smaller"
-        )
-    return child
+def workload(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The role's workload, of the kind its spec names."""
+    return BUILDERS[plan.role.workload.kind](group, plan, templates)
 
 
 def applied_size(child: dict[str, Any]) -> int:

@@ -1,6 +1,6 @@
 """Coordinated rollouts and scaling (`spec.coordination[]`): roles that advance in step.
 
-Applied to the built workloads. For each coordination, the roles that are rolling (or scaling
+Decided from each role's plan and built pod template, before its workload is built. For each coordination, the roles that are rolling (or scaling
 up) may advance only so far that their fractions done differ by at most `maxSkew`:
 
     done_r / size_r  <=  min over the coordination's roles of done / size  +  maxSkew
@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import constants as c
 from ..api import Coordination, RoleBasedGroupSpec
+from ..decisions import RolePlan
 from ..naming import workload_name
 from .observed import Observed
 from .status import condition
@@ -89,15 +90,13 @@ def _let_through(applied: dict[str, Any]) -> tuple[int, bool]:
     return max(int(spec.get("replicas") or 0) - int(ru.get("partition") or 0), 0), bool(spec.get("paused"))
 
 
-def _rolling(role: str, child: dict[str, Any], seen: dict[str, Any], changing: bool, ru: Any) -> Progress:
-    size = int(child["spec"]["replicas"])
+def _rolling(role: str, size: int, seen: dict[str, Any], changing: bool, ru: Any) -> Progress:
     done = 0 if changing or _stale(seen) else min(size, int(_status(seen).get("updatedReplicas") or 0))
     canary = share(ru.partition, size, 0)
     return Progress(role, size, done, max(size - canary, 0))
 
 
-def _scaling(role: str, child: dict[str, Any], seen: dict[str, Any] | None, order_ready: bool) -> Progress:
-    size = int(child["spec"]["replicas"])
+def _scaling(role: str, size: int, seen: dict[str, Any] | None, order_ready: bool) -> Progress:
     status = _status(seen or {})
     done = int(status.get("readyReplicas" if order_ready else "replicas") or 0)
     current = int(((seen or {}).get("spec") or {}).get("replicas") or 0)
@@ -106,8 +105,17 @@ def _scaling(role: str, child: dict[str, Any], seen: dict[str, Any] | None, orde
 
 
 @dataclass(frozen=True)
+class Hold:
+    """How far coordination lets a role's workload go now."""
+
+    partition: int | None = None  # a StatefulSet's partition at least this
+    paused: bool = False  # a Deployment waits paused (it has no partition)
+    replicas: int | None = None  # scaling up: the replicas allowed so far
+
+
+@dataclass(frozen=True)
 class Coordinated:
-    children: list[dict[str, Any]]
+    holds: dict[str, Hold]  # by role; a role coordination does not hold is absent
     messages: list[str]
 
 
@@ -123,13 +131,12 @@ def _describe(co: Coordination, verb: str, progress: list[Progress], now: dict[s
     return f"{co.name}: " + "; ".join(parts)
 
 
-def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, Any]], observed: Observed) -> Coordinated:
-    """The workloads held back where coordination asks, and what each coordination is doing."""
-    workloads = {
-        ch["metadata"]["labels"][c.LABEL_ROLE_NAME]: ch
-        for ch in children
-        if ch["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT)
-    }
+def coordinate(
+    group: str, spec: RoleBasedGroupSpec, plans: dict[str, RolePlan], templates: dict[str, dict[str, Any]], observed: Observed
+) -> Coordinated:
+    """How far each coordinated role may go now, and what each coordination is doing. `plans` are
+    the started roles', `templates` their pod templates as built (the workload's spec.template)."""
+    workloads = {r: p for r, p in plans.items() if p.role.workload.kind in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT)}
     partition: dict[str, int] = {}
     paused: set[str] = set()
     replicas: dict[str, int] = {}
@@ -142,10 +149,10 @@ def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, An
             live = {r: s for r, s in seen.items() if s is not None}
             # Handed a new template by this very answer.
             changing = {
-                r: observed.applied(s).get("spec", {}).get("template") != workloads[r]["spec"]["template"]
+                r: observed.applied(s).get("spec", {}).get("template") != templates[r]
                 for r, s in live.items()
             }
-            rolling = [_rolling(r, workloads[r], s, changing[r], ru) for r, s in live.items()]
+            rolling = [_rolling(r, workloads[r].replicas, s, changing[r], ru) for r, s in live.items()]
             if any(p.done < p.size for p in rolling):
                 steps = {p.role: max(1, share(ru.max_unavailable, p.size, p.size)) for p in rolling}
                 now = allowed(rolling, skew_of(ru.max_skew), steps)
@@ -160,40 +167,25 @@ def coordinate(group: str, spec: RoleBasedGroupSpec, children: list[dict[str, An
                         before, was_paused = _let_through(observed.applied(live[p.role]))
                         through = before if hold else max(now[p.role], before)
                         was_paused = was_paused if hold else now[p.role] <= p.done < p.size
-                    if workloads[p.role]["kind"] == c.KIND_STATEFULSET:
+                    if workloads[p.role].role.workload.kind == c.KIND_STATEFULSET:
                         partition[p.role] = max(partition.get(p.role, 0), p.size - through)
                     elif was_paused:  # a Deployment has no partition: it waits paused
                         paused.add(p.role)
                 messages.append(_describe(co, "updated", rolling, now, skew_of(ru.max_skew)))
         if sc is not None:
-            scaling = [_scaling(r, workloads[r], s, sc.progression == "OrderReady") for r, s in seen.items()]
+            scaling = [_scaling(r, workloads[r].replicas, s, sc.progression == "OrderReady") for r, s in seen.items()]
             if any(p.done < p.size for p in scaling):
                 now = allowed(scaling, skew_of(sc.max_skew), {})
                 for p in scaling:
                     current = int(((seen[p.role] or {}).get("spec") or {}).get("replicas") or 0)
                     replicas[p.role] = min(replicas.get(p.role, p.size), max(now[p.role], min(current, p.size)))
                 messages.append(_describe(co, "scaled", scaling, now, skew_of(sc.max_skew)))
-    out = []
-    for ch in children:
-        role = (ch["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
-        if ch["kind"] in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT) and (role in partition or role in paused or role in replicas):
-            ch = _held(ch, partition.get(role), role in paused, replicas.get(role))
-        out.append(ch)
-    return Coordinated(out, messages)
-
-
-def _held(child: dict[str, Any], partition: int | None, paused: bool, replicas: int | None) -> dict[str, Any]:
-    spec = dict(child["spec"])
-    if replicas is not None:
-        spec["replicas"] = replicas
-    if partition:
-        update = dict(spec["updateStrategy"])
-        own = (update.get("rollingUpdate") or {}).get("partition", 0)
-        update["rollingUpdate"] = {**(update.get("rollingUpdate") or {}), "partition": max(own, partition)}
-        spec["updateStrategy"] = update
-    if paused:
-        spec["paused"] = True
-    return {**child, "spec": spec}
+    holds = {
+        r: Hold(partition.get(r), r in paused, replicas.get(r))
+        for r in workloads
+        if r in partition or r in paused or r in replicas
+    }
+    return Coordinated(holds, messages)
 
 
 def coordination_condition(messages: list[str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import constants as c
 from ..api import RoleBasedGroupSpec
+from ..decisions import RolePlan
 from ..children.timer import drain_timer, timer_fired
 from ..naming import drain_timer_name, workload_name
 from .observed import Observed, _mapping, pod_ready
@@ -31,7 +32,7 @@ from .status import condition
 class Drain:
     held: dict[str, int] = field(default_factory=dict)  # role -> the replicas kept while members drain
     excluded: dict[str, list[int]] = field(default_factory=dict)  # role -> ordinals listed as excluded
-    children: list[dict[str, Any]] = field(default_factory=list)  # the timers
+    timers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (role, timer)
     report: list[dict[str, Any]] = field(default_factory=list)  # status.draining
 
     def sized(self, spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec:
@@ -62,7 +63,7 @@ def drain(group: str, spec: RoleBasedGroupSpec, observed: Observed, finalizing: 
             continue  # the replicas drop now, and the exclusion with them
         out.held[role.name] = current
         out.excluded[role.name] = list(range(target, current))
-        out.children.append(drain_timer(group, role.name, role.drain_policy.timeout_seconds))
+        out.timers.append((role.name, drain_timer(group, role.name, role.drain_policy.timeout_seconds)))
         members = [f"{name}-{i}" for i in range(target, current)]
         reason = "GroupDeleted" if finalizing else "ScaleDown"
         out.report.append(_entry(role.name, members, waiting, timer, role.drain_policy.timeout_seconds, reason, now))
@@ -93,55 +94,53 @@ def drain_condition(spec: RoleBasedGroupSpec, report: list[dict[str, Any]]) -> d
 
 @dataclass(frozen=True)
 class Rollouts:
-    """Drain-safe rolling updates: the children with their partitions held, and what drains."""
+    """Drain-safe rolling updates: the partitions held, and what drains."""
 
-    children: list[dict[str, Any]]
+    partitions: dict[str, int] = field(default_factory=dict)  # by role: the partition held, above the one planned
     excluded: dict[str, list[int]] = field(default_factory=dict)
-    timers: list[dict[str, Any]] = field(default_factory=list)
+    timers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (role, timer)
     report: list[dict[str, Any]] = field(default_factory=list)
 
 
-def hold_rollouts(group: str, spec: RoleBasedGroupSpec, desired: list[dict[str, Any]], observed: Observed, skip: set[str], now: str) -> Rollouts:
+def hold_rollouts(
+    group: str, plans: dict[str, RolePlan], templates: dict[str, dict[str, Any]], observed: Observed, skip: set[str], now: str
+) -> Rollouts:
     """A rolling update of a StatefulSet role with a drainPolicy goes one pod at a time, each drained first.
 
-    The StatefulSet controller replaces pods from the highest ordinal down to the partition. The
-    partition returned is held: at `replicas` in the answer that changes the template (the
-    controller has not seen it yet); then, for the highest pod not at the update revision (k),
+    `plans` are the started roles' (replicas and partition as planned so far), `templates` their pod
+    templates as built. The StatefulSet controller replaces pods from the highest ordinal down to
+    the partition. The partition is held: at `replicas` in the answer that changes the template
+    (the controller has not seen it yet); then, for the highest pod not at the update revision (k),
     at k + 1 while the pods above it are not all updated and Ready, or while k is not drained:
     k is then listed as excluded and its timer runs. Once k is drained (or its timer fired, or
     it is already gone), the partition goes to k and the controller replaces it.
     """
-    drains = {r.name: r for r in spec.roles if r.drain_policy is not None and r.workload.kind == c.KIND_STATEFULSET and r.name not in skip}
-    out = Rollouts(children=[])
-    for child in desired:
-        role = drains.get((child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME, "")) if child["kind"] == c.KIND_STATEFULSET else None
-        seen = observed.workload(child["metadata"]["name"]) if role else None
-        rolling = _mapping(_mapping(child["spec"].get("updateStrategy")).get("rollingUpdate")) if seen else {}
-        if role is None or role.drain_policy is None or seen is None or "partition" not in rolling:
-            out.children.append(child)
+    out = Rollouts()
+    for name, plan in plans.items():
+        role = plan.role
+        if role.drain_policy is None or role.workload.kind != c.KIND_STATEFULSET or name in skip:
             continue
-        held, member = _partition(group, role.name, child, seen, observed)
+        seen = observed.workload(workload_name(group, name))
+        if seen is None:
+            continue
+        held, member = _partition(group, name, plan.replicas, templates[name], seen, observed)
         if member is not None:  # held until it drains: excluded, its own timer running
-            timeout, timer = role.drain_policy.timeout_seconds, observed.objects.get((c.KIND_JOB, drain_timer_name(group, role.name)))
-            out.excluded[role.name] = [int(member.rsplit("-", 1)[1])]
-            out.timers.append(drain_timer(group, role.name, timeout, member))
-            out.report.append(_entry(role.name, [member], [member], timer, timeout, "RollingUpdate", now))
-        if held is None or held <= rolling["partition"]:
-            out.children.append(child)
-            continue
-        update = {**child["spec"]["updateStrategy"], "rollingUpdate": {**rolling, "partition": held}}
-        out.children.append({**child, "spec": {**child["spec"], "updateStrategy": update}})
+            timeout, timer = role.drain_policy.timeout_seconds, observed.objects.get((c.KIND_JOB, drain_timer_name(group, name)))
+            out.excluded[name] = [int(member.rsplit("-", 1)[1])]
+            out.timers.append((name, drain_timer(group, name, timeout, member)))
+            out.report.append(_entry(name, [member], [member], timer, timeout, "RollingUpdate", now))
+        if held is not None and held > plan.rollout.partition:
+            out.partitions[name] = held
     return out
 
 
-def _partition(group: str, role: str, child: dict[str, Any], seen: dict[str, Any], observed: Observed) -> tuple[int | None, str | None]:
+def _partition(group: str, role: str, replicas: int, template: dict[str, Any], seen: dict[str, Any], observed: Observed) -> tuple[int | None, str | None]:
     """The partition a draining rollout holds the role at (None: it holds nothing), and the pod
     it waits for to drain, if any."""
-    replicas = int(child["spec"].get("replicas", 1))
     applied = _mapping(observed.applied(seen).get("spec"))
-    if applied.get("template") != child["spec"].get("template"):
+    if applied.get("template") != template:
         return replicas, None
-    status, name = _mapping(seen.get("status")), child["metadata"]["name"]
+    status, name = _mapping(seen.get("status")), workload_name(group, role)
     if int(status.get("observedGeneration") or 0) < int(seen["metadata"].get("generation") or 0) or not status.get("updateRevision"):
         return int(_mapping(_mapping(applied.get("updateStrategy")).get("rollingUpdate")).get("partition", 0)), None
     revision = status["updateRevision"]

@@ -38,10 +38,9 @@ from typing import Any
 
 from .. import constants as c
 from ..api import KubeScheduling, RoleBasedGroupSpec, VolcanoScheduling
+from ..decisions import PodDecision
 from ..children.podgroup import kube_pod_group, volcano_pod_group
-from ..children.lws import pod_templates, pods_per_replica, with_pod_templates
-from ..children.podtemplate import enrol, enrolled
-from .observed import Observed
+from .observed import Observed, pod_templates, pods_per_replica
 from .status import condition
 
 _SCHEDULERS = {c.CHILD_KUBE_POD_GROUP: "scheduler-plugins (its coscheduling plugin)", c.CHILD_VOLCANO_POD_GROUP: "Volcano"}
@@ -68,22 +67,40 @@ class Gang:
             return None
         return c.CHILD_KUBE_POD_GROUP if isinstance(self.policy, KubeScheduling) else c.CHILD_VOLCANO_POD_GROUP
 
-    def enrol(self, children: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The children with every workload's pods enrolled, where the PodGroup can exist."""
-        kind = self.pod_group
-        if kind is None or not self.registered:
-            return children
-        return [
-            with_pod_templates(ch, [enrol(t, self.group, kind) for t in pod_templates(ch)]) if ch["kind"] in c.WORKLOAD_KINDS else ch
-            for ch in children
-        ]
+    def marks(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The labels and annotations that enrol a pod in the group's PodGroup (kubeScheduling: both
+        coscheduling label spellings; volcanoScheduling: Volcano's group-name annotation); none
+        where the PodGroup can not exist."""
+        if self.pod_group is None or not self.registered:
+            return {}, {}
+        if self.pod_group == c.CHILD_KUBE_POD_GROUP:
+            return {c.LABEL_POD_GROUP: self.group, c.LABEL_POD_GROUP_LEGACY: self.group}, {}
+        return {}, {c.ANNOTATION_VOLCANO_GROUP_NAME: self.group}
 
-    def pod_groups(self, children: list[dict[str, Any]], observed: Observed) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """`children` (the workloads as this answer returns them) with the PodGroup added, and the
-        GangScheduling condition; both unchanged and empty without podGroupPolicy."""
+    def enrol(self, template: dict[str, Any]) -> PodDecision:
+        """What a pod template gets to enrol its pods. Volcano only schedules pods that name it, so a
+        template naming no scheduler gets schedulerName `volcano` (one that names a scheduler keeps it)."""
+        labels, annotations = self.marks()
+        volcano = self.registered and self.pod_group == c.CHILD_VOLCANO_POD_GROUP
+        scheduler = c.VOLCANO_SCHEDULER_NAME if volcano and not (template.get("spec") or {}).get("schedulerName") else None
+        return PodDecision(labels=tuple(labels.items()), annotations=tuple(annotations.items()), scheduler_name=scheduler)
+
+    def enrolled(self, template: dict[str, Any]) -> bool:
+        """Whether the pods made from `template` are enrolled: enrolling would change nothing."""
+        labels, annotations = self.marks()
+        meta = template.get("metadata") or {}
+        if any((meta.get("labels") or {}).get(k) != v for k, v in labels.items()):
+            return False
+        if any((meta.get("annotations") or {}).get(k) != v for k, v in annotations.items()):
+            return False
+        return self.pod_group != c.CHILD_VOLCANO_POD_GROUP or bool((template.get("spec") or {}).get("schedulerName"))
+
+    def pod_groups(self, workloads: dict[str, dict[str, Any]], observed: Observed) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The PodGroup, sized from `workloads` (by role, as this answer returns them), and the
+        GangScheduling condition; both empty without podGroupPolicy."""
         kind = self.pod_group
         if self.policy is None or kind is None:
-            return children, []
+            return [], []
         ignored = " (volcanoScheduling is ignored: kubeScheduling is given too)" if self.ignored else ""
         api_version = kind.split(".", 1)[1]
         if not self.registered:
@@ -93,8 +110,7 @@ class Gang:
                 f"controller is not registered for: install {_SCHEDULERS[kind]}, then `kubectl apply --server-side "
                 f"-k overlays/{c.GANG_OVERLAYS[kind]}`; until then no PodGroup is made and no pod is enrolled{ignored}"
             )
-            return children, [condition(c.COND_GANG_SCHEDULING, False, c.REASON_POD_GROUP_NOT_REGISTERED, message)]
-        workloads = {ch["metadata"]["labels"][c.LABEL_ROLE_NAME]: ch for ch in children if ch["kind"] in c.WORKLOAD_KINDS}
+            return [], [condition(c.COND_GANG_SCHEDULING, False, c.REASON_POD_GROUP_NOT_REGISTERED, message)]
         before = self._counted_before(observed, kind)
         sizes = {
             r: int(workloads[r]["spec"]["replicas"]) * pods_per_replica(workloads[r])
@@ -116,7 +132,7 @@ class Gang:
         if waiting:
             message += f"; {', '.join(waiting)} counted once created"
         reason = c.REASON_ENROLLING_ROLES if enrolling else c.REASON_ALL_ROLES_ENROLLED
-        return [*children, pod_group], [condition(c.COND_GANG_SCHEDULING, True, reason, message + ignored)]
+        return [pod_group], [condition(c.COND_GANG_SCHEDULING, True, reason, message + ignored)]
 
     def _counted_before(self, observed: Observed, kind: str) -> set[str]:
         """The roles the observed PodGroup of type `kind` was last applied with."""
@@ -136,7 +152,7 @@ class Gang:
             templates = pod_templates(applied)
         except (KeyError, TypeError):  # not as the hooks return a workload: never enrolled by them
             return False
-        if not all(isinstance(t, dict) and enrolled(t, self.group, kind) for t in templates):
+        if not all(isinstance(t, dict) and self.enrolled(t) for t in templates):
             return False
         if before:
             return True

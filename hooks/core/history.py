@@ -86,9 +86,9 @@ def numbering(
     return out
 
 
-def revisions(group: str, spec: RoleBasedGroupSpec, started: Iterable[str], observed: Observed) -> list[dict[str, Any]]:
+def revisions(group: str, spec: RoleBasedGroupSpec, started: Iterable[str], observed: Observed) -> list[tuple[str, dict[str, Any]]]:
     """The ControllerRevisions of every started role, and of every role with a recorded history
-    (one being recreated keeps it): its current one, then the older ones kept."""
+    (one being recreated keeps it), each with its role: its current one, then the older ones kept."""
     objects = [obj for (kind, _), obj in observed.objects.items() if kind == c.KIND_CONTROLLER_REVISION]
     share = c.HISTORY_MAX_BYTES // max(1, len(spec.roles))
     started = set(started)
@@ -103,7 +103,7 @@ def revisions(group: str, spec: RoleBasedGroupSpec, started: Iterable[str], obse
         numbers = numbering(current, {h: r.revision for h, r in seen.items()}, spec.revision_history_limit, sizes, share)
         for digest, number in numbers.items():
             if digest in seen:  # recorded: its name and data as they are
-                out.append(controller_revision(group, name, seen[digest].template, number, digest))
+                out.append((name, controller_revision(group, name, seen[digest].template, number, digest)))
             else:
-                out.append(controller_revision(group, name, role.pod_template, number))
+                out.append((name, controller_revision(group, name, role.pod_template, number)))
     return out

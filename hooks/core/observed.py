@@ -258,3 +258,19 @@ def request_time(parent: AnyParent, children: dict[str, dict[str, Any]], observe
     objects = [obj for key in child_types(children) for obj in children[key].values()]
     objects += [pod for pods in (observed.pods or {}).values() for pod in pods]
     return latest_time(parent, objects)
+
+
+def pod_templates(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod templates of a role workload as observed or returned: a LeaderWorkerSet's leader and
+    worker templates, another kind's one. KeyError or TypeError if it is not shaped as one."""
+    if workload["kind"] == c.KIND_LWS:
+        lwt = workload["spec"]["leaderWorkerTemplate"]
+        return [lwt["leaderTemplate"], lwt["workerTemplate"]]
+    return [workload["spec"]["template"]]
+
+
+def pods_per_replica(workload: dict[str, Any]) -> int:
+    """Pods per unit of a role workload's `replicas`: a LeaderWorkerSet's group size, else 1."""
+    if workload["kind"] == c.KIND_LWS:
+        return int(workload["spec"]["leaderWorkerTemplate"].get("size") or 1)
+    return 1

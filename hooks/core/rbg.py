@@ -1,28 +1,33 @@
 """The RoleBasedGroup core: (parent, observed children) -> (desired children, status).
 
 Pure and deterministic: no API calls, no clock, no environment. The plan is made from what
-Metacontroller observed and from the parent's own status:
+Metacontroller observed and from the parent's own status; a request flows down once:
 
-1. Parse and check the spec, and make every role's pod template (hooks.core.templates: its
+1. Validate (hooks.validation): every spec rule, and every role's pod template made (its
    roleTemplate with its templatePatch merged over it). An invalid spec freezes the group: every
    observed child is returned exactly as last applied (nothing created, changed or deleted) and
    status says why.
-2. Size each role (its spec, or its scaling adapter: hooks.core.scaling), and decide failure
-   recovery (hooks.core.recovery): roles being recreated are withheld, and so are
-   LeaderWorkerSet roles while their child type is not registered (condition LeaderWorkerSets).
-3. Gate first creation: a role's workload is returned once it exists, or once every
-   dependency's workload has all desired replicas ready (startupPolicy Ordered), or at once
-   (Parallel), and not while pods of a deleted workload of it linger. Readiness is read from the
-   group's pods where they are observed (they show it before the workload's status does), else
-   from the workload's status. An existing workload is never withdrawn because a dependency
-   became unready.
-4. Build every started role's workload and Service, then place (hooks.core.topology), enrol in
-   a gang (hooks.core.gang), pace (hooks.core.coordination) and drain (hooks.core.drain); then
-   the discovery ConfigMap (its instance lists cut to a size budget if need be, the members
-   being drained left out); add the roles' scaling adapters, each role's rollout history
-   (ControllerRevisions: hooks.core.history), recovery's state and timer, and the PodGroup sized
-   to the workloads returned.
-5. Compute status from the observed children (and pods: hooks.core.pending).
+2. Plan: engine runtimes injected (hooks.core.runtimes); each role sized (its spec, or its
+   scaling adapter: hooks.core.scaling) and held while members drain (hooks.core.drain); failure
+   recovery (hooks.core.recovery) withholds roles being recreated, and LeaderWorkerSet roles wait
+   while their child type is not registered (condition LeaderWorkerSets). First creation is gated:
+   a role's workload is returned once it exists, or once every dependency's workload has all
+   desired replicas ready (startupPolicy Ordered), or at once (Parallel), and not while pods of a
+   deleted workload of it linger. Readiness is read from the group's pods where they are observed
+   (they show it before the workload's status does), else from the workload's status. An existing
+   workload is never withdrawn because a dependency became unready. Each started role then gets
+   its decisions: its Service name (hooks.core.services), its rollout (hooks.core.rollout), its
+   pods' placement (hooks.core.topology) and gang enrolment (hooks.core.gang); its pod templates
+   are built, and coordination (hooks.core.coordination) and drain-safe rolling updates hold
+   its partition or pace from them.
+3. Build (hooks.children) from the plans: each role's workload and Service, the discovery
+   ConfigMap (its instance lists cut to a size budget if need be, the members being drained left
+   out), the scaling adapters, each role's rollout history (ControllerRevisions:
+   hooks.core.history), recovery's state and timer, drain timers, and the PodGroup sized to the
+   workloads returned. No child is changed after it is built.
+4. Compute status from the observed children (and pods: hooks.core.pending).
+
+A role whose engine runtime profile is missing keeps its workload exactly as last applied.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ from typing import Any
 from .. import constants as c
 from ..api import Parent, RoleBasedGroupSpec, SyncRequest
 from ..children.discovery import Cut, discovery_configmap
+from ..children.podtemplate import build_pod_template
 from ..children.service import headless_service
-from ..children.workloads import workload
+from ..children.workloads import INDEX_LABELS, applied_size, workload
+from ..decisions import RolePlan
 from ..naming import workload_name
-from ..validation import Invalid, Problem, parse_spec
-from .coordination import coordinate, coordination_condition
-from .drain import drain, drain_condition, hold_rollouts
-from .gang import schedule
+from ..validation import Invalid, Problem, pod_templates, validate
+from . import rollout, topology
+from .coordination import Coordinated, coordinate, coordination_condition
+from .drain import Rollouts, drain, drain_condition, hold_rollouts
+from .gang import Gang, schedule
 from .history import revisions
 from .observed import Observed, counts, is_ready, lingers, request_time
 from .pending import scheduling_condition
@@ -47,9 +55,8 @@ from .recovery import recover
 from .scaling import sizes
 from .result import Result
 from .runtimes import runtimes
+from .services import service_of
 from .status import condition, frozen_conditions, merge_conditions
-from .templates import resolve
-from .topology import place
 
 
 @dataclass(frozen=True)
@@ -108,27 +115,94 @@ def leader_worker_sets_condition(spec: RoleBasedGroupSpec, unregistered: frozens
     return condition(c.COND_LEADER_WORKER_SETS, False, c.REASON_LWS_NOT_REGISTERED, message)
 
 
-def changing_roles(desired: list[dict[str, Any]], observed: Observed) -> set[str]:
-    """Roles whose workload is returned with another spec than Metacontroller last applied."""
-    out = set()
-    for child in desired:
-        if child["kind"] in c.WORKLOAD_KINDS:
-            seen = observed.workload(child["metadata"]["name"])
-            if seen is not None and observed.applied(seen).get("spec") != child["spec"]:
-                out.add(child["metadata"]["labels"][c.LABEL_ROLE_NAME])
+def role_plans(
+    namespace: str, group: str, annotations: dict[str, str], spec: RoleBasedGroupSpec, started: list[str], gang: Gang, observed: Observed
+) -> dict[str, RolePlan]:
+    """Every started role's plan before coordination and drains: its size, Service, rollout, and
+    each pod template's placement, gang enrolment and grace."""
+    placement = topology.terms(namespace, group, annotations)
+    plans = {}
+    for role in spec.roles:
+        if role.name not in started:
+            continue
+        templates = pod_templates(role)
+        placed = topology.place(placement, role, templates)
+        pods = []
+        for template, terms in zip(templates, placed):
+            seconds, grace = rollout.grace(role, template)
+            enrolled = gang.enrol(template)
+            pods.append(replace(enrolled, affinity=terms, pre_stop_seconds=seconds, termination_grace_seconds=grace))
+        plans[role.name] = RolePlan(role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role))
+    return plans
+
+
+def built_templates(namespace: str, group: str, plan: RolePlan) -> tuple[dict[str, Any], ...]:
+    index = INDEX_LABELS[plan.role.workload.kind]
+    return tuple(
+        build_pod_template(t, namespace=namespace, group=group, role=plan.role.name, index_label=index, decision=d)
+        for t, d in zip(plan.templates, plan.pods)
+    )
+
+
+def held(plan: RolePlan, coordinated: Coordinated, rolled: Rollouts) -> RolePlan:
+    """The plan with what coordination and a drain-safe rolling update hold it to."""
+    hold = coordinated.holds.get(plan.role.name)
+    ro, replicas = plan.rollout, plan.replicas
+    if hold is not None:
+        if hold.replicas is not None:
+            replicas = hold.replicas
+        if hold.partition:
+            ro = replace(ro, partition=max(ro.partition, hold.partition))
+        if hold.paused:
+            ro = replace(ro, paused=True)
+    if plan.role.name in rolled.partitions:
+        ro = replace(ro, partition=rolled.partitions[plan.role.name])
+    return replace(plan, replicas=replicas, rollout=ro)
+
+
+class TooLarge(Exception):
+    """A workload Metacontroller could not store: a spec problem found once it is built."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def role_children(group: str, spec: RoleBasedGroupSpec, plans: dict[str, RolePlan], templates: dict[str, tuple[dict[str, Any], ...]], kept: set[str], observed: Observed) -> list[tuple[str, dict[str, Any]]]:
+    """Every started role's Service (StatefulSet roles) and workload, by role; a role in `kept`
+    (its engine runtime profile missing) keeps its workload exactly as last applied."""
+    out = []
+    for i, role in enumerate(spec.roles):
+        plan = plans.get(role.name)
+        if plan is None:
+            continue
+        if role.workload.kind == c.KIND_STATEFULSET:
+            out.append((role.name, headless_service(group, role, plan.service)))
+        seen = observed.workload(workload_name(group, role.name)) if role.name in kept else None
+        if seen is not None:
+            out.append((role.name, observed.applied(seen)))
+            continue
+        child = workload(group, plan, templates[role.name])
+        size = applied_size(child)
+        if size > c.MAX_ANNOTATIONS_BYTES:
+            raise TooLarge(Problem(
+                f"spec.roles[{i}].template",
+                f"role {role.name}: its {child['kind']} would carry {size} bytes of annotations once applied (Metacontroller stores "
+                f"the whole object in {c.ANNOTATION_LAST_APPLIED}), over Kubernetes' limit of "
+                f"{c.MAX_ANNOTATIONS_BYTES}: make the pod template smaller",
+            ))
+        out.append((role.name, child))
     return out
 
 
-def desired_workloads(namespace: str, group: str, spec: RoleBasedGroupSpec, p: Plan) -> list[dict[str, Any]]:
-    """Every started role's workload, after its headless Service if it is a StatefulSet role."""
-    children = []
-    for role in spec.roles:
-        if role.name not in p.started:
-            continue
-        if role.workload.kind == c.KIND_STATEFULSET:
-            children.append(headless_service(group, role))
-        children.append(workload(namespace, group, role))
-    return children
+def changing_roles(workloads: dict[str, dict[str, Any]], observed: Observed) -> set[str]:
+    """Roles whose workload is returned with another spec than Metacontroller last applied."""
+    out = set()
+    for role, child in workloads.items():
+        seen = observed.workload(child["metadata"]["name"])
+        if seen is not None and observed.applied(seen).get("spec") != child["spec"]:
+            out.add(role)
+    return out
 
 
 def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
@@ -183,25 +257,44 @@ def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]
     return [ready, progressing, valid]
 
 
-def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> Result:
+@dataclass(frozen=True)
+class Answer:
+    """The hook's answer, each child with the role it belongs to (None: the group's)."""
+
+    status: dict[str, Any]
+    children: list[tuple[str | None, dict[str, Any]]]
+
+    def result(self) -> Result:
+        return Result(status=self.status, children=[child for _, child in self.children])
+
+
+def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> Answer:
     """Keep every child as it is and say why in status, keeping what status said before."""
     previous = dict(parent.status or {})
     status = {k: v for k, v in previous.items() if k not in ("conditions", "observedGeneration")}
     status["conditions"] = frozen_conditions(previous, invalid, now, parent.metadata.generation)
-    return Result(status=status, children=observed.as_applied())
+    return Answer(status=status, children=[(None, child) for child in observed.as_applied()])
 
 
-def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Invalid, Observed]:
+def _reconcile(request: SyncRequest) -> tuple[Answer, RoleBasedGroupSpec | Invalid, Observed]:
     parent = request.parent
     group, namespace = parent.metadata.name, parent.metadata.namespace
     observed = Observed.from_request(request.children, request.related, namespace)
     now = request_time(parent, request.children, observed)
 
-    parsed = parse_spec(group, parent.spec)
-    if not isinstance(parsed, Invalid):
-        parsed = resolve(parsed)  # every role's template, roleTemplates and templatePatch merged
+    parsed = validate(group, parent.spec)
     if isinstance(parsed, Invalid):
         return _frozen(parent, observed, parsed, now), parsed, observed
+    try:
+        return _answer(request, parsed, observed, now), parsed, observed
+    except TooLarge as err:  # a value the schema let through but the children can not carry
+        invalid = Invalid(c.REASON_INVALID_FIELDS, (err.problem,))
+        return _frozen(parent, observed, invalid, now), invalid, observed
+
+
+def _answer(request: SyncRequest, parsed: RoleBasedGroupSpec, observed: Observed, now: str) -> Answer:
+    parent = request.parent
+    group, namespace = parent.metadata.name, parent.metadata.namespace
     engines = runtimes(group, parsed, observed)  # engineRuntimes: profiles injected (hooks.core.runtimes)
     written, parsed = parsed, engines.spec  # the rollout history records the templates as written
     sized = sizes(group, parsed, observed, parent.status)
@@ -210,23 +303,30 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
     recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
     unregistered = unregistered_roles(spec, request.children)
     p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld)
-    try:
-        desired = desired_workloads(namespace, group, spec, p)
-    except ValueError as err:  # a value the schema let through but the children can not carry
-        invalid = Invalid(c.REASON_INVALID_FIELDS, (Problem("spec.roles", str(err)),))
-        return _frozen(parent, observed, invalid, now), invalid, observed
-    desired = place(namespace, group, parent.metadata.annotations, spec, desired)
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
-    desired = gang.enrol(desired)
-    coordinated = coordinate(group, spec, desired, observed)
-    rolled = hold_rollouts(group, spec, coordinated.children, observed, set(draining.held), now)
+    plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed)
+    templates = {name: built_templates(namespace, group, rp) for name, rp in plans.items()}
+    coordinated = coordinate(group, spec, plans, {name: t[0] for name, t in templates.items()}, observed)
+    rolled = hold_rollouts(group, {n: held(rp, coordinated, Rollouts()) for n, rp in plans.items()}, {n: t[0] for n, t in templates.items()}, observed, set(draining.held), now)
+    plans = {name: held(rp, coordinated, rolled) for name, rp in plans.items()}
     # The discovery file leaves out the members being drained, a rolling update's one included.
-    configmap, cuts = discovery_configmap(group, spec, set(p.started), {**draining.excluded, **rolled.excluded})
-    children = engines.hold([configmap, *rolled.children], observed)  # a role whose profile is missing: as it runs
+    services = {name: rp.service for name, rp in plans.items()}
+    configmap, cuts = discovery_configmap(group, spec, set(p.started), services, {**draining.excluded, **rolled.excluded})
+    roles = role_children(group, spec, plans, templates, set(engines.missing), observed)
+    workloads = {role: child for role, child in roles if child["kind"] in c.WORKLOAD_KINDS}
     # A role whose workload this answer changes is not ready, whatever its old status said.
-    p = replace(p, ready=p.ready - changing_roles(children, observed))
-    desired = children + sized.adapters + revisions(group, written, p.started, observed) + recovery.children + draining.children + rolled.timers
-    desired, gang_conditions = gang.pod_groups(desired, observed)
+    p = replace(p, ready=p.ready - changing_roles(workloads, observed))
+    pod_groups, gang_conditions = gang.pod_groups(workloads, observed)
+    children: list[tuple[str | None, dict[str, Any]]] = [
+        (None, configmap),
+        *roles,
+        *((a["metadata"]["labels"][c.LABEL_ROLE_NAME], a) for a in sized.adapters),
+        *revisions(group, written, p.started, observed),
+        *((None, child) for child in recovery.children),
+        *draining.timers,
+        *rolled.timers,
+        *((None, pg) for pg in pod_groups),
+    ]
     statuses = [
         {**s, "scalingAdapter": sized.held[s["name"]]} if s["name"] in sized.held else s
         for s in role_statuses(group, spec, observed)
@@ -256,12 +356,12 @@ def _reconcile(request: SyncRequest) -> tuple[Result, RoleBasedGroupSpec | Inval
         status["recovery"] = recovery.status
     if draining.report or rolled.report:
         status["draining"] = draining.report + rolled.report
-    return Result(status=status, children=desired), spec, observed
+    return Answer(status=status, children=children)
 
 
 def sync(request: SyncRequest) -> Result:
     """The sync hook."""
-    return _reconcile(request)[0]
+    return _reconcile(request)[0].result()
 
 
 def finalize(request: SyncRequest) -> Result:
@@ -269,19 +369,14 @@ def finalize(request: SyncRequest) -> Result:
 
     Services and the discovery ConfigMap go with the last workload; `finalized` once nothing is left.
     """
-    result, spec, observed = _reconcile(request)
+    answer, spec, observed = _reconcile(request)
     if isinstance(spec, Invalid) or not observed.objects:
-        return Result(status=result.status, children=[], finalized=not observed.objects)
+        return Result(status=answer.status, children=[], finalized=not observed.objects)
     group = request.parent.metadata.name
     live = [r for r in spec.roles if observed.workload(workload_name(group, r.name)) is not None]
     # Live roles that a live role depends on stay, and so do roles whose members still drain
     # (hooks.core.drain: finalizing shrinks them to 0); nothing else is created while finalizing.
     keep = {d for r in live for d in r.dependencies} & {r.name for r in live}
-    keep |= {d["role"] for d in result.status.get("draining", [])}
-    kept = []
-    for child in result.children:
-        labels = child["metadata"].get("labels") or {}
-        role = labels.get(c.LABEL_ROLE_NAME) or labels.get(c.LABEL_REVISION_ROLE)
-        if role in keep or (role is None and live):
-            kept.append(child)
-    return Result(status=result.status, children=kept, finalized=False)
+    keep |= {d["role"] for d in answer.status.get("draining", [])}
+    kept = [child for role, child in answer.children if role in keep or (role is None and live)]
+    return Result(status=answer.status, children=kept, finalized=False)

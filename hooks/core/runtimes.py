@@ -24,18 +24,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from .. import constants as c
-from ..api import ClusterEngineRuntimeProfileSpec, EngineRuntime, RoleBasedGroupSpec, RoleSpec
-from ..schemas.k8s import container_schema, schema_problems, volume_schema
+from ..api import EngineRuntime, RoleBasedGroupSpec, RoleSpec
+from ..validation.profiles import Content, content
 from ..naming import workload_name
 from .observed import Observed
 from .status import condition
 
 _KEYS = ("initContainers", "containers")
-# A profile's initContainers, containers and volumes.
-Content = dict[str, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -48,29 +44,6 @@ class Runtimes:
     # Of those, the roles with no workload yet: not created.
     withheld: frozenset[str]
     condition: dict[str, Any] | None
-
-    def hold(self, children: list[dict[str, Any]], observed: Observed) -> list[dict[str, Any]]:
-        """`children` with the workload of every role whose profile is missing exactly as last applied."""
-        out = []
-        for child in children:
-            role = (child["metadata"].get("labels") or {}).get(c.LABEL_ROLE_NAME)
-            seen = observed.workload(child["metadata"]["name"]) if child["kind"] in c.WORKLOAD_KINDS else None
-            out.append(observed.applied(seen) if seen is not None and role in self.missing else child)
-        return out
-
-
-def content(spec: Any) -> Content | None:
-    """A profile spec's (or a recorded entry's) init containers, containers and volumes; None if it is not valid."""
-    try:
-        parsed = ClusterEngineRuntimeProfileSpec.model_validate(spec)
-    except ValidationError:
-        return None
-    out = {"initContainers": parsed.init_containers, "containers": parsed.containers, "volumes": parsed.volumes}
-    containers, volumes = container_schema(), volume_schema()  # as the API server checks them (a record is not checked by it)
-    for key, items in out.items():
-        if any(next(schema_problems(item, volumes if key == "volumes" else containers), None) for item in items):
-            return None
-    return out
 
 
 def recorded(observed: Observed, name: str) -> dict[str, Any]:

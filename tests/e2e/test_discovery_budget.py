@@ -17,6 +17,7 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from hooks import constants as c
 from hooks.children.discovery import discovery_document, to_yaml
+from tests.support_plans import services_of
 from rbgclient.kube import as_dict
 from hooks.validation import parse_spec
 from tests.support import ROOT, example_group, go_json, request, sync
@@ -45,7 +46,7 @@ def _untruncated(ns: str, replicas: int) -> dict:
         {**role, "replicas": replicas} if role["name"] in ("prefill", "decode") else role
         for role in example_group(PD)["spec"]["roles"]
     ]})
-    doc, _ = discovery_document("sglang-pd", spec, {"prefill", "decode"}, budget=10**9)
+    doc, _ = discovery_document("sglang-pd", spec, {"prefill", "decode"}, services_of("sglang-pd", spec), budget=10**9)
     return {**_discovery(ns, replicas), "data": {c.DISCOVERY_FILE: to_yaml(doc)}}
 
 

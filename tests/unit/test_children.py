@@ -8,10 +8,10 @@ import yaml
 from hooks import constants as c
 from hooks.api import RoleBasedGroupSpec, RoleSpec
 from hooks.children.discovery import Cut, discovery_configmap, discovery_document
-from hooks.children.podtemplate import build_pod_template
 from hooks.children.service import headless_service
-from hooks.children.workloads import deployment, statefulset
+from hooks.validation import Invalid, validate
 from hooks.naming import group_unique_key
+from tests.support_plans import pod_template as build_pod_template, workload_of
 
 KEY = group_unique_key("ns", "g")
 SELECTOR = {c.LABEL_GROUP_NAME: "g", c.LABEL_ROLE_NAME: "r"}
@@ -34,6 +34,11 @@ def role(**extra) -> RoleSpec:
     return RoleSpec.model_validate({"name": "r", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, **extra})
 
 
+def named(group, spec):
+    """Each role's Service as `<group>-<role>`: the builders use the names they are given."""
+    return {r.name: f"{group}-{r.name}" for r in spec.roles}
+
+
 def pod(env, **container):
     return {
         "spec": {"containers": [{"name": "c", "image": "i", **container, "env": env, "volumeMounts": [MOUNT]}], "volumes": [VOLUME]},
@@ -42,14 +47,14 @@ def pod(env, **container):
 
 
 def test_statefulset():
-    got = statefulset("ns", "g", role(replicas=3, labels={"team": "x"}, annotations={"a": "b"}, minReadySeconds=5))
+    got = workload_of("ns", "g", role(replicas=3, labels={"team": "x"}, annotations={"a": "b"}, minReadySeconds=5))
     assert got == {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
         "metadata": {"name": "g-r", "labels": {"team": "x", **SELECTOR}, "annotations": {"a": "b"}},
         "spec": {
             "replicas": 3,
-            "serviceName": "g-r",
+            "serviceName": "s-g-r",
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": SELECTOR},
             "template": pod(BASE_ENV + INDEX_ENV),
@@ -64,7 +69,7 @@ def test_statefulset():
     [({"partition": 2}, 2), ({"partition": "50%"}, 2), ({"paused": True}, 4), ({"partition": "1"}, 1)],
 )
 def test_statefulset_partition(rolling, partition):
-    got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
+    got = workload_of("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
     assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": partition}}
 
 
@@ -79,7 +84,7 @@ def test_statefulset_partition(rolling, partition):
     ],
 )
 def test_statefulset_rolling_update(rolling, update):
-    got = statefulset("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
+    got = workload_of("ns", "g", role(replicas=4, rolloutStrategy={"rollingUpdate": rolling}))
     assert got["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": update}
 
 
@@ -91,17 +96,19 @@ def test_statefulset_rolling_update(rolling, update):
     ],
 )
 def test_deployment_strategy(rolling, strategy):
-    assert deployment("ns", "g", role(rolloutStrategy={"rollingUpdate": rolling}))["spec"]["strategy"] == strategy
+    assert workload_of("ns", "g", role(workload={"apiVersion": "apps/v1", "kind": "Deployment"}, rolloutStrategy={"rollingUpdate": rolling}))["spec"]["strategy"] == strategy
 
 
-@pytest.mark.parametrize("partition", ["200%", "-5%"])
-def test_a_partition_outside_int32_is_refused(partition):
-    with pytest.raises(ValueError, match="outside 0 to 2147483647"):
-        statefulset("ns", "g", role(replicas=c.INT32_MAX, rolloutStrategy={"rollingUpdate": {"partition": partition}}))
+@pytest.mark.parametrize("partition,why", [("200%", "outside 0% to 100%"), ("-5%", "neither a count nor a percentage"), ("9999999999", "outside 0 to 2147483647")])
+def test_a_partition_outside_int32_is_refused(partition, why):
+    """By validation, before anything is planned or built: a builder never refuses a value."""
+    got = validate("g", {"roles": [{**role().model_dump(by_alias=True, exclude_none=True), "replicas": c.INT32_MAX, "rolloutStrategy": {"rollingUpdate": {"partition": partition}}}]})
+    assert isinstance(got, Invalid) and [p.path for p in got.problems] == ["spec.roles[0].rolloutStrategy.rollingUpdate.partition"]
+    assert why in got.problems[0].message
 
 
 def test_deployment_has_no_index_env():
-    got = deployment("ns", "g", role(replicas=2, rolloutStrategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}))
+    got = workload_of("ns", "g", role(workload={"apiVersion": "apps/v1", "kind": "Deployment"}, replicas=2, rolloutStrategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}))
     assert got == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -117,7 +124,7 @@ def test_deployment_has_no_index_env():
 
 def test_headless_service():
     ports = [{"name": "http", "port": 8000}]
-    assert headless_service("g", role(servicePorts=ports)) == {
+    assert headless_service("g", role(servicePorts=ports), "g-r") == {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "g-r", "labels": SELECTOR},
@@ -171,7 +178,7 @@ def test_discovery_lists_only_resolvable_addresses():
         role(name="router", replicas=1, dependencies=["prefill"]),
         role(name="workers", replicas=3, workload={"apiVersion": "apps/v1", "kind": "Deployment"}),
     )
-    assert discovery_document("pd", spec, started={"prefill", "workers"}) == ({
+    assert discovery_document("pd", spec, started={"prefill", "workers"}, services=named("pd", spec)) == ({
         "group": {"name": "pd", "roles": ["prefill", "router", "workers"], "size": 3},
         "roles": {
             "prefill": {
@@ -189,16 +196,16 @@ def test_discovery_lists_only_resolvable_addresses():
 
 def test_discovery_configmap_holds_the_document_as_yaml():
     spec = _spec(role(name="a"))
-    cm, cuts = discovery_configmap("g", spec, {"a"})
+    cm, cuts = discovery_configmap("g", spec, {"a"}, named("g", spec))
     assert cm["metadata"] == {"name": "g-discovery", "labels": {c.LABEL_GROUP_NAME: "g"}}
     doc = yaml.safe_load(cm["data"]["config.yaml"])
     assert re.fullmatch("[0-9a-f]{16}", doc.pop("version"))
-    assert (doc, cuts) == discovery_document("g", spec, {"a"})
+    assert (doc, cuts) == discovery_document("g", spec, {"a"}, named("g", spec))
 
 
 def test_the_discovery_version_changes_exactly_when_the_content_does():
     def file(**changes):
-        return discovery_configmap("g", _spec(role(name="a", **changes)), {"a"})[0]["data"]["config.yaml"]
+        return discovery_configmap("g", _spec(role(name="a", **changes)), {"a"}, {"a": "g-a"})[0]["data"]["config.yaml"]
 
     def version(text):
         return yaml.safe_load(text)["version"]
@@ -215,7 +222,7 @@ def test_discovery_cuts_instance_lists_evenly_and_says_how_to_reach_the_rest():
         role(name="prefill", replicas=1000, servicePorts=[{"name": "http", "port": 8000}]),
         role(name="decode", replicas=3),
     )
-    doc, cuts = discovery_document("pd", spec, {"router", "prefill", "decode"}, budget=700)
+    doc, cuts = discovery_document("pd", spec, {"router", "prefill", "decode"}, named("pd", spec), budget=700)
     assert doc["roles"] == {
         "router": {"size": 1, "instances": [{"address": "pd-router-0.pd-router", "ports": {}}]},  # complete: as before
         "prefill": {
@@ -237,11 +244,11 @@ def test_grace_period_seconds_drains_a_pod_before_it_is_replaced():
         {"name": "own", "image": "o", "lifecycle": {"preStop": {"exec": {"command": ["drain"]}}}},
     ]}}
     strategy = {"rollingUpdate": {"inPlaceUpdateStrategy": {"gracePeriodSeconds": 45}}}
-    for build in (statefulset, deployment):
-        pod = build("ns", "g", role(template=template, rolloutStrategy=strategy))["spec"]["template"]["spec"]
+    for kind in ("StatefulSet", "Deployment"):
+        pod = workload_of("ns", "g", role(template=template, rolloutStrategy=strategy, workload={"apiVersion": "apps/v1", "kind": kind}))["spec"]["template"]["spec"]
         engine, own = pod["containers"]
         assert engine["lifecycle"] == {"preStop": {"sleep": {"seconds": 45}}}
         assert own["lifecycle"] == {"preStop": {"exec": {"command": ["drain"]}}}  # the user's own drain stands
         assert pod["terminationGracePeriodSeconds"] == 75
-    plain = statefulset("ns", "g", role(template=template))["spec"]["template"]["spec"]
+    plain = workload_of("ns", "g", role(template=template))["spec"]["template"]["spec"]
     assert "lifecycle" not in plain["containers"][0] and "terminationGracePeriodSeconds" not in plain

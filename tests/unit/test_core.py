@@ -29,7 +29,7 @@ def test_dependant_waits_until_dependency_ready():
     group = _group()
     first = sync(request(group))
     db = template_hash(group["spec"]["roles"][0]["template"])
-    assert _names(first) == ["ConfigMap/minimal-discovery", f"ControllerRevision/minimal-db-{db}", "Service/minimal-db", "StatefulSet/minimal-db"]
+    assert _names(first) == ["ConfigMap/minimal-discovery", f"ControllerRevision/minimal-db-{db}", "Service/s-minimal-db", "StatefulSet/minimal-db"]
     progressing = condition(first.status, c.COND_PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("True", c.REASON_WAITING_FOR_DEPENDENCIES)
     assert progressing["message"] == "app waits for db"
@@ -157,7 +157,7 @@ def test_scaling_changes_replicas_and_discovery_but_never_the_pod_template():
     assert after[key]["spec"]["replicas"] == 3
     assert after[key]["spec"]["template"] == before[key]["spec"]["template"]
     cm = after[("ConfigMap", "minimal-discovery")]["data"]["config.yaml"]
-    assert "minimal-db-2.minimal-db" in cm and cm != before[("ConfigMap", "minimal-discovery")]["data"]["config.yaml"]
+    assert "minimal-db-2.s-minimal-db" in cm and cm != before[("ConfigMap", "minimal-discovery")]["data"]["config.yaml"]
 
 
 def test_removing_a_role_drops_its_children():
@@ -238,16 +238,16 @@ def test_finalize_tears_down_dependants_first():
         (
             [
                 "ConfigMap/diamond-discovery",
-                "Service/diamond-cache",
-                "Service/diamond-index",
-                "Service/diamond-store",
+                "Service/s-diamond-cache",
+                "Service/s-diamond-index",
+                "Service/s-diamond-store",
                 "StatefulSet/diamond-cache",
                 "StatefulSet/diamond-index",
                 "StatefulSet/diamond-store",
             ],
             False,
         ),
-        (["ConfigMap/diamond-discovery", "Service/diamond-store", "StatefulSet/diamond-store"], False),
+        (["ConfigMap/diamond-discovery", "Service/s-diamond-store", "StatefulSet/diamond-store"], False),
         (["ConfigMap/diamond-discovery"], False),  # workloads gone; the mount source goes last
         ([], False),
         ([], True),

@@ -77,7 +77,7 @@ def test_a_scale_down_excludes_the_leaving_members_and_waits_for_them():
     children = running()
     result = step(scaled(2), children, PODS)
     assert servers(result) == 4
-    assert discovery(result)["excluded"] == ["uniffle-server-2.uniffle-server", "uniffle-server-3.uniffle-server"]
+    assert discovery(result)["excluded"] == ["uniffle-server-2.s-uniffle-server", "uniffle-server-3.s-uniffle-server"]
     assert len(discovery(result)["instances"]) == 4  # still running, still listed
     assert jobs(result) == ["uniffle-server-drain"]
     (report,) = result.status["draining"]
@@ -164,7 +164,7 @@ def test_a_rolling_update_drains_one_pod_at_a_time_through_the_partition():
 
     rolling = _at(children, changed, "rev-2")
     first = step(new, rolling, old)
-    assert partition(first) == 4 and discovery(first)["excluded"] == ["uniffle-server-3.uniffle-server"]
+    assert partition(first) == 4 and discovery(first)["excluded"] == ["uniffle-server-3.s-uniffle-server"]
     (timer,) = [ch for ch in first.children if ch["kind"] == c.KIND_JOB]
     assert timer["metadata"]["annotations"] == {c.ANNOTATION_DRAIN_MEMBER: "uniffle-server-3"}
     assert first.status["draining"][0]["reason"] == "RollingUpdate"
@@ -174,7 +174,7 @@ def test_a_rolling_update_drains_one_pod_at_a_time_through_the_partition():
 
     # server-3 replaced and Ready at rev-2: server-2 is next, drained first.
     second = step(new, rolling, [*old[:3], at("uniffle-server-3", "rev-2")])
-    assert partition(second) == 3 and discovery(second)["excluded"] == ["uniffle-server-2.uniffle-server"]
+    assert partition(second) == 3 and discovery(second)["excluded"] == ["uniffle-server-2.s-uniffle-server"]
     # A timer that fired for server-3 does not release server-2.
     fired = copy.deepcopy(rolling)
     job = observe([timer])[c.CHILD_JOB]["default/uniffle-server-drain"]
@@ -217,5 +217,5 @@ def test_no_member_leaves_before_it_is_drained_or_its_time_is_up(current, target
         assert servers(result) == target and "excluded" not in discovery(result)
     else:
         assert servers(result) == current
-        assert discovery(result)["excluded"] == [f"uniffle-server-{i}.uniffle-server" for i in range(target, current)]
+        assert discovery(result)["excluded"] == [f"uniffle-server-{i}.s-uniffle-server" for i in range(target, current)]
         assert result.status["draining"][0]["waitingFor"] == [f"uniffle-server-{i}" for i in leaving_undrained]

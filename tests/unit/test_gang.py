@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from hooks import constants as c
 from hooks.api import KubeScheduling, SyncRequest, VolcanoScheduling
 from hooks.children.podgroup import kube_pod_group, volcano_pod_group
-from hooks.children.podtemplate import enrol, enrolled
+from hooks.children.podtemplate import apply_decision
 from hooks.core import rbg
+from hooks.core.gang import Gang
 from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, observe, parent, request, sync
 
 KUBE, VOLCANO = c.CHILD_KUBE_POD_GROUP, c.CHILD_VOLCANO_POD_GROUP
@@ -21,6 +22,20 @@ TIME = "2026-01-01T00:01:00Z"
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _gang(group, kind):
+    policy = KubeScheduling.model_validate({}) if kind == KUBE else VolcanoScheduling.model_validate({})
+    return Gang(group, (), policy, registered=True)
+
+
+def enrol(template, group, kind):
+    """The template as built with the gang planner's decision for it (and nothing else decided)."""
+    return apply_decision(template, _gang(group, kind).enrol(template))
+
+
+def enrolled(template, group, kind):
+    return _gang(group, kind).enrolled(template)
 
 
 def observed(desired, ready=True, registered=(KUBE, VOLCANO)):

@@ -9,7 +9,7 @@ from hooks import constants as c
 from hooks.api import RoleSpec, SyncRequest
 from hooks.children.discovery import discovery_document, to_yaml
 from hooks.children import workloads
-from hooks.children.workloads import statefulset
+from tests.support_plans import services_of, workload_of
 from hooks.core import rbg
 from hooks.validation import parse_spec
 from tests.support import ROOT, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync
@@ -83,16 +83,16 @@ def test_9000_prefill_and_decode_fit_the_annotation_limit_the_full_listing_break
     # Room for a second copy: kubectl's own last-applied annotation after `rbg render | kubectl apply`.
     assert _annotation_bytes(cm) <= c.MAX_ANNOTATIONS_BYTES // 2
     spec = parse_spec("sglang-pd", _pd(9000, 9000)["spec"])
-    full, _ = discovery_document("sglang-pd", spec, {"prefill", "decode"}, budget=10**9)
+    full, _ = discovery_document("sglang-pd", spec, {"prefill", "decode"}, services_of("sglang-pd", spec), budget=10**9)
     untruncated = {**cm, "data": {c.DISCOVERY_FILE: to_yaml(full)}}
     assert _annotation_bytes(untruncated) > c.MAX_ANNOTATIONS_BYTES  # what the API server refused
     assert len(to_yaml(full)) > 1024 * 1024  # even without the annotation
 
-    assert '    truncated: true\n    addressTemplate: "sglang-pd-prefill-{index}.sglang-pd-prefill"\n' in cm["data"][c.DISCOVERY_FILE]
+    assert '    truncated: true\n    addressTemplate: "sglang-pd-prefill-{index}.s-sglang-pd-prefill"\n' in cm["data"][c.DISCOVERY_FILE]
     truncated = condition(result.status, c.COND_DISCOVERY_TRUNCATED)
     assert (truncated["status"], truncated["reason"]) == ("True", c.REASON_INSTANCE_LIST_TOO_LONG)
     assert truncated["message"] == (
-        "/etc/rbg/config.yaml lists 458 of 9000 prefill instances, 457 of 9000 decode instances "
+        "/etc/rbg/config.yaml lists 450 of 9000 prefill instances, 449 of 9000 decode instances "  # two bytes more per address: "s-"
         "(it is limited to 102400 bytes); each truncated role gives addressTemplate and ports for every instance"
     )
 
@@ -104,7 +104,7 @@ def test_a_truncated_discovery_file_changes_nothing_else():
     assert json.dumps(last.response()) == json.dumps(sync(copy.deepcopy(stages[-1])).response())
     workloads = {ch["metadata"]["name"]: ch["spec"]["replicas"] for ch in last.children if ch["kind"] == "StatefulSet"}
     assert workloads == {"sglang-pd-router": 1, "sglang-pd-prefill": 9000, "sglang-pd-decode": 9000}
-    assert {ch["metadata"]["name"] for ch in last.children if ch["kind"] == "Service"} == set(workloads)
+    assert {ch["metadata"]["name"] for ch in last.children if ch["kind"] == "Service"} == {f"s-{w}" for w in workloads}
     assert [(x["type"], x["status"]) for x in last.status["conditions"]] == [
         (c.COND_READY, "True"), (c.COND_PROGRESSING, "False"), (c.COND_INVALID_SPEC, "False"), (c.COND_DISCOVERY_TRUNCATED, "True"),
     ]
@@ -124,7 +124,7 @@ def test_the_longest_document_the_api_allows_fits_the_budget():
 
 
 def test_a_statefulset_does_not_grow_with_replicas():
-    small, huge = (statefulset("ns", "g", RoleSpec.model_validate({"name": "r", "replicas": n, "template": CONTAINER})) for n in (1, c.INT32_MAX))
+    small, huge = (workload_of("ns", "g", RoleSpec.model_validate({"name": "r", "replicas": n, "template": CONTAINER})) for n in (1, c.INT32_MAX))
     assert len(go_json(huge)) - len(go_json(small)) == len(str(c.INT32_MAX)) - 1
 
 
@@ -148,7 +148,7 @@ def test_a_workload_metacontroller_could_not_store_freezes_the_group_with_the_re
 def test_applied_size_is_what_go_writes_in_the_annotation_plus_the_other_annotations():
     group = _with_env_of(1000)
     role = RoleSpec.model_validate({**group["spec"]["roles"][1], "annotations": {"a": "<&>"}})
-    sts = statefulset("ns", "g", role)
+    sts = workload_of("ns", "g", role)
     sts["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", "a && b > c < d"]
     expected = len(go_json(sts).encode()) + len(c.ANNOTATION_LAST_APPLIED) + len("a") + len("<&>")
     assert workloads.applied_size(sts) == expected

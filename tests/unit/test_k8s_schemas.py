@@ -8,8 +8,8 @@ import pytest
 from hooks.schemas.k8s import pod_template_patch_keys, pod_template_problems, pod_template_spec_schema, service_port_schema
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS_JSON = REPO / "hooks" / "crd" / "k8s_schemas.json"
-PATCH_KEYS_JSON = REPO / "hooks" / "crd" / "k8s_patch_keys.json"
+SCHEMAS_JSON = REPO / "hooks" / "schemas" / "k8s_schemas.json"
+PATCH_KEYS_JSON = REPO / "hooks" / "schemas" / "k8s_patch_keys.json"
 QUANTITY = {
     "anyOf": [{"type": "integer"}, {"type": "string"}],
     "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]"

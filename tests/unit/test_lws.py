@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hooks import constants as c
 from hooks.api import RoleSpec
 from hooks.children.discovery import discovery_document
-from hooks.children.lws import leader_worker_set
+from tests.support_plans import services_of, workload_of as leader_worker_set
 from hooks.core.observed import is_ready, wants_pods
 from hooks.validation import parse_spec
 from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, parent, request, sync
@@ -180,7 +180,7 @@ def test_the_constructor_is_pure_and_complete(replicas, size, image, labels):
         assert {c.LABEL_GROUP_NAME: "g", c.LABEL_ROLE_NAME: "lws"}.items() <= template["metadata"]["labels"].items()
     # Discovery: one instance per group, its leader and size - 1 workers, all in the LWS's Service.
     spec = parse_spec("g", {"roles": [role.model_dump(by_alias=True, exclude_none=True)]})
-    doc, cuts = discovery_document("g", spec, {"lws"})  # type: ignore[arg-type]
+    doc, cuts = discovery_document("g", spec, {"lws"}, services_of("g", spec))  # type: ignore[arg-type]
     instances = doc["roles"]["lws"]["instances"]
     assert not cuts and [i["address"] for i in instances] == [f"g-lws-{i}.g-lws" for i in range(replicas)]
     assert all(i.get("workers", []) == [f"g-lws-{n}-{j}.g-lws" for j in range(1, size)] for n, i in enumerate(instances))

@@ -162,7 +162,7 @@ def listings(draw):
 @given(listings())
 def test_discovery_lists_instances_only_within_the_budget_and_says_what_it_cut(case):
     spec, started, budget = case
-    doc, cuts = discovery_document("g", spec, started, budget)
+    doc, cuts = discovery_document("g", spec, started, {r.name: f"g-{r.name}" for r in spec.roles}, budget)
     text = to_yaml(doc)
     assert yaml.safe_load(text) == doc
     listed = {name: len(role["instances"]) for name, role in doc["roles"].items()}
@@ -183,6 +183,6 @@ def test_discovery_lists_instances_only_within_the_budget_and_says_what_it_cut(c
             complete = r.name in started and r.workload.kind == c.KIND_STATEFULSET
             assert set(role) == {"size", "instances"} and listed[r.name] == (r.replicas if complete else 0)
     if all(r.replicas < 100 for r in spec.roles):
-        full, none_cut = discovery_document("g", spec, started, budget=10**6)
+        full, none_cut = discovery_document("g", spec, started, {r.name: f"g-{r.name}" for r in spec.roles}, budget=10**6)
         if len(go_json(to_yaml(full))) - 2 <= budget:
             assert (doc, cuts) == (full, none_cut) == (full, [])

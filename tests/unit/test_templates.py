@@ -6,7 +6,7 @@ import json
 import pytest
 
 from hooks import constants as c
-from hooks.core.templates import resolve
+from hooks.validation import resolve
 from hooks.validation import Invalid, parse_spec
 from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, startup_stages, sync
 

@@ -30,7 +30,6 @@ APART = {
         {"key": c.LABEL_GROUP_UNIQUE_KEY, "operator": "NotIn", "values": [KEY]},
     ]},
     "topologyKey": "topology.kubernetes.io/zone",
-    "namespaceSelector": {},
 }
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 
@@ -39,6 +38,17 @@ REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 def test_exclusive_topology_in_either_spelling(key):
     got = affinity(annotated({key: "topology.kubernetes.io/zone"}))
     assert got == {"podAffinity": {REQUIRED: [TOGETHER]}, "podAntiAffinity": {REQUIRED: [APART]}}
+
+
+def test_exclusive_topology_keeps_out_only_groups_of_its_own_namespace_unless_asked_for_the_cluster():
+    """As upstream: an anti-affinity term without namespaceSelector matches pods of the pod's own
+    namespace, so a group elsewhere is neither kept out nor able to deny domains to this one."""
+    zone = {c.ANNOTATIONS_EXCLUSIVE_TOPOLOGY[0]: "topology.kubernetes.io/zone"}
+    (term,) = affinity(annotated(zone))["podAntiAffinity"][REQUIRED]
+    assert "namespaceSelector" not in term and "namespaces" not in term
+    cluster = {**zone, c.ANNOTATION_EXCLUSIVE_TOPOLOGY_SCOPE: c.EXCLUSIVE_SCOPE_CLUSTER}
+    assert affinity(annotated(cluster))["podAntiAffinity"][REQUIRED] == [{**APART, "namespaceSelector": {}}]
+    assert affinity(annotated(cluster))["podAffinity"] == affinity(annotated(zone))["podAffinity"]
 
 
 def test_colocated_topology_keeps_the_group_together_without_keeping_others_out():

@@ -1,4 +1,4 @@
-"""Role templates: every role's effective pod template, made before anything else reads the spec.
+"""Role templates: every role's effective pod template, made in the validation pass.
 
 A role with `templateRef` gets as `template` the template of the roleTemplate it names with the
 role's `templatePatch` merged over it (a strategic merge: hooks.strategicmerge); its
@@ -22,7 +22,7 @@ from .. import constants as c
 from ..api import PodTemplate, RoleBasedGroupSpec, RoleSpec
 from ..schemas.k8s import pod_template_problems
 from ..strategicmerge import PatchError, merge_pod_template
-from ..validation import Invalid, Problem, loc_path, template_problems
+from .rules import Invalid, Problem, loc_path, template_problems
 
 _POD_TEMPLATE: TypeAdapter[Any] = TypeAdapter(PodTemplate)
 
@@ -93,3 +93,16 @@ def resolve(spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec | Invalid:
     if not spec.role_templates and all(r.template_ref is None for r in spec.roles):
         return spec
     return spec.model_copy(update={"roles": roles, "role_templates": []})
+
+
+def pod_templates(role: RoleSpec) -> tuple[dict[str, Any], ...]:
+    """The role's pod templates as written: its template, or a LeaderWorkerSet role's leader and
+    worker templates (patchLeaderTemplate / patchWorkerTemplate merged over it). `role` has passed
+    validate(), which merged these patches once already, so they merge."""
+    if role.workload.kind != c.KIND_LWS:
+        return (role.pod_template,)
+    lwt = role.leader_worker_set
+    base = role.pod_template
+    leader = lwt.patch_leader_template if lwt else None
+    worker = lwt.patch_worker_template if lwt else None
+    return merge_pod_template(base, leader or {}), merge_pod_template(base, worker or {})

@@ -14,14 +14,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import constants as c
-from .api import RoleBasedGroupSpec, RoleSpec
-from .naming import workload_name
+from .. import constants as c
+from ..api import RoleBasedGroupSpec, RoleSpec
+from ..naming import workload_name
 
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # A label value, or the name part of a label / annotation key ("qualified name").
+PARTITION = re.compile(r"([0-9]{1,10})(%?)")
 LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
@@ -101,6 +102,7 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec) -> Iterator[Problem]:
                 yield Problem(f"{at}.dependencies[{j}]", f"role {role.name!r} depends on itself")
             elif dep not in names:
                 yield Problem(f"{at}.dependencies[{j}]", f"unknown role {dep!r}")
+        yield from _partition_problems(f"{at}.rolloutStrategy.rollingUpdate.partition", role)
         yield from _service_port_problems(f"{at}.servicePorts", role.service_ports)
         yield from _metadata_problems(at, role.labels, role.annotations)
         yield from _template_source_problems(at, role, shared)
@@ -112,6 +114,18 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec) -> Iterator[Problem]:
                 f"{at}.workload",
                 f"{role.workload.api_version}/{role.workload.kind} is not supported; use one of {supported}",
             )
+
+
+def _partition_problems(at: str, role: RoleSpec) -> Iterator[Problem]:
+    """A partition given as a string: a count, or a percentage of replicas from 0% to 100%."""
+    ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    if ru is None or not isinstance(ru.partition, str):
+        return  # an integer: the model keeps it within 0 to INT32_MAX
+    found = PARTITION.fullmatch(ru.partition)
+    if found is None:
+        yield Problem(at, f"{ru.partition!r} is neither a count nor a percentage of replicas such as \"25%\"")
+    elif int(found[1]) > (100 if found[2] else c.INT32_MAX):
+        yield Problem(at, f"{ru.partition!r} is outside {'0% to 100%' if found[2] else f'0 to {c.INT32_MAX}'}")
 
 
 def _template_source_problems(at: str, role: RoleSpec, shared: set[str]) -> Iterator[Problem]:

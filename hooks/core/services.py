@@ -1,0 +1,33 @@
+"""The headless Service each StatefulSet role's pods are named in: `<pod>.<service>`.
+
+Upstream names it `s-<group>-<role>` since v0.5, and its own examples hard-code that DNS name
+(a router started with `--prefill http://<group>-prefill-0.s-<group>-prefill:8000`). A running
+role keeps the name it has: its StatefulSet's `serviceName` (immutable), else a Service
+`<group>-<role>` already there (a group created before, as upstream's
+GetCompatibleHeadlessServiceName keeps it); pods then keep their DNS names and are not replaced.
+A name `s-<group>-<role>` longer than a DNS label (63) falls back to `<group>-<role>`.
+A LeaderWorkerSet role's pods are in the LeaderWorkerSet's own Service, `<group>-<role>`.
+"""
+
+from __future__ import annotations
+
+from .. import constants as c
+from ..api import RoleSpec
+from ..naming import legacy_service_name, service_name, workload_name
+from .observed import Observed
+
+MAX_SERVICE_NAME = 63
+
+
+def service_of(group: str, role: RoleSpec, observed: Observed) -> str:
+    if role.workload.kind != c.KIND_STATEFULSET:
+        return workload_name(group, role.name)
+    legacy = legacy_service_name(group, role.name)
+    running = observed.objects.get((c.KIND_STATEFULSET, workload_name(group, role.name)))
+    kept = ((running or {}).get("spec") or {}).get("serviceName")
+    if isinstance(kept, str) and kept:
+        return kept
+    if (c.KIND_SERVICE, legacy) in observed.objects:
+        return legacy
+    new = service_name(group, role.name)
+    return new if len(new) <= MAX_SERVICE_NAME else legacy
