@@ -98,8 +98,9 @@ def _hook(name: str, model: type[R], core: Callable[[R], Result]) -> Callable[[]
         parent = request.get_json()["parent"]
         try:
             result = core(req)
-        except Exception:
+        except Exception:  # ours, never the user's spec: no InvalidSpec, nothing frozen or changed
             _log(logging.ERROR, name, parent, "hook failed", exc_info=True)
+            metrics.internal_error(name)
             return _error(500, "internal error; children are left as they are and the hook will be retried")
         if isinstance(req, SyncRequest):  # the condition series are a RoleBasedGroup's
             metrics.group_answered(name, req.parent.metadata.namespace, req.parent.metadata.name, result)
@@ -142,6 +143,7 @@ def _decorate(name: str, core: Callable[[GangReadySyncRequest], dict[str, Any]])
             answer = core(req)
         except Exception:
             _log(logging.ERROR, name, target, "hook failed", exc_info=True)
+            metrics.internal_error(name)
             return _error(500, "internal error; the object is left as it is and the hook will be retried")
         _log(logging.INFO, name, target, "synced", labels=answer["labels"], ms=round((time.perf_counter() - started) * 1000, 2))
         return _reply(200, answer)

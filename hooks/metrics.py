@@ -66,6 +66,11 @@ LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 RESPONSES = Counter("rbg_hook_responses_total", "Hook answers by HTTP status code.", ["hook", "code"])
+INTERNAL_ERRORS = Counter(
+    "rbg_hook_internal_errors_total",
+    "Requests a hook failed on by an error of its own (answered 500: Metacontroller changes nothing and retries).",
+    ["hook"],
+)
 INVALID_SPEC = Counter(
     "rbg_invalid_spec_total", "Hook answers for a group whose spec is invalid (InvalidSpec True), by reason.", ["hook", "reason"]
 )
@@ -95,6 +100,10 @@ def answered(response: Response) -> Response:
         LATENCY.labels(request.endpoint).observe(time.perf_counter() - g.rbg_started)
         RESPONSES.labels(request.endpoint, str(response.status_code)).inc()
     return response
+
+
+def internal_error(hook: str) -> None:
+    INTERNAL_ERRORS.labels(hook).inc()
 
 
 def group_answered(hook: str, namespace: str, name: str, result: Result) -> None:

@@ -8,16 +8,17 @@ from hooks import constants as c
 from hooks.app import create_app
 from hooks.core import rbg
 from tests.support import ROOT, example_group, observe, request, sync
+from tests.support import post as _post
+from hooks.api import SyncRequest
+
+
+def request_from(body):
+    return SyncRequest.model_validate(body)
 
 
 @pytest.fixture
 def client():
     return create_app().test_client()
-
-
-def _post(client, path, body, raw=False):
-    data = body if raw else json.dumps(body)
-    return client.post(path, data=data, content_type="application/json")
 
 
 def test_healthz(client):
@@ -147,6 +148,35 @@ def test_500_when_the_core_fails_never_200(client, monkeypatch):
     got = _post(create_app().test_client(), "/sync", _req())
     assert got.status_code == 500
     assert "children are left as they are" in got.get_json()["error"]
+
+
+@pytest.mark.parametrize("kind", [c.KIND_STATEFULSET, c.KIND_DEPLOYMENT])
+def test_a_failing_builder_is_a_500_that_changes_nothing_and_never_invalid_spec(client, monkeypatch, caplog, kind):
+    """A bug in a builder (here: one that raises ValueError, once taken for a spec problem) is ours:
+    the group is not frozen or called invalid; Metacontroller gets a 500, keeps every child and retries."""
+    from hooks.children import workloads
+    from hooks.metrics import INTERNAL_ERRORS
+
+    group = example_group(ROOT / "examples" / "minimal.yaml")
+    for role in group["spec"]["roles"]:
+        role["workload"] = {"apiVersion": "apps/v1", "kind": kind}
+    req = request(group)
+    req["children"] = observe(sync(req).children)  # a running group
+    before = INTERNAL_ERRORS.labels("sync")._value.get()
+
+    def broken(*_args):
+        raise ValueError("a bug in a builder")
+
+    monkeypatch.setitem(workloads.BUILDERS, kind, broken)
+    with pytest.raises(ValueError):
+        rbg.sync(request_from(req))  # the core does not turn it into a verdict on the spec
+    got = _post(client, "/sync", req)
+    assert got.status_code == 500 and set(got.get_json()) == {"error"}  # no status written, no children to apply
+    assert "InvalidSpec" not in got.get_data(as_text=True)
+    assert INTERNAL_ERRORS.labels("sync")._value.get() == before + 1
+    assert "a bug in a builder" in caplog.text  # the traceback is logged
+    monkeypatch.undo()
+    assert _post(client, "/sync", req).status_code == 200  # the retry, once the bug is gone
 
 
 def test_finalize_route(client):
