@@ -115,7 +115,7 @@ class Gang:
         sizes = {
             r: int(workloads[r]["spec"]["replicas"]) * pods_per_replica(workloads[r])
             for r in self.roles
-            if r in workloads and self._counted(workloads[r], r in before, observed, kind)
+            if r in workloads and self._counted(workloads[r], r in before, observed)
         }
         min_member = min(max(1, sum(sizes.values())), c.INT32_MAX)
         if isinstance(self.policy, KubeScheduling):
@@ -142,7 +142,7 @@ class Gang:
         roles = _mapping(_mapping(observed.applied(seen).get("metadata")).get("annotations")).get(c.ANNOTATION_GANG_ROLES)
         return set(roles.split(",")) - {""} if isinstance(roles, str) else set()
 
-    def _counted(self, workload: dict[str, Any], before: bool, observed: Observed, kind: str) -> bool:
+    def _counted(self, workload: dict[str, Any], before: bool, observed: Observed) -> bool:
         """Whether every pod of `workload` (as returned) is enrolled, or is created enrolled at once."""
         seen = observed.objects.get((workload["kind"], workload["metadata"]["name"]))
         if seen is None:  # created now: every pod at once, except by a paused Deployment (none until resumed)
