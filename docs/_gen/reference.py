@@ -188,8 +188,8 @@ VALIDATORS = {"_int32_count": "integers 0 to 2147483647", "_percentage": 'string
 def _type_text(tp: Any, field: Any, anchor: Any) -> str:
     k8s = (field.json_schema_extra or {}).get("k8s") if isinstance(field.json_schema_extra, dict) else None
     text = _type_name(tp, anchor, k8s)
-    constraints = _constraints([*field.metadata, *_annotated_metadata(tp)])
-    return _cell(f"{text}; {constraints}" if constraints else text)
+    constraints = _constraints([*field.metadata, *_annotated_metadata(tp)])  # already Markdown/HTML
+    return f"{_cell(text)}; {constraints}" if constraints else _cell(text)
 
 
 def _annotated_metadata(tp: Any) -> list[Any]:
@@ -283,7 +283,8 @@ def _default_text(field: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text for a table cell: one line, pipes escaped, and <placeholders> shown, not read as HTML."""
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---------------------------------------------------------------------------------------------
