@@ -20,6 +20,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 
 from hooks import constants as c
 from rbgclient.kube import RoleBasedGroupScalingAdapter, apply_manifests, as_dict, wait_for
+from tests.e2e.watch import pod_ready as ready
 from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
 
 CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,
@@ -63,10 +64,6 @@ def get(kube: Client, kind, name: str, ns: str) -> dict:
 def pods(kube: Client, ns: str, group: str, role: str | None = None) -> list[dict]:
     labels = {c.LABEL_GROUP_NAME: group, **({c.LABEL_ROLE_NAME: role} if role else {})}
     return [as_dict(p) for p in kube.list(Pod, namespace=ns, labels=labels)]
-
-
-def ready(pod: dict) -> bool:
-    return any(x["type"] == "Ready" and x["status"] == "True" for x in (pod.get("status") or {}).get("conditions") or [])
 
 
 def wait_pods_ready(kube: Client, ns: str, group: str, count: int) -> list[dict]:

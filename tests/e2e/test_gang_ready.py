@@ -20,7 +20,7 @@ from lightkube.types import PatchType
 from hooks import constants as c
 from rbgclient.kube import apply_manifests, has_condition, load_documents
 from tests.e2e.watch import Event, Recorder
-from tests.support import ROOT
+from tests.support import ROOT, pod as build_pod
 
 pytestmark = pytest.mark.metacontroller
 
@@ -84,7 +84,7 @@ def worker(name: str, gang: str, gated: bool = False) -> Obj:
     spec: Obj = {"containers": [{"name": "worker", "image": "fake-image"}]}
     if gated:
         spec["schedulingGates"] = [{"name": "example.com/hold"}]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {c.LABEL_PODGROUP_NAME: gang}}, "spec": spec}
+    return build_pod(name, namespace=None, labels={c.LABEL_PODGROUP_NAME: gang}, spec=spec)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from hooks import constants as c
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import EXAMPLES, ROOT
+from tests.support import EXAMPLES, ROOT, condition as cond, group_doc, pods_of
 
 pytestmark = pytest.mark.metacontroller
 
@@ -31,10 +31,6 @@ WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 CHILD_KINDS = (*WORKLOAD_KINDS, "Service", "ConfigMap")
 PD = ROOT / "examples" / "pd-disagg.yaml"
 READY_TIMEOUT = 60
-
-
-def group_doc(path: Path) -> dict[str, Any]:
-    return next(d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == c.KIND_RBG)
 
 
 def roles(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -53,18 +49,6 @@ def set_spec(kube: Client, ns: str, name: str, spec: dict[str, Any]) -> int:
 
 def first_ready_rv(rec: Recorder, pod: str) -> int:
     return next(e.rv for e in rec.of("Pod", pod) if e.type != "DELETED" and pod_ready(e.obj))
-
-
-def pods_of(rec: Recorder, group: str, role: str) -> dict[str, dict[str, Any]]:
-    return {
-        n: p for n, p in rec.live("Pod").items()
-        if (p["metadata"].get("labels") or {}).get(c.LABEL_GROUP_NAME) == group
-        and p["metadata"]["labels"].get(c.LABEL_ROLE_NAME) == role
-    }
-
-
-def cond(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next(x for x in obj["status"]["conditions"] if x["type"] == type_)
 
 
 def spec_writes(events: list[Event]) -> list[str]:

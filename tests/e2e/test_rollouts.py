@@ -15,11 +15,9 @@ import copy
 import signal
 from collections.abc import Callable, Iterator
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import Pod
@@ -29,7 +27,7 @@ from hooks import constants as c
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import ROOT, UPSTREAM_EXAMPLES as UPSTREAM
+from tests.support import ROOT, UPSTREAM_EXAMPLES as UPSTREAM, find_condition as cond, group_doc, uids
 
 pytestmark = pytest.mark.metacontroller
 
@@ -42,10 +40,6 @@ Obj = dict[str, Any]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def group_doc(path: Path) -> Obj:
-    return next(d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == c.KIND_RBG)
-
-
 def apply_ready(kube: Client, rec: Recorder, ns: str, doc: Obj) -> Obj:
     apply_manifests(kube, [doc], namespace=ns)
     name = doc["metadata"]["name"]
@@ -93,10 +87,6 @@ def images(pods_by_name: dict[str, Obj]) -> set[str]:
     return {image(p) for p in pods_by_name.values()}
 
 
-def uids(pods_by_name: dict[str, Obj]) -> dict[str, str]:
-    return {n: p["metadata"]["uid"] for n, p in pods_by_name.items()}
-
-
 def all_at(role_name: str, img: str, replicas: int) -> Callable[[Recorder], bool]:
     """Every pod of the role is at `img` and Ready, and no other pod of it is left (not even terminating)."""
 
@@ -117,10 +107,6 @@ def created_old(rec: Recorder, since_rv: int) -> list[str]:
 
 def partition(sts: Obj | None) -> int | None:
     return (((sts or {}).get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate", {}).get("partition")
-
-
-def cond(obj: Obj, type_: str) -> Obj | None:
-    return next((x for x in (obj.get("status") or {}).get("conditions") or [] if x["type"] == type_), None)
 
 
 def replay(events: list[Event]) -> Iterator[tuple[Event, dict[tuple[str, str], Obj]]]:

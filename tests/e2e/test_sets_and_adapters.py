@@ -26,12 +26,12 @@ from hooks import constants as c
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests, condition, has_condition
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import ROOT, UPSTREAM_EXAMPLES
+from tests.support import ROOT, UPSTREAM_EXAMPLES, condition as cond, pods_of, uids
 
 pytestmark = pytest.mark.metacontroller
 
 RoleBasedGroupSet = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGS, "rolebasedgroupsets")
-SeedSet = create_namespaced_resource(c.SEED_GROUP, c.VERSION, c.KIND_RBGS, "rolebasedgroupsets")
+SeedSet = create_namespaced_resource(c.SEED_GROUP, c.VERSION, c.KIND_RBGS, c.SEED_PLURAL)
 Adapter = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGSA, "rolebasedgroupscalingadapters")
 
 SET, SEED_SET = "RoleBasedGroupSet", "SeedRoleBasedGroupSet"  # the recorder's names for the two set kinds
@@ -91,17 +91,6 @@ def labels(obj: Obj) -> dict[str, str]:
 def members(r: Recorder, set_name: str) -> dict[int, Obj]:
     groups = r.live("RoleBasedGroup").values()
     return {int(labels(g)[c.LABEL_SET_INDEX]): g for g in groups if labels(g).get(c.LABEL_SET_NAME) == set_name}
-
-
-def pods_of(r: Recorder, group: str, role: str | None = None) -> dict[str, Obj]:
-    return {
-        n: p for n, p in r.live("Pod").items()
-        if labels(p).get(c.LABEL_GROUP_NAME) == group and role in (None, labels(p).get(c.LABEL_ROLE_NAME))
-    }
-
-
-def uids(pods: dict[str, Obj]) -> dict[str, str]:
-    return {n: p["metadata"]["uid"] for n, p in pods.items()}
 
 
 def template_hash(obj: Obj) -> str | None:
@@ -334,12 +323,6 @@ def test_a_template_change_rolls_one_member_at_a_time(mc_cluster, mc_kube, rec, 
     final = rec.get(SET, "roll")["status"]
     assert final["updatedReplicas"] == final["readyReplicas"] == 3
     assert cond(rec.get(SET, "roll"), "Progressing")["reason"] == c.REASON_COMPLETE
-
-
-def cond(obj: Obj, type_: str) -> Obj:
-    found = condition(obj, type_)
-    assert found is not None, f"no {type_} condition: {obj.get('status')}"
-    return found
 
 
 # --- 4. Ordered startup ------------------------------------------------------------------------------------

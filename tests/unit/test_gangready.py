@@ -13,40 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hooks import constants as c
-from hooks.api import GangReadySyncRequest
 from hooks.app import create_app
 from hooks.core import gangready
 from localcluster.cluster import GANG_READY_STAGE
 from tests.support import ROOT, by_kind, example_group, request, sync
+from tests.support import gang_pod as pod, gang_request as req, post as _post, sync_gang as answer
 
 NAME, READY = c.LABEL_PODGROUP_NAME, c.LABEL_PODGROUP_READY
 MARKED = {READY: "true"}
 GANG_READY = ROOT / "examples" / "gang-ready"
 Obj = dict[str, Any]
-
-
-def pod(name: str, phase: str | None = "Running", group: str | None = "g", ready: str | None = None, ns: str = "ns") -> Obj:
-    labels = {**({NAME: group} if group is not None else {}), **({READY: ready} if ready is not None else {})}
-    out: Obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": labels}}
-    if phase is not None:
-        out["status"] = {"phase": phase}
-    return out
-
-
-def req(target: Obj, *others: Obj, related_self: bool = True) -> Obj:
-    """A sync request as Metacontroller sends it: the target is among its own related pods."""
-    pods = [target, *others] if related_self else list(others)
-    return {
-        "controller": {"metadata": {"name": "gang-ready"}},
-        "object": target,
-        "attachments": {},
-        "related": {c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}},
-        "finalizing": False,
-    }
-
-
-def answer(body: Obj) -> Obj:
-    return gangready.sync(GangReadySyncRequest.model_validate(body))
 
 
 # --- the label answer -------------------------------------------------------------------------------
@@ -168,10 +144,6 @@ def test_customize_answers_a_pod_of_no_group_with_nothing():
 @pytest.fixture
 def client():
     return create_app().test_client()
-
-
-def _post(client, path, body):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
 
 
 def test_200_carries_labels_only_and_is_byte_for_byte_deterministic(client):

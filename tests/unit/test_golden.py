@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,20 @@ import yaml
 
 from hooks import constants as c
 from hooks.app import create_app
-from hooks.core.observed import profile_names
-from tests.support import KEYS, ROOT, observe, parent
+from tests.support import (
+    KEYS,
+    ROOT,
+    adapter_request,
+    child_key,
+    customize_request,
+    gang_request,
+    observe,
+    observe_members,
+    parent,
+    request,
+    set_request,
+    workload_pods,
+)
 
 GOLDEN = ROOT / "tests" / "golden"
 EXAMPLES_DIR = ROOT / "examples"
@@ -132,25 +144,16 @@ class Case:
         return resp
 
 
-def _controller(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name}}
-
-
 def _time(step: int) -> str:
     return f"2026-01-01T00:{step:02d}:00Z"
-
-
-def _stamped(obj: dict[str, Any]) -> dict[str, Any]:
-    """An example's object as the API server would send it (namespaced, uid, generation, created)."""
-    return parent(obj)
 
 
 # RoleBasedGroup ---------------------------------------------------------------------------------
 
 
 def group_types(spec: dict[str, Any]) -> list[str]:
-    """The child types registered for a group like this: metacontroller/ and the overlay it needs."""
-    types = list(KEYS.values())
+    """The optional child types registered for a group like this: the overlay it needs."""
+    types = []
     roles = [r for r in spec.get("roles") or [] if isinstance(r, dict)]
     if any((r.get("workload") or {}).get("kind") == c.KIND_LWS for r in roles):
         types.append(c.CHILD_LWS)
@@ -162,77 +165,12 @@ def group_types(spec: dict[str, Any]) -> list[str]:
     return types
 
 
-def _revision(workload: dict[str, Any]) -> str:
-    return f"{workload['metadata']['name']}-rev1"
-
-
 def observed_children(desired: list[dict[str, Any]], types: list[str], time: str, pods: bool) -> dict[str, dict[str, Any]]:
-    """The children Metacontroller shows after applying `desired`, every workload ready."""
-    extra = [k for k in types if k not in KEYS.values()]
-    plain = [ch for ch in desired if f"{ch['kind']}.{ch['apiVersion']}" in KEYS.values()]
-    children = observe(plain, time=time)
-    for key in extra:
-        children[key] = {}
+    """The children Metacontroller shows after applying `desired`, every workload ready; with
+    pods observed, StatefulSets name the revision their pods (workload_pods) run."""
     for child in desired:
-        key = f"{child['kind']}.{child['apiVersion']}"
-        if key in KEYS.values():
-            continue
-        assert key in extra, f"a {key} child, but its type is not registered"
-        obj = copy.deepcopy(child)
-        meta = obj["metadata"]
-        meta.update(namespace=NAMESPACE, generation=1, creationTimestamp=time)
-        meta.setdefault("uid", f"uid-{obj['kind'].lower()}-{meta['name']}")
-        meta.setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(child, separators=(",", ":"))
-        if child["kind"] == c.KIND_LWS:
-            n = child["spec"]["replicas"]
-            available = {"type": c.LWS_CONDITION_AVAILABLE, "status": "True", "reason": "AllGroupsReady", "message": "", "lastTransitionTime": time}
-            obj["status"] = {"observedGeneration": 1, "replicas": n, "readyReplicas": n, "updatedReplicas": n, "conditions": [available]}
-        children[key][f"{NAMESPACE}/{meta['name']}"] = obj
-    if pods:  # StatefulSets' pods carry the revision their status rolls to
-        for obj in children[c.CHILD_STATEFULSET].values():
-            obj["status"]["currentRevision"] = obj["status"]["updateRevision"] = _revision(obj)
-    return children
-
-
-def workload_pods(children: dict[str, dict[str, Any]], time: str, role: str | None = None) -> dict[str, Any]:
-    """Every pod of the observed StatefulSets and Deployments (of `role`), Running and Ready."""
-    out: dict[str, Any] = {}
-    for key in (c.CHILD_STATEFULSET, c.CHILD_DEPLOYMENT):
-        for workload in children.get(key, {}).values():
-            template = workload["spec"]["template"]
-            labels = dict((template.get("metadata") or {}).get("labels") or {})
-            if role is not None and labels.get(c.LABEL_ROLE_NAME) != role:
-                continue
-            name = workload["metadata"]["name"]
-            for i in range(workload["spec"].get("replicas", 1)):
-                if workload["kind"] == c.KIND_STATEFULSET:
-                    pod_name, pod_labels = f"{name}-{i}", {**labels, c.LABEL_REVISION: _revision(workload), c.LABEL_POD_INDEX: str(i)}
-                else:
-                    pod_name, pod_labels = f"{name}-rev1-{i}", {**labels, c.LABEL_POD_TEMPLATE_HASH: "rev1"}
-                owner = {"apiVersion": workload["apiVersion"], "kind": workload["kind"], "name": name, "controller": True}
-                out[f"{NAMESPACE}/{pod_name}"] = {
-                    "apiVersion": "v1",
-                    "kind": "Pod",
-                    "metadata": {
-                        "name": pod_name,
-                        "namespace": NAMESPACE,
-                        "uid": f"uid-pod-{pod_name}",
-                        "creationTimestamp": time,
-                        "labels": pod_labels,
-                        "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
-                        "ownerReferences": [owner],
-                    },
-                    "spec": template.get("spec") or {},
-                    "status": {
-                        "phase": "Running",
-                        "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True", "lastTransitionTime": time}],
-                        "containerStatuses": [
-                            {"name": ct.get("name"), "ready": True, "restartCount": 0, "started": True, "state": {"running": {"startedAt": time}}}
-                            for ct in (template.get("spec") or {}).get("containers") or []
-                        ],
-                    },
-                }
-    return out
+        assert child["kind"] in KEYS or child_key(child) in types, f"a {child_key(child)} child, but its type is not registered"
+    return observe(desired, time=time, types=types, revisions=pods)
 
 
 def group_related(answer: dict[str, Any], profiles: dict[str, dict[str, Any]], children: dict[str, dict[str, Any]], time: str) -> dict[str, Any]:
@@ -248,16 +186,6 @@ def group_related(answer: dict[str, Any], profiles: dict[str, dict[str, Any]], c
     return related
 
 
-def group_request(obj: dict[str, Any], types: list[str], children: dict[str, dict[str, Any]] | None, related: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "controller": _controller("rolebasedgroup"),
-        "parent": obj,
-        "children": children if children is not None else {key: {} for key in types},
-        "related": related,
-        "finalizing": False,
-    }
-
-
 @dataclass
 class GroupRun:
     case: Case
@@ -268,16 +196,15 @@ class GroupRun:
 def run_group(folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> GroupRun:
     case = Case(folder)
     types = group_types(obj.get("spec") or {})
-    answer = case.call("customize", "/customize", {"controller": _controller("rolebasedgroup"), "parent": obj})
+    answer = case.call("customize", "/customize", customize_request(obj))
     wants_pods = any(r["resource"] == "pods" for r in answer["relatedResources"])
-    empty = {key: {} for key in types}
-    req = group_request(obj, types, None, group_related(answer, profiles, empty, _time(0)))
+    req = request(obj, related=group_related(answer, profiles, {}, _time(0)), types=types)
     resp = case.call("0", "/sync", req)
     for step in range(1, MAX_STEPS):
         with_status = copy.deepcopy(obj)
         with_status["status"] = resp["status"]
         children = observed_children(resp["children"], types, _time(step), wants_pods)
-        req = group_request(with_status, types, children, group_related(answer, profiles, children, _time(step)))
+        req = request(with_status, children, group_related(answer, profiles, children, _time(step)))
         previous, resp = resp, case.call(str(step), "/sync", req)
         if resp["children"] == previous["children"]:
             final = copy.deepcopy(obj)
@@ -310,7 +237,7 @@ def adapter_of(child: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
 
 def run_adapter(folder: str, obj: dict[str, Any], groups: dict[str, dict[str, Any]], children: dict[str, dict[str, Any]], time: str) -> Case:
     case = Case(folder)
-    answer = case.call("customize", "/rbgsa/customize", {"controller": _controller("rolebasedgroupscalingadapter"), "parent": obj})
+    answer = case.call("customize", "/rbgsa/customize", customize_request(obj, "rolebasedgroupscalingadapter"))
     related: dict[str, Any] = {}
     for res in answer["relatedResources"]:
         if res["resource"] == "rolebasedgroups":
@@ -322,8 +249,7 @@ def run_adapter(folder: str, obj: dict[str, Any], groups: dict[str, dict[str, An
             raise AssertionError(f"a related resource the scenario does not provide: {res}")
     current, previous = obj, None
     for step in range(MAX_STEPS):
-        req = {"controller": _controller("rolebasedgroupscalingadapter"), "parent": current, "children": {}, "related": related, "finalizing": False}
-        resp = case.call(str(step), "/rbgsa/sync", req)
+        resp = case.call(str(step), "/rbgsa/sync", adapter_request(current, related))
         if resp == previous:
             return case
         previous, current = resp, {**copy.deepcopy(obj), "status": resp["status"]}
@@ -331,18 +257,6 @@ def run_adapter(folder: str, obj: dict[str, Any], groups: dict[str, dict[str, An
 
 
 # RoleBasedGroupSet ------------------------------------------------------------------------------
-
-
-def observed_members(desired: list[dict[str, Any]], time: str, member_status: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-    members: dict[str, Any] = {}
-    for child in desired:
-        obj = copy.deepcopy(child)
-        meta = obj["metadata"]
-        meta.update(namespace=NAMESPACE, uid=f"uid-rolebasedgroup-{meta['name']}", generation=1, creationTimestamp=time)
-        meta.setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(child, separators=(",", ":"))
-        obj["status"] = member_status(obj)
-        members[f"{NAMESPACE}/{meta['name']}"] = obj
-    return {c.CHILD_RBG: members}
 
 
 def run_set(folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> Case:
@@ -354,13 +268,13 @@ def run_set(folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]
         status = run_group("", member, profiles).final["status"]
         return {**status, "observedGeneration": member["metadata"]["generation"]}
 
-    controller = _controller("openpatio-rolebasedgroupset" if obj["apiVersion"] == c.SEED_API_VERSION else "rolebasedgroupset")
-    resp = case.call("0", "/rbgs/sync", {"controller": controller, "parent": obj, "children": {c.CHILD_RBG: {}}, "related": {}, "finalizing": False})
+    name = "openpatio-rolebasedgroupset" if obj["apiVersion"] == c.SEED_API_VERSION else "rolebasedgroupset"
+    resp = case.call("0", "/rbgs/sync", set_request(obj, controller_name=name))
     for step in range(1, MAX_STEPS):
         with_status = copy.deepcopy(obj)
         with_status["status"] = resp["status"]
-        req = {"controller": controller, "parent": with_status, "children": observed_members(resp["children"], _time(step), member_status), "related": {}, "finalizing": False}
-        previous, resp = resp, case.call(str(step), "/rbgs/sync", req)
+        members = observe_members(resp["children"], time=_time(step), status=member_status)
+        previous, resp = resp, case.call(str(step), "/rbgs/sync", set_request(with_status, members, controller_name=name))
         if resp["children"] == previous["children"]:
             return case
     raise AssertionError(f"{folder}: the set did not converge in {MAX_STEPS} steps")
@@ -369,8 +283,9 @@ def run_set(folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]
 # gang-ready pods --------------------------------------------------------------------------------
 
 
-def _pod(doc: dict[str, Any], step: int, phase: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    obj = _stamped(doc)
+def created_pod(doc: dict[str, Any], phase: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A pod document of the example as the API server shows it, in `phase`, with `labels` added."""
+    obj = parent(doc)
     meta = obj["metadata"]
     meta["uid"] = f"uid-pod-{meta['name']}"
     meta.pop("generation", None)  # pods have none
@@ -382,18 +297,16 @@ def _pod(doc: dict[str, Any], step: int, phase: str, labels: dict[str, str] | No
 
 def run_gang_pod(folder: str, target: dict[str, Any], gang: list[dict[str, Any]]) -> Case:
     case = Case(folder)
-    controller = _controller("gang-ready")
-    case.call("customize", "/gangready/customize", {"controller": controller, "parent": _pod(target, 0, "Pending")})
+    case.call("customize", "/gangready/customize", customize_request(created_pod(target, "Pending"), "gang-ready"))
+    name = target["metadata"]["name"]
 
-    def request(step: int, phase: str, target_phase: str, labels: dict[str, str]) -> dict[str, Any]:
-        pods = {f"{NAMESPACE}/{p['metadata']['name']}": _pod(p, step, phase) for p in gang}
-        me = _pod(target, step, target_phase, labels)
-        pods[f"{NAMESPACE}/{target['metadata']['name']}"] = me
-        return {"controller": controller, "object": me, "attachments": {}, "related": {c.RELATED_POD: pods}, "finalizing": False}
+    def sync_request(phase: str, target_phase: str, labels: dict[str, str]) -> dict[str, Any]:
+        me = created_pod(target, target_phase, labels)
+        return gang_request(me, *(me if p["metadata"]["name"] == name else created_pod(p, phase) for p in gang), related_self=False)
 
-    first = case.call("0", "/gangready/sync", request(0, "Pending", "Pending", {}))
-    second = case.call("1", "/gangready/sync", request(1, "Running", "Running", first["labels"]))
-    case.call("2", "/gangready/sync", request(2, "Running", "Succeeded", second["labels"]))
+    first = case.call("0", "/gangready/sync", sync_request("Pending", "Pending", {}))
+    second = case.call("1", "/gangready/sync", sync_request("Running", "Running", first["labels"]))
+    case.call("2", "/gangready/sync", sync_request("Running", "Succeeded", second["labels"]))
     return case
 
 
@@ -416,15 +329,15 @@ def example_cases(path: Path) -> Iterator[Case | Skip]:
         folder = f"{example}/{doc.name}"
         api_group = doc.obj.get("apiVersion", "").split("/")[0]
         if doc.kind == c.KIND_RBG and api_group == c.GROUP:
-            run = run_group(folder, _stamped(doc.obj), profiles)
+            run = run_group(folder, parent(doc.obj), profiles)
             groups[doc.name] = run.final
             for child in run.children.get(c.CHILD_ADAPTER, {}).values():
                 created_adapters.append((adapter_of(child, run.final), run.children))
             yield run.case
         elif doc.kind == c.KIND_RBGS and api_group in (c.GROUP, c.SEED_GROUP):
-            yield run_set(folder, _stamped(doc.obj), profiles)
+            yield run_set(folder, parent(doc.obj), profiles)
         elif doc.kind == c.KIND_RBGSA and api_group == c.GROUP:
-            created_adapters.append((_stamped(doc.obj), {}))
+            created_adapters.append((parent(doc.obj), {}))
         elif doc.kind == "Pod" and doc.obj.get("apiVersion") == "v1":
             gang = (doc.obj["metadata"].get("labels") or {}).get(c.LABEL_PODGROUP_NAME)
             if gang is None:

@@ -1,7 +1,6 @@
 """/metrics: answers counted by hook and code, groups by condition; in one process and across gunicorn workers."""
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -19,6 +18,7 @@ from hooks import metrics
 from hooks.app import create_app
 from hooks.core import rbg
 from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
+from tests.support import post as _post
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 
@@ -66,10 +66,6 @@ def _current(samples, name):
         assert len(ones) <= 1 and all(value in (0, 1) for *_, value in series), series
         out.update({type_: one for one in ones})
     return out
-
-
-def _post(client, path, body):
-    return client.post(path, data=body if isinstance(body, bytes) else json.dumps(body), content_type="application/json")
 
 
 # --- in one process: the Flask app without PROMETHEUS_MULTIPROC_DIR ---------------------------

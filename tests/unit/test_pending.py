@@ -4,6 +4,7 @@ from hooks import constants as c
 from hooks.api import RoleBasedGroupSpec
 from hooks.core.observed import Observed, wants_pods
 from hooks.core.pending import scheduling_condition
+from tests.support import pod as _pod, related_pods
 
 SPEC = RoleBasedGroupSpec.model_validate(
     {"roles": [{"name": r, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}} for r in ("a", "b")]}
@@ -12,11 +13,12 @@ WAIT = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "m
 
 
 def pod(name, role, *conditions):
-    return {"metadata": {"name": name, "namespace": "ns", "labels": {c.LABEL_ROLE_NAME: role}}, "status": {"conditions": list(conditions)}}
+    """A pod of `role` in namespace ns with these conditions (its positional form here)."""
+    return _pod(name, namespace="ns", api=False, role=role, conditions=conditions)
 
 
 def observed(*pods):
-    return Observed.from_request({key: {} for key in c.CHILD_TYPES}, {c.RELATED_POD: {p["metadata"]["name"]: p for p in pods}}, "ns")
+    return Observed.from_request({key: {} for key in c.CHILD_TYPES}, related_pods(pods), "ns")
 
 
 def test_no_condition_without_observed_pods():

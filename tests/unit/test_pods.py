@@ -1,34 +1,23 @@
 """The group's pods as related objects: the customize hook, and readiness read from pods."""
 
 import copy
+from functools import partial
 
 import pytest
 
 from hooks import constants as c
 from hooks.app import create_app
 from hooks.naming import group_unique_key
-from tests.support import ROOT, condition, example_group, observe, request, sync
+from tests.support import ROOT, condition, example_group, observe, related_pods, request, sync
+from tests.support import pod as _pod
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 CUSTOMIZE = {"webhook": {"url": "http://hooks/customize"}}
 REVISION = "minimal-db-5d4f8"
 
 
-def pod(name="minimal-db-0", role="db", ready=True, revision=REVISION, namespace="default", deleting=False):
-    meta = {
-        "name": name,
-        "namespace": namespace,
-        "labels": {c.LABEL_ROLE_NAME: role, c.LABEL_REVISION: revision},
-        "managedFields": [{"manager": "kwok", "time": "2026-01-01T00:05:00Z"}],
-    }
-    if deleting:
-        meta["deletionTimestamp"] = "2026-01-01T00:04:00Z"
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
-    }
+# db's first pod, Ready, at REVISION; keywords change it (tests.support.pod).
+pod = partial(_pod, name="minimal-db-0", role="db", ready=True, revision=REVISION, managed_time="2026-01-01T00:05:00Z")
 
 
 def db_created(sts_status=None):
@@ -45,7 +34,7 @@ def with_pods(group, children, pods, customize=True):
     req = request(group, children)
     req["controller"] = {"metadata": {"name": "rolebasedgroup"}, "spec": {"hooks": {"customize": CUSTOMIZE}}}
     if customize:
-        req["related"] = {c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods}}
+        req["related"] = related_pods(pods)
     return req
 
 

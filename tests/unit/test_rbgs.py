@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 import yaml
 
 from hooks import constants as c
-from hooks.api import RoleBasedGroupSetSpec, SetSyncRequest
+from hooks.api import RoleBasedGroupSetSpec
 from hooks.core import rbgs
 from tests.support import ROOT, UPSTREAM_EXAMPLES, condition
+from tests.support import observe_members as observed, sync_set as sync
 
 UPSTREAM = UPSTREAM_EXAMPLES / "rbgs"
 TEMPLATE = {
@@ -39,28 +40,6 @@ def parent(replicas=3, template=None, generation=1, **spec):
         },
         "spec": {"replicas": replicas, "template": template or TEMPLATE, **spec},
     }
-
-
-def observed(children, ready=True, generation_seen=True):
-    """Members as Metacontroller observes them after applying `children`; `ready`: all, none, or a set of indices."""
-    out = {}
-    for i, child in enumerate(children):
-        obj = copy.deepcopy(child)
-        obj["metadata"] |= {"namespace": "default", "generation": 1}
-        obj["metadata"]["annotations"][c.ANNOTATION_LAST_APPLIED] = json.dumps(child)
-        index = int(obj["metadata"]["labels"][c.LABEL_SET_INDEX])
-        is_ready = ready is True or (isinstance(ready, set) and index in ready)
-        obj["status"] = {
-            "observedGeneration": 1 if generation_seen else 0,
-            "conditions": [{"type": "Ready", "status": "True" if is_ready else "False", "reason": "x", "message": "x"}],
-        }
-        out[f"default/{obj['metadata']['name']}"] = obj
-    return {c.CHILD_RBG: out}
-
-
-def sync(parent_obj, children=None):
-    req = {"controller": {}, "parent": parent_obj, "children": children or {c.CHILD_RBG: {}}}
-    return rbgs.sync(SetSyncRequest.model_validate(req))
 
 
 def names(result):

@@ -16,7 +16,7 @@ from hooks.children.revision import template_hash
 from rbgcli.main import parser
 from rbgcli.cluster import Failed, _patched, colour, pause_plan, undo_plan
 from rbgclient.kube import user_config
-from tests.support import ROOT, example_group, observe, request, sync
+from tests.support import ROOT, container_status, example_group, observe, pod, request, sync
 
 PD = ROOT / "examples" / "pd-disagg.yaml"
 UID = "5b1f1d2e-0000-4000-8000-000000000001"
@@ -234,11 +234,10 @@ def test_it_gives_up_after_three_conflicts(rolled):
 
 
 def _pod(name, role, ready, waiting=None, revision="r2"):
-    status = {"phase": "Running" if ready else "Pending", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
-    if waiting:
-        status["containerStatuses"] = [{"name": role, "state": {"waiting": {"reason": waiting}}}]
-    labels = {c.LABEL_GROUP_NAME: "sglang-pd", c.LABEL_ROLE_NAME: role, c.LABEL_REVISION: revision}
-    return {"metadata": {"name": name, "labels": labels}, "status": status}
+    """A pod of sglang-pd as `rbg status` lists it: Running and Ready, or Pending (and `waiting`)."""
+    containers = [container_status(role, waiting=waiting)] if waiting else None
+    phase = "Running" if ready else "Pending"
+    return pod(name, namespace=None, api=False, group="sglang-pd", role=role, revision=revision, phase=phase, ready=ready, containers=containers)
 
 
 @pytest.fixture
