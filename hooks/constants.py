@@ -15,10 +15,10 @@ KIND_RBGSA = "RoleBasedGroupScalingAdapter"
 SEED_GROUP = "openpatio.io"
 SEED_API_VERSION = f"{SEED_GROUP}/{VERSION}"
 # Its resource names: kind RoleBasedGroupSet as upstream's, but a plural and singular of its own.
-# kubectl resolves a plural, singular or kind that two groups serve to the group first in
-# discovery order (openpatio.io before workloads.x-k8s.io), so shared names would hide upstream's
-# sets: `rolebasedgroupsets`, `rolebasedgroupset`, `RoleBasedGroupSet` and `rbgs` are upstream's;
-# the seed form is `seedrolebasedgroupsets.openpatio.io`, `RoleBasedGroupSet.openpatio.io` or `oprbgs`.
+# kubectl resolves a name that two groups serve to the group first in discovery order (openpatio.io
+# before workloads.x-k8s.io), so shared names would hide upstream's sets: `rolebasedgroupsets`,
+# `rolebasedgroupset`, `RoleBasedGroupSet` and `rbgs` are upstream's; the seed form answers to
+# `oprbgs`, `seedrolebasedgroupsets[.openpatio.io]` and `RoleBasedGroupSet.openpatio.io`.
 SEED_PLURAL = "seedrolebasedgroupsets"
 SEED_SINGULAR = "seedrolebasedgroupset"
 SEED_SHORT_NAME = "oprbgs"

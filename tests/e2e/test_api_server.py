@@ -137,7 +137,7 @@ SPELLINGS = pytest.mark.parametrize("seed", [False, True], ids=["workloads", "op
 
 
 def _sets(seed):
-    return f"rolebasedgroupsets.{c.SEED_GROUP if seed else c.GROUP}"
+    return f"{c.SEED_PLURAL}.{c.SEED_GROUP}" if seed else f"rolebasedgroupsets.{c.GROUP}"
 
 
 @SPELLINGS
@@ -266,7 +266,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
         apply_manifests(kube, [{**decorator, "spec": {**decorator["spec"], "resources": [{"apiVersion": "v1"}]}}], dry_run=True)
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"} == {
         "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
-        "rolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
+        "seedrolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
         "clusterengineruntimeprofiles.workloads.x-k8s.io",
     }
     controller = next(d for d in docs if d["kind"] == "CompositeController" and d["metadata"]["name"] == "rolebasedgroup")

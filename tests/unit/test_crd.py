@@ -2,6 +2,7 @@
 
 import copy
 import functools
+import itertools
 
 import pytest
 import yaml
@@ -24,7 +25,7 @@ from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 CRDS = ROOT / "crds"
 CRD_FILE = CRDS / "rolebasedgroups.workloads.x-k8s.io.yaml"
 SET_FILE = CRDS / "rolebasedgroupsets.workloads.x-k8s.io.yaml"
-SEED_SET_FILE = CRDS / "rolebasedgroupsets.openpatio.io.yaml"
+SEED_SET_FILE = CRDS / "seedrolebasedgroupsets.openpatio.io.yaml"
 ADAPTER_FILE = CRDS / "rolebasedgroupscalingadapters.workloads.x-k8s.io.yaml"
 PROFILE_FILE = CRDS / "clusterengineruntimeprofiles.workloads.x-k8s.io.yaml"
 FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE]
@@ -182,11 +183,38 @@ def test_names_groups_and_short_names():
     assert [_names(p) for p in FILES] == [
         (c.GROUP, c.KIND_RBG, "rolebasedgroups", ["rbg"], "Namespaced"),
         (c.GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["rbgs"], "Namespaced"),
-        (c.SEED_GROUP, c.KIND_RBGS, "rolebasedgroupsets", ["oprbgs"], "Namespaced"),  # `rbgs` is the other set's
+        (c.SEED_GROUP, c.KIND_RBGS, "seedrolebasedgroupsets", ["oprbgs"], "Namespaced"),  # names of its own: see below
         (c.GROUP, c.KIND_RBGSA, "rolebasedgroupscalingadapters", ["rbgsa"], "Namespaced"),
         (c.GROUP, c.KIND_ENGINE_RUNTIME_PROFILE, "clusterengineruntimeprofiles", [], "Cluster"),  # as upstream's
     ]
     assert all(_version(p)["name"] == c.VERSION and _version(p)["served"] and _version(p)["storage"] for p in FILES)
+
+
+def _typed_names(names):
+    """What kubectl resolves to a CRD's resource without its group: plural, singular, short names.
+    It lowercases the argument first, so a kind resolves as a singular; only a name no resource
+    has is looked up as a kind."""
+    return {names["plural"], names["singular"], *names.get("shortNames", [])}
+
+
+def test_no_name_a_user_types_is_served_by_two_crds():
+    """kubectl resolves a name that two groups serve to the group first in discovery order, and
+    openpatio.io sorts before workloads.x-k8s.io: were the seed form's names upstream's too,
+    `kubectl get rolebasedgroupsets` would list seed sets alone (tests/e2e/test_kubectl_names.py)."""
+    served = {p.name: _typed_names(_crd(p)["spec"]["names"]) for p in FILES}
+    for a, b in itertools.combinations(served, 2):
+        assert not served[a] & served[b], f"{a} and {b} both answer to {served[a] & served[b]}"
+    names = _crd(SEED_SET_FILE)["spec"]["names"]
+    assert names == {
+        "kind": c.KIND_RBGS,  # seed manifests (apiVersion openpatio.io/v1alpha1, kind RoleBasedGroupSet) apply unchanged
+        "listKind": c.KIND_RBGS + "List",
+        "plural": c.SEED_PLURAL,
+        "singular": c.SEED_SINGULAR,
+        "shortNames": [c.SEED_SHORT_NAME],
+    }
+    assert _crd(SEED_SET_FILE)["metadata"]["name"] == f"{c.SEED_PLURAL}.{c.SEED_GROUP}" == SEED_SET_FILE.stem
+    # `RoleBasedGroupSet` is upstream's singular, lowercased: no kind lookup reaches the seed form.
+    assert served[SET_FILE.name] == {"rolebasedgroupsets", c.KIND_RBGS.lower(), "rbgs"}
 
 
 SCALE = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}

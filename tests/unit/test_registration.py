@@ -96,9 +96,9 @@ def test_hooks_and_parent():
 
 
 def test_sets_of_both_spellings_have_their_groups_as_children_and_no_finalize_hook():
-    for name, api in (("rolebasedgroupset", API), ("openpatio-rolebasedgroupset", SEED_API)):
+    for name, api, plural in (("rolebasedgroupset", API, "rolebasedgroupsets"), ("openpatio-rolebasedgroupset", SEED_API, c.SEED_PLURAL)):
         spec = _controller(name)["spec"]
-        assert spec["parentResource"] == {"apiVersion": api, "resource": "rolebasedgroupsets", "ignoreStatusChanges": True}
+        assert spec["parentResource"] == {"apiVersion": api, "resource": plural, "ignoreStatusChanges": True}
         assert _children(spec) == [(API, "rolebasedgroups", "InPlace")]
         # Members go by garbage collection; each member's own finalize orders its teardown.
         assert _hooks(spec) == {"sync": ("v2", "/rbgs/sync")}
@@ -173,13 +173,13 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         (W, "rolebasedgroupscalingadapters"): CHILD_VERBS,
         # parents only: never created or deleted by Metacontroller
         (W, "rolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
-        (O, "rolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
+        (O, "seedrolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
         (W, "rolebasedgroups/status"): status,
         (W, "rolebasedgroups/finalizers"): status,
         (W, "rolebasedgroupsets/status"): status,
         (W, "rolebasedgroupsets/finalizers"): status,
-        (O, "rolebasedgroupsets/status"): status,
-        (O, "rolebasedgroupsets/finalizers"): status,
+        (O, "seedrolebasedgroupsets/status"): status,
+        (O, "seedrolebasedgroupsets/finalizers"): status,
         (W, "rolebasedgroupscalingadapters/status"): status,
         ("", "pods"): {"get", "list", "watch", "update", "patch"},  # related objects; the gang-ready label
         (W, "clusterengineruntimeprofiles"): {"list", "watch"},  # related objects only
@@ -193,7 +193,7 @@ def test_users_roles_cover_every_kind_and_aggregate():
         "rbac.authorization.k8s.io/aggregate-to-admin": "true",
     }
     W, O = c.GROUP, c.SEED_GROUP
-    kinds = [(W, "rolebasedgroups"), (W, "rolebasedgroupsets"), (W, "rolebasedgroupscalingadapters"), (O, "rolebasedgroupsets")]
+    kinds = [(W, "rolebasedgroups"), (W, "rolebasedgroupsets"), (W, "rolebasedgroupscalingadapters"), (O, "seedrolebasedgroupsets")]
     scalable = [(g, r + "/scale") for g, r in kinds if r != "rolebasedgroups"]
     assert granted == {
         **{k: CHILD_VERBS | {"deletecollection"} for k in kinds},
