@@ -17,7 +17,7 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from hooks import constants as c
 from hooks.children.discovery import discovery_document, to_yaml
-from tests.support_plans import services_of
+from tests.support.plans import services_of
 from rbgclient.kube import as_dict
 from hooks.validation import parse_spec
 from tests.support import ROOT, example_group, go_json, request, sync

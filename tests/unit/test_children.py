@@ -11,7 +11,7 @@ from hooks.children.discovery import Cut, discovery_configmap, discovery_documen
 from hooks.children.service import headless_service
 from hooks.validation import Invalid, validate
 from hooks.naming import group_unique_key
-from tests.support_plans import pod_template as build_pod_template, workload_of
+from tests.support.plans import pod_template as build_pod_template, workload_of
 
 KEY = group_unique_key("ns", "g")
 SELECTOR = {c.LABEL_GROUP_NAME: "g", c.LABEL_ROLE_NAME: "r"}

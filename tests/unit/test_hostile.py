@@ -9,7 +9,7 @@ from hooks import constants as c
 from hooks.api import RoleSpec, SyncRequest
 from hooks.children.discovery import discovery_document, to_yaml
 from hooks.children import workloads
-from tests.support_plans import services_of, workload_of
+from tests.support.plans import services_of, workload_of
 from hooks.core import rbg
 from hooks.validation import parse_spec
 from tests.support import ROOT, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hooks import constants as c
 from hooks.api import RoleSpec
 from hooks.children.discovery import discovery_document
-from tests.support_plans import services_of, workload_of as leader_worker_set
+from tests.support.plans import services_of, workload_of as leader_worker_set
 from hooks.core.observed import is_ready, wants_pods
 from hooks.validation import parse_spec
 from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, parent, request, sync
