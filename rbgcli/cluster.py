@@ -223,9 +223,20 @@ def _pause(paused: bool) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+VERBOSE_HELP = "also log each request to the API server (the HTTP client's log)"
+
+
+def add_verbose(parser: argparse.ArgumentParser, everywhere: bool = False) -> None:
+    """-v/--verbose on `parser`: `rbg`'s own (False unless given), or with `everywhere` a
+    subcommand's, which sets it only when given there (`rbg status -v g` as `rbg -v status g`)."""
+    default = argparse.SUPPRESS if everywhere else False
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help=VERBOSE_HELP)
+
+
 def add_commands(sub: Any) -> None:
     """`rbg status` and `rbg rollout ...` on the parser's subcommands."""
     kube = argparse.ArgumentParser(add_help=False)
+    add_verbose(kube, everywhere=True)
     kube.add_argument("-n", "--namespace", help="the group's namespace (default: the context's, else default)")
     kube.add_argument("--context", help="the kubeconfig context to use (default: the current one)")
     kube.add_argument("--kubeconfig", help="path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")

@@ -229,6 +229,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rbg", description=__doc__)
+    cli_cluster.add_verbose(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="serve the Metacontroller hooks with gunicorn")
@@ -256,6 +257,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--bin-dir", help="control-plane binaries (default: build or reuse them with tools/build.sh)")
     u.add_argument("--nodes", type=int, default=4, help="fake kwok nodes (default 4)")
     u.add_argument("--timeout", type=float, default=300, help="seconds to wait for the cluster, then for the group")
+    cli_cluster.add_verbose(u, everywhere=True)
     u.set_defaults(func=cmd_up)
 
     d = sub.add_parser("down", help="stop the cluster started by `rbg up` and remove its state dir")
@@ -265,9 +267,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# The HTTP client under lightkube logs every request at INFO: httpx2 (httpx for lightkube before it).
+HTTP_LOGGERS = ("httpx2", "httpx")
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    for name in HTTP_LOGGERS:  # the command's own messages stay at INFO; requests only with -v
+        logging.getLogger(name).setLevel(logging.INFO if args.verbose else logging.WARNING)
     return args.func(args)
 
 
