@@ -441,32 +441,37 @@ def cli_page(problems: list[str], options: dict[str, str]) -> str:
         "",
     ]
     used: set[str] = set()
+    out += _options_table(root, "rbg", options, used, problems)
     for path, sub, help_text in _commands(root, "rbg"):
         command = " ".join(path)
         if not (help_text or "").strip():
             problems.append(f"command `{command}`: no help in its parser")
         out += [f"## {command}", "", _cell(help_text or ""), "", f"```\n{sub.format_usage().strip()}\n```", ""]
-        rows = []
-        for action in sub._actions:
-            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
-                continue
-            flag = max(action.option_strings, key=len) if action.option_strings else action.dest
-            key = f"{command} {flag}"
-            text = (action.help or "").strip()
-            if not text:
-                if key in options:
-                    used.add(key)
-                    text = options[key]
-                else:
-                    problems.append(f"option `{key}`: no help in its parser and no line under cli_options: in docs/_gen/descriptions.yaml")
-            flags = ", ".join(f"`{s}`" for s in action.option_strings) or f"`{action.dest}`"
-            rows.append(f"| {flags} | {_cli_default(action)} | {_cell(text)} |")
-        if rows:
-            out += ["| option | default | meaning |", "|---|---|---|", *rows, ""]
+        out += _options_table(sub, command, options, used, problems)
     for key in options:
         if key not in used:
             problems.append(f"docs/_gen/descriptions.yaml cli_options: {key!r} is no option without help of the rbg parser")
     return "\n".join(out)
+
+
+def _options_table(p: argparse.ArgumentParser, command: str, options: dict[str, str], used: set[str], problems: list[str]) -> list[str]:
+    """The options and positionals of one parser, each with its help or its line in descriptions.yaml."""
+    rows = []
+    for action in p._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        flag = max(action.option_strings, key=len) if action.option_strings else action.dest
+        key = f"{command} {flag}"
+        text = (action.help or "").strip()
+        if not text:
+            if key in options:
+                used.add(key)
+                text = options[key]
+            else:
+                problems.append(f"option `{key}`: no help in its parser and no line under cli_options: in docs/_gen/descriptions.yaml")
+        flags = ", ".join(f"`{s}`" for s in action.option_strings) or f"`{action.dest}`"
+        rows.append(f"| {flags} | {_cli_default(action)} | {_cell(text)} |")
+    return ["| option | default | meaning |", "|---|---|---|", *rows, ""] if rows else []
 
 
 def _commands(p: argparse.ArgumentParser, name: str) -> list[tuple[list[str], argparse.ArgumentParser, str]]:
