@@ -38,12 +38,16 @@ def example_group(path: Path) -> dict[str, Any]:
     return parent(group_doc(path))
 
 
-def parent(doc: dict[str, Any], generation: int = 1) -> dict[str, Any]:
-    """`doc` as the API server would send it: namespace default, a uid, a generation, a creation time."""
+UID = "00000000-0000-0000-0000-000000000001"
+
+
+def parent(doc: dict[str, Any], generation: int = 1, *, uid: str | None = UID) -> dict[str, Any]:
+    """`doc` as the API server would send it: namespace default, a uid (None: none), a generation, a creation time."""
     out = copy.deepcopy(doc)
     meta = out.setdefault("metadata", {})
     meta.setdefault("namespace", "default")
-    meta.setdefault("uid", "00000000-0000-0000-0000-000000000001")
+    if uid is not None:
+        meta.setdefault("uid", uid)
     meta.setdefault("generation", generation)
     meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
     return out

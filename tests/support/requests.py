@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hooks import constants as c
-from hooks.api import GangReadySyncRequest, SetSyncRequest, SyncRequest
-from hooks.core import gangready, rbg, rbgs
+from hooks.api import AdapterSyncRequest, GangReadySyncRequest, SetSyncRequest, SyncRequest
+from hooks.core import adapter, gangready, rbg, rbgs
 
 from .pods import workload_revision
 
@@ -41,6 +41,7 @@ def observe(
     time: str = "2026-01-01T00:01:00Z",
     types: Iterable[str] = (),
     revisions: bool = False,
+    update_revision: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Children as Metacontroller observes them after applying `desired`.
 
@@ -48,7 +49,9 @@ def observe(
     each child stamped and carrying what it was last applied as. Workloads get a status: all
     replicas ready when `ready` is True or names their role (a LeaderWorkerSet's in groups, and
     Available). `revisions`: a StatefulSet's status names the revision it rolls to
-    (tests.support.pods.workload_revision, the label of its pods from workload_pods).
+    (tests.support.pods.workload_revision, the label of its pods from workload_pods);
+    `update_revision`: every StatefulSet's status.updateRevision is that one (and nothing else of
+    revisions is set).
     """
     children: dict[str, dict[str, Any]] = {key: {} for key in KEYS.values()}
     for key in types:
@@ -73,6 +76,8 @@ def observe(
             }
             if revisions and obj["kind"] == c.KIND_STATEFULSET:
                 obj["status"]["currentRevision"] = obj["status"]["updateRevision"] = workload_revision(obj)
+            if update_revision is not None and obj["kind"] == c.KIND_STATEFULSET:
+                obj["status"]["updateRevision"] = update_revision
         elif obj["kind"] == c.KIND_LWS:
             n = obj["spec"]["replicas"]
             available = {"type": c.LWS_CONDITION_AVAILABLE, "status": "True" if is_ready else "False", "reason": "AllGroupsReady", "message": "", "lastTransitionTime": time}
@@ -94,15 +99,22 @@ def request(
     children: dict[str, dict[str, Any]] | None = None,
     related: dict[str, Any] | None = None,
     types: Iterable[str] = (),
+    finalizing: bool = False,
 ) -> Obj:
-    """A RoleBasedGroup sync request; with no children, every registered type (KEYS, `types`) empty."""
+    """A RoleBasedGroup sync request (a finalize request if `finalizing`); with no children, every
+    registered type (KEYS, `types`) empty."""
     return {
         "controller": controller("rolebasedgroup"),
         "parent": parent_obj,
         "children": children if children is not None else {key: {} for key in dict.fromkeys([*KEYS.values(), *types])},
         "related": related if related is not None else {},
-        "finalizing": False,
+        "finalizing": finalizing,
     }
+
+
+def related_profiles(profiles: Iterable[Obj]) -> dict[str, Any]:
+    """EngineRuntimeProfiles as a request's related objects (cluster-scoped: keyed "/name")."""
+    return {c.RELATED_ENGINE_RUNTIME_PROFILE: {f"/{p['metadata']['name']}": p for p in profiles}}
 
 
 def customize_request(parent_obj: Obj, controller_name: str = "rolebasedgroup") -> Obj:
@@ -111,6 +123,11 @@ def customize_request(parent_obj: Obj, controller_name: str = "rolebasedgroup") 
 
 def sync(req: Obj) -> rbg.Result:
     return rbg.sync(SyncRequest.model_validate(req))
+
+
+def finalize(req: Obj) -> rbg.Result:
+    """The finalize hook's answer to a request (see request(finalizing=True))."""
+    return rbg.finalize(SyncRequest.model_validate(req))
 
 
 def startup_stages(parent_obj: Obj) -> list[Obj]:
@@ -191,6 +208,11 @@ def sync_set(parent_obj: Obj, children: dict[str, dict[str, Any]] | None = None)
 def adapter_request(parent_obj: Obj, related: dict[str, Any] | None = None) -> Obj:
     """A RoleBasedGroupScalingAdapter sync request (no children): its group and pods are related."""
     return {"controller": controller("rolebasedgroupscalingadapter"), "parent": parent_obj, "children": {}, "related": related or {}, "finalizing": False}
+
+
+def sync_adapter(req: Obj) -> adapter.Result:
+    """The scaling adapter hook's answer to a sync request."""
+    return adapter.sync(AdapterSyncRequest.model_validate(req))
 
 
 def gang_request(target: Obj, *others: Obj, related_self: bool = True) -> Obj:

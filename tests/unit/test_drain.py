@@ -8,10 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks import constants as c
-from hooks.api import SyncRequest
-from hooks.core import rbg
 from hooks.core.observed import wants_pods
-from tests.support import ROOT, condition, example_group, observe, parent, request, sync
+from tests.support import ROOT, condition, example_group, finalize, observe, parent, related_pods, request, sync
+from tests.support import pod as support_pod
 
 GROUP = parent(
     {
@@ -31,10 +30,9 @@ GROUP = parent(
 
 
 def pod(name, drained=False):
-    meta = {"name": name, "namespace": "default", "uid": f"uid-{name}", "labels": {c.LABEL_ROLE_NAME: "server"}}
-    if drained:
-        meta["annotations"] = {c.ANNOTATION_DRAINED: "true"}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    """tests.support.pod: a Running, Ready server pod, annotated drained if `drained`."""
+    drained_ = {c.ANNOTATION_DRAINED: "true"} if drained else None
+    return support_pod(name, uid=f"uid-{name}", role="server", annotations=drained_, phase="Running", ready=True)
 
 
 def running():
@@ -44,10 +42,7 @@ def running():
 
 
 def step(group, children, pods, finalizing=False):
-    req = request(group, children)
-    req["related"] = {c.RELATED_POD: {f"default/{p['metadata']['name']}": p for p in pods}}
-    req["finalizing"] = finalizing
-    return (rbg.finalize if finalizing else rbg.sync)(SyncRequest.model_validate(req))
+    return (finalize if finalizing else sync)(request(group, children, related=related_pods(pods), finalizing=finalizing))
 
 
 def scaled(n):

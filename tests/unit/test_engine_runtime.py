@@ -15,7 +15,7 @@ from hooks.core.observed import Observed, customize, profile_names
 from hooks.core.runtimes import inject
 from rbgcli.crdgen import profile_crd
 from hooks.schemas.k8s import schema_problems
-from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, observe, parent, request, sync
+from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, observe, parent, related_profiles, request, sync
 
 SGLANG = UPSTREAM_EXAMPLES / "pd-disagg" / "sglang"
 
@@ -35,9 +35,8 @@ def _group(*runtimes: dict[str, Any], replicas: int = 1) -> dict[str, Any]:
 
 
 def _request(group: dict[str, Any], profiles: list[dict[str, Any]], children: dict[str, Any] | None = None) -> dict[str, Any]:
-    req = request(group, children)
-    req["related"] = {c.RELATED_ENGINE_RUNTIME_PROFILE: {f"/{p['metadata']['name']}": p for p in profiles}}
-    return req
+    """A sync request with these profiles related."""
+    return request(group, children, related=related_profiles(profiles))
 
 
 def _template(result: Any, name: str = "g-app") -> dict[str, Any]:

@@ -14,7 +14,7 @@ from hooks.children.podgroup import kube_pod_group, volcano_pod_group
 from hooks.children.podtemplate import apply_decision
 from hooks.core import rbg
 from hooks.core.gang import Gang
-from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, observe, parent, request, sync
+from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, find_condition, observe, parent, request, sync
 
 KUBE, VOLCANO = c.CHILD_KUBE_POD_GROUP, c.CHILD_VOLCANO_POD_GROUP
 PD = ROOT / "examples" / "pd-disagg.yaml"
@@ -38,25 +38,9 @@ def enrolled(template, group, kind):
     return _gang(group, kind).enrolled(template)
 
 
-def observed(desired, ready=True, registered=(KUBE, VOLCANO)):
-    """Children as Metacontroller observes them after applying `desired`, PodGroups included."""
-    children = observe([ch for ch in desired if ch["kind"] != c.KIND_POD_GROUP], ready=ready, time=TIME)
-    for key in registered:
-        children[key] = {}
-    for ch in desired:
-        if ch["kind"] == c.KIND_POD_GROUP:
-            obj = copy.deepcopy(ch)
-            obj["metadata"].update(namespace="default", generation=1, creationTimestamp=TIME)
-            obj["metadata"]["annotations"][c.ANNOTATION_LAST_APPLIED] = json.dumps(ch, separators=(",", ":"))
-            children[f"{ch['kind']}.{ch['apiVersion']}"][f"default/{ch['metadata']['name']}"] = obj
-    return children
-
-
 def gang_request(group, children=None, registered=(KUBE, VOLCANO)):
-    req = request(group, children)
-    for key in registered:
-        req["children"].setdefault(key, {})
-    return req
+    """A sync request with the `registered` PodGroup types (as tests.support.request(types=...))."""
+    return request(group, children, types=registered)
 
 
 def with_policy(path, policy, **spec):
@@ -77,7 +61,7 @@ def min_member(result):
 
 
 def gang_condition(result):
-    return next((x for x in result.status["conditions"] if x["type"] == c.COND_GANG_SCHEDULING), None)
+    return find_condition(result, c.COND_GANG_SCHEDULING)
 
 
 def templates(result):
@@ -88,7 +72,7 @@ def then(group, result, ready=True, registered=(KUBE, VOLCANO)):
     """The next request: the group with the status it was given, its children observed."""
     g = copy.deepcopy(group)
     g["status"] = result.status
-    return gang_request(g, observed(result.children, ready=ready, registered=registered), registered)
+    return gang_request(g, observe(result.children, ready=ready, time=TIME, types=registered), registered)
 
 
 # --- constructors -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ gang size, placement, recovery, registration, and upstream's five LWS examples."
 from __future__ import annotations
 
 import copy
-import json
+from functools import partial
 from typing import Any
 
 import pytest
@@ -32,32 +32,10 @@ def _upstream(name: str) -> dict[str, Any]:
     return example_group(UPSTREAM_EXAMPLES / "basics" / f"{name}.yaml")
 
 
-def _observe(desired: list[dict[str, Any]], ready: bool = True) -> dict[str, dict[str, Any]]:
-    """As tests.support.observe, LeaderWorkerSets included (status in groups, Available when ready)."""
-    children = observe([ch for ch in desired if ch["kind"] != c.KIND_LWS], ready=ready)
-    children[c.CHILD_LWS] = {}
-    for child in desired:
-        if child["kind"] == c.KIND_LWS:
-            children[c.CHILD_LWS][f"default/{child['metadata']['name']}"] = lws_observed(child, ready)
-    return children
-
-
-def lws_observed(child: dict[str, Any], ready: bool, generation: int = 1, observed_generation: int | None = 1) -> dict[str, Any]:
-    obj = copy.deepcopy(child)
-    obj["metadata"].update(namespace="default", generation=generation, creationTimestamp="2026-01-01T00:01:00Z")
-    obj["metadata"].setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(child, separators=(",", ":"))
-    n = child["spec"]["replicas"]
-    available = {"type": "Available", "status": "True" if ready else "False", "reason": "AllGroupsReady", "message": "", "lastTransitionTime": "2026-01-01T00:01:00Z", "observedGeneration": generation}
-    obj["status"] = {"replicas": n, "readyReplicas": n if ready else 0, "updatedReplicas": n, "conditions": [available]}
-    if observed_generation is not None:
-        obj["status"]["observedGeneration"] = observed_generation
-    return obj
-
-
-def _with_lws(children: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    out = children if children is not None else observe([])
-    out.setdefault(c.CHILD_LWS, {})
-    return out
+# tests.support.observe with the LeaderWorkerSet type registered: _observe(desired, ready=True)
+# (an LWS's status in groups, Available when ready), and _with_lws(): nothing observed yet.
+_observe = partial(observe, types=(c.CHILD_LWS,))
+_with_lws = partial(observe, (), types=(c.CHILD_LWS,))
 
 
 def _run(group: dict[str, Any], ready: bool = True) -> list[Any]:

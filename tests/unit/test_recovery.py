@@ -8,32 +8,22 @@ import pytest
 from hooks import constants as c
 from hooks.api import RecoveryPolicy, RoleSpec
 from hooks.core.recovery import backoff, detect, fingerprint
-from tests.support import ROOT, condition, example_group, observe, request, sync
+from tests.support import ROOT, condition, container_status, example_group, observe, related_pods, request, sync, terminated
+from tests.support import pod as support_pod
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 T0 = "2026-01-01T00:10:00Z"
 REV = "rev-1"
+CREATED = "2026-01-01T00:02:00Z"
 
 
 def pod(name, uid="uid-0000-a", revision=REV, restarts=0, generation=1, phase="Running", finished=T0, reason="OOMKilled"):
+    """tests.support.pod: a Ready pod of the role its name says, its one container (named as the
+    role) restarted `restarts` times, the last ending exit 137 (`reason`) at `finished`."""
     role = name.split("-")[1]
-    status = {"phase": phase, "conditions": [{"type": "Ready", "status": "True"}]}
-    status["containerStatuses"] = [{"name": role, "restartCount": restarts}]
-    if restarts:
-        status["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 137, "reason": reason, "finishedAt": finished}}
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "uid": uid,
-            "generation": generation,
-            "creationTimestamp": "2026-01-01T00:02:00Z",
-            "labels": {c.LABEL_ROLE_NAME: role, c.LABEL_REVISION: revision},
-        },
-        "status": status,
-    }
+    last = terminated(reason, finished=finished) if restarts else None
+    containers = [container_status(role, restarts=restarts, last_terminated=last)]
+    return support_pod(name, uid=uid, generation=generation, created=CREATED, role=role, revision=revision, phase=phase, ready=True, containers=containers)
 
 
 def pods_of(children, **changed):
@@ -63,9 +53,7 @@ def step(g, children, pods, status=None):
     g = copy.deepcopy(g)
     if status is not None:
         g["status"] = status
-    req = request(g, children)
-    req["related"] = {c.RELATED_POD: {f"default/{p['metadata']['name']}": p for p in pods}}
-    return sync(req)
+    return sync(request(g, children, related=related_pods(pods)))
 
 
 def kept(children, result):
@@ -76,10 +64,8 @@ def kept(children, result):
 
 
 def observed(result, time="2026-01-01T00:01:00Z"):
-    children = observe(result.children, time=time)
-    for sts in children[c.CHILD_STATEFULSET].values():
-        sts["status"]["updateRevision"] = REV
-    return children
+    """The result's children observed, every StatefulSet rolling to REV."""
+    return observe(result.children, time=time, update_revision=REV)
 
 
 def running(g):

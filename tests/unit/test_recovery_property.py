@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks import constants as c
-from tests.support import observe, request, sync
-from tests.unit.test_recovery import group, pod, running
+from tests.support import container_status, observe, pod, related_pods, request, sync
+from tests.unit.test_recovery import CREATED, REV, group, running
 
 ROLES = ("db", "app")
 
@@ -48,9 +48,13 @@ class World:
         self.uid = 0
 
     def _pod(self, sts: str, i: int, uid: str) -> dict:
-        p = pod(f"{sts}-{i}", uid=uid)
-        p["metadata"]["ownerReferences"] = [{"kind": "StatefulSet", "name": sts, "uid": self.sts[sts]["metadata"]["uid"]}]
-        return p
+        """A Running, Ready pod of the StatefulSet at REV, its container not restarted."""
+        role = sts.removeprefix("minimal-")
+        owner = {"kind": "StatefulSet", "name": sts, "uid": self.sts[sts]["metadata"]["uid"]}
+        return pod(
+            f"{sts}-{i}", uid=uid, generation=1, created=CREATED, role=role, revision=REV, owners=[owner],
+            phase="Running", ready=True, containers=[container_status(role, restarts=0)],
+        )
 
     def sync(self, status_fresh: bool, map_fresh: bool) -> None:
         if status_fresh:
@@ -65,9 +69,7 @@ class World:
             children[c.CHILD_CONFIGMAP].update(observe([self.maps[self.seen_map]])[c.CHILD_CONFIGMAP])
         g = copy.deepcopy(self.g)
         g["status"] = self.statuses[self.seen_status]
-        req = request(g, children)
-        req["related"] = {c.RELATED_POD: {f"default/{n}": p for n, p in sorted(self.pods.items())}}
-        result = sync(req)
+        result = sync(request(g, children, related=related_pods(p for _, p in sorted(self.pods.items()))))
         self.statuses.append(result.status)
         (kept,) = [ch for ch in result.children if ch["metadata"]["name"] == "minimal-recovery"]
         if kept != self.maps[-1]:
@@ -83,8 +85,7 @@ class World:
             self.deleted[name.removeprefix("minimal-")] += 1
             del self.sts[name]
         for name in set(returned) - set(self.sts):
-            sts = observe([returned[name]])[c.CHILD_STATEFULSET][f"default/{name}"]
-            sts["status"]["updateRevision"] = "rev-1"
+            sts = observe([returned[name]], update_revision=REV)[c.CHILD_STATEFULSET][f"default/{name}"]
             self.uid += 1
             sts["metadata"]["uid"] = f"sts-{self.uid}"
             self.sts[name] = sts

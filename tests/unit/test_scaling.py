@@ -1,15 +1,15 @@
 """Scaling adapters: the group side (who sets a role's size) and the adapter's own status."""
 
 import copy
+from functools import partial
 
 import pytest
 import yaml
 
 from hooks import constants as c
-from hooks.api import AdapterSyncRequest
 from hooks.app import create_app
-from hooks.core import adapter
-from tests.support import ROOT, by_kind, condition, example_group, observe, request, sync
+from tests.support import ROOT, adapter_request, by_kind, condition, example_group, observe, parent, related_pods, request, sync, sync_adapter
+from tests.support import pod as support_pod
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 ADAPTER = (c.KIND_RBGSA, "minimal-app")
@@ -112,42 +112,30 @@ OWNER = {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "name": "minimal", "ui
 
 
 def adapter_parent(name="minimal-app", role="app", replicas=2, owners=(OWNER,)):
-    return {
+    """An adapter as the API server sends it (no uid), last scaled through /scale at 00:09."""
+    managed = [
+        {"manager": "metacontroller", "time": "2026-01-01T00:01:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:scaleTargetRef": {}}}},
+        {"manager": "kube-controller-manager", "subresource": "scale", "time": "2026-01-01T00:09:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+        {"manager": "kubectl", "time": "2026-01-01T00:10:00Z", "fieldsV1": {"f:metadata": {"f:labels": {}}}},
+    ]
+    doc = {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBGSA,
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "generation": 1,
-            "creationTimestamp": "2026-01-01T00:00:00Z",
-            "ownerReferences": list(owners),
-            "managedFields": [
-                {"manager": "metacontroller", "time": "2026-01-01T00:01:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:scaleTargetRef": {}}}},
-                {"manager": "kube-controller-manager", "subresource": "scale", "time": "2026-01-01T00:09:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
-                {"manager": "kubectl", "time": "2026-01-01T00:10:00Z", "fieldsV1": {"f:metadata": {"f:labels": {}}}},
-            ],
-        },
+        "metadata": {"name": name, "ownerReferences": list(owners), "managedFields": managed},
         "spec": {"replicas": replicas, "scaleTargetRef": {"name": "minimal", "role": role}},
     }
+    return parent(doc, uid=None)
 
 
-def pod(name, ready=True, namespace="default"):
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": {c.LABEL_GROUP_NAME: "minimal", c.LABEL_ROLE_NAME: "app"}},
-        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
-    }
+# A pod of the group's role app: pod(name, ready=True, namespace="default").
+pod = partial(support_pod, group="minimal", role="app", ready=True)
 
 
 def adapter_sync(parent_obj, target=True, pods=()):
     g = group()
     g["metadata"]["uid"] = OWNER["uid"]
-    related = {
-        c.CHILD_RBG: {"default/minimal": g} if target else {},
-        c.RELATED_POD: {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pods},
-    }
-    return adapter.sync(AdapterSyncRequest.model_validate({"controller": {}, "parent": parent_obj, "related": related}))
+    related = {c.CHILD_RBG: {"default/minimal": g} if target else {}, **related_pods(pods)}
+    return sync_adapter(adapter_request(parent_obj, related))
 
 
 def test_a_bound_adapter_reports_the_roles_pods_and_its_selector():
