@@ -40,11 +40,11 @@ e2e: install binaries
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
-# The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
 # The import contracts of pyproject.toml ([tool.importlinter]): imports only go down.
 lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
+# The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
 test: install binaries lint docs
 	@$(PYTHON) -m pytest tests; rc=$$?; \
 	if [ -n "$$RBG_METACONTROLLER" ]; then mc="Metacontroller tier: run with $$RBG_METACONTROLLER"; \
