@@ -5,7 +5,7 @@ Upstream names it `s-<group>-<role>` since v0.5, and its own examples hard-code 
 role keeps the name it has: its StatefulSet's `serviceName` (immutable), else a Service
 `<group>-<role>` already there (a group created before, as upstream's
 GetCompatibleHeadlessServiceName keeps it); pods then keep their DNS names and are not replaced.
-A name `s-<group>-<role>` longer than a DNS label (63) falls back to `<group>-<role>`.
+Validation keeps `<group>-<role>` within 52 characters, so `s-<group>-<role>` is a DNS label.
 A LeaderWorkerSet role's pods are in the LeaderWorkerSet's own Service, `<group>-<role>`.
 """
 
@@ -15,8 +15,6 @@ from .. import constants as c
 from ..api import RoleSpec
 from ..naming import legacy_service_name, service_name, workload_name
 from .observed import Observed
-
-MAX_SERVICE_NAME = 63
 
 
 def service_of(group: str, role: RoleSpec, observed: Observed) -> str:
@@ -29,5 +27,4 @@ def service_of(group: str, role: RoleSpec, observed: Observed) -> str:
         return kept
     if (c.KIND_SERVICE, legacy) in observed.objects:
         return legacy
-    new = service_name(group, role.name)
-    return new if len(new) <= MAX_SERVICE_NAME else legacy
+    return service_name(group, role.name)

@@ -339,7 +339,6 @@ def test_place_lws_templates(patches: Obj, want: tuple[Any, ...]) -> None:
 # =============================================================================================
 
 LONG_GROUP = "g" * 30
-LONG_ROLE = "r" * 31  # s-<30>-<31>: 64 characters
 
 
 SERVICE_OF_CASES = [
@@ -350,7 +349,6 @@ SERVICE_OF_CASES = [
     pytest.param(G, {"name": "db"}, [seen(sts("g-db", 1, service="")), seen(service("g-db"))], "g-db", id="empty-serviceName-then-legacy-service"),
     pytest.param(G, {"name": "db"}, [seen(service("s-g-db"))], "s-g-db", id="observed-new-service"),
     pytest.param(G, {"name": "db"}, [seen(sts("g-db", 1, kind="Deployment"))], "s-g-db", id="observed-deployment-of-that-name-ignored"),
-    pytest.param(LONG_GROUP, {"name": LONG_ROLE}, [], f"{LONG_GROUP}-{LONG_ROLE}", id="name-too-long-falls-back-to-legacy"),
     pytest.param(LONG_GROUP, {"name": "r" * 30}, [], f"s-{LONG_GROUP}-{'r' * 30}", id="name-of-63-is-kept"),
     pytest.param(G, {"name": "web", "kind": "Deployment"}, [], "g-web", id="deployment-role-workload-name"),
     pytest.param(G, {"name": "web", "kind": "Deployment"}, [seen(service("s-g-web"))], "g-web", id="deployment-role-ignores-services"),

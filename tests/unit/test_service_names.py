@@ -374,19 +374,3 @@ def test_the_longest_valid_names_get_upstreams_service_name() -> None:
     invalid = sync(request(_two_roles(group + "g", (role,))))
     assert invalid.children == [] or not any(ch["kind"] == c.KIND_STATEFULSET for ch in invalid.children)
     assert any(cond["type"] == "InvalidSpec" and cond["status"] == "True" for cond in invalid.status["conditions"])
-
-
-@pytest.mark.parametrize(("length", "want"), [(61, "s-"), (62, "")])
-def test_a_service_name_longer_than_a_dns_label_falls_back(length: int, want: str) -> None:
-    """`s-<group>-<role>` longer than 63 characters is `<group>-<role>` (hooks.core.services;
-    only reachable without validation, see above)."""
-    from hooks.api import RoleSpec
-    from hooks.core.observed import Observed
-    from hooks.core.services import service_of
-
-    role = RoleSpec.model_validate({"name": "decode", "replicas": 1, "template": {"spec": {"containers": [{"name": "x", "image": "x"}]}}})
-    group = "g" * (length - len("-decode"))
-    assert len(f"{group}-decode") == length
-    got = service_of(group, role, Observed({}))
-    assert got == f"{want}{group}-decode"
-    assert len(got) <= 63
