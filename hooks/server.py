@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         help="processes, each serving one request at a time (default 4); more than the syncs Metacontroller runs at once",
     )
     args = ap.parse_args(argv)
+    # One JSON line per hook request (hooks.app), on stderr with gunicorn's own log.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     serve(bind=args.bind, workers=args.workers)
 
 

@@ -1,6 +1,7 @@
 """/metrics: answers counted by hook and code, groups by condition; in one process and across gunicorn workers."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -248,3 +249,14 @@ def test_serve_without_a_metrics_dir_makes_one_and_removes_it(tmp_path):
         assert "rbg_hook_responses_total" in requests.get(f"{url}/metrics", timeout=10).text
         assert len(made) == 1 and list(made[0].glob("*.db"))
     assert not made[0].exists()
+
+
+def test_the_hook_server_logs_one_json_line_per_request(tmp_path):
+    """`python -m hooks.server`, the image's entry point: each answer is logged, naming the group."""
+    with _serving(tmp_path) as url:
+        assert requests.post(f"{url}/sync", json=request(_group("logged")), timeout=10).status_code == 200
+        deadline = time.monotonic() + 10
+        while '"msg":"synced"' not in (tmp_path / "server.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    lines = [json.loads(ln) for ln in (tmp_path / "server.log").read_text().splitlines() if ln.startswith("{")]
+    assert [(ln["hook"], ln["parent"], ln["msg"]) for ln in lines] == [("sync", "default/logged", "synced")]
