@@ -115,7 +115,7 @@ def test_discovery_addresses_are_pods_of_the_headless_service(kube, ns):
     listed = {i["address"] for r in doc["roles"].values() for i in r["instances"]}
     assert listed == hostnames  # every address is "<pod hostname>.<service>", and every pod is listed
     for role in ("prefill", "decode", "router"):
-        svc = get(kube, Service, f"sglang-pd-{role}", ns)
+        svc = get(kube, Service, f"s-sglang-pd-{role}", ns)
         assert svc["spec"]["clusterIP"] == "None" and svc["spec"]["publishNotReadyAddresses"] is True
 
 
@@ -137,7 +137,7 @@ def test_scaling_updates_discovery_and_restarts_no_pod(kube, ns):
     down = {p["metadata"]["name"]: p["metadata"]["uid"] for p in wait_pods_ready(kube, ns, "sglang-pd", 4)}
     assert all(before[k] == uid for k, uid in down.items() if k in before)
     doc = yaml.safe_load(get(kube, ConfigMap, "sglang-pd-discovery", ns)["data"][c.DISCOVERY_FILE])
-    assert [i["address"] for i in doc["roles"]["prefill"]["instances"]] == ["sglang-pd-prefill-0.sglang-pd-prefill"]
+    assert [i["address"] for i in doc["roles"]["prefill"]["instances"]] == ["sglang-pd-prefill-0.s-sglang-pd-prefill"]
 
 
 def test_a_user_service_selects_exactly_one_role(kube, ns):
