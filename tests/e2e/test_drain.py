@@ -73,7 +73,7 @@ def test_a_scale_down_waits_for_each_leaving_server_to_drain(mc_kube: Client, re
     spec = started(mc_kube, rec, mc_ns)
     patch_spec(mc_kube, mc_ns, servers(spec, replicas=1))
     rec.wait(lambda r: len(excluded(r)) == 2, TIMEOUT, "the two leaving servers excluded")
-    assert excluded(rec) == [f"{STS}-1.{STS}", f"{STS}-2.{STS}"]
+    assert excluded(rec) == [f"{STS}-1.s-{STS}", f"{STS}-2.s-{STS}"]
     rec.quiet(3)
     assert replicas(rec) == 3  # nothing goes before it is drained
     status = rec.get("RoleBasedGroup", "uniffle")["status"]
@@ -92,7 +92,7 @@ def test_a_scale_down_waits_for_each_leaving_server_to_drain(mc_kube: Client, re
 def test_a_scale_down_goes_ahead_after_the_timeout(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
     spec = started(mc_kube, rec, mc_ns, timeout=3)
     patch_spec(mc_kube, mc_ns, servers(spec, replicas=2))
-    rec.wait(lambda r: excluded(r) == [f"{STS}-2.{STS}"], TIMEOUT, "the leaving server excluded")
+    rec.wait(lambda r: excluded(r) == [f"{STS}-2.s-{STS}"], TIMEOUT, "the leaving server excluded")
     since = max(e.at for e in rec.of("ConfigMap", "uniffle-discovery"))
     # The ConfigMap and the StatefulSet change in one sync; their events come on two watches.
     rec.wait(lambda r: replicas(r) == 2 and not excluded(r), TIMEOUT, "the timeout")
@@ -110,7 +110,7 @@ def test_an_upgrade_drains_one_server_at_a_time(mc_kube: Client, rec: Recorder, 
     drained_at = {}
     for k in (2, 1, 0):
         pod = f"{STS}-{k}"
-        rec.wait(lambda r, pod=pod: excluded(r) == [f"{pod}.{STS}"], TIMEOUT, f"{pod} excluded")
+        rec.wait(lambda r, pod=pod: excluded(r) == [f"{pod}.s-{STS}"], TIMEOUT, f"{pod} excluded")
         assert rec.get("Pod", pod)["metadata"]["uid"] == old[pod]  # not replaced before it drains
         drained_at[pod] = drain(mc_kube, mc_ns, pod)
         rec.wait(

@@ -150,7 +150,7 @@ def test_removing_a_role_deletes_its_children(mc_kube, rec, mc_ns):
     spec["roles"] = [r for r in spec["roles"] if r["name"] != "router"]
     generation = set_spec(mc_kube, mc_ns, "sglang-pd", spec)
     rec.wait(
-        lambda r: r.get("StatefulSet", "sglang-pd-router") is None and r.get("Service", "sglang-pd-router") is None,
+        lambda r: r.get("StatefulSet", "sglang-pd-router") is None and r.get("Service", "s-sglang-pd-router") is None,
         READY_TIMEOUT, "the router's StatefulSet and Service deleted",
     )
     rec.wait(group_ready("sglang-pd", generation), READY_TIMEOUT, "sglang-pd Ready with two roles")
@@ -228,14 +228,14 @@ def test_scaling_keeps_every_other_pod_and_updates_discovery(mc_kube, rec, mc_ns
     assert sorted(set(now) - set(uids)) == ["sglang-pd-prefill-2", "sglang-pd-prefill-3"]
     assert up["roles"]["prefill"]["size"] == 4
     assert [i["address"] for i in up["roles"]["prefill"]["instances"]] == [
-        f"sglang-pd-prefill-{i}.sglang-pd-prefill" for i in range(4)
+        f"sglang-pd-prefill-{i}.s-sglang-pd-prefill" for i in range(4)
     ]
 
     down = scale(1)
     after = {n: p["metadata"]["uid"] for n, p in rec.live("Pod").items()}
     assert sorted(set(uids) - set(after)) == ["sglang-pd-prefill-1"]  # the highest index goes
     assert all(uids[n] == uid for n, uid in after.items() if n in uids)
-    assert [i["address"] for i in down["roles"]["prefill"]["instances"]] == ["sglang-pd-prefill-0.sglang-pd-prefill"]
+    assert [i["address"] for i in down["roles"]["prefill"]["instances"]] == ["sglang-pd-prefill-0.s-sglang-pd-prefill"]
     # No workload but prefill's changed its spec while scaling.
     changed = {e.name for e in rec.of("StatefulSet", type_="MODIFIED") if e.obj["metadata"]["generation"] > 1}
     assert changed == {"sglang-pd-prefill"}
