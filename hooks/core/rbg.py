@@ -168,7 +168,14 @@ class TooLarge(Exception):
         self.problem = problem
 
 
-def role_children(group: str, spec: RoleBasedGroupSpec, plans: dict[str, RolePlan], templates: dict[str, tuple[dict[str, Any], ...]], kept: set[str], observed: Observed) -> list[tuple[str, dict[str, Any]]]:
+def role_children(
+    group: str,
+    spec: RoleBasedGroupSpec,
+    plans: dict[str, RolePlan],
+    templates: dict[str, tuple[dict[str, Any], ...]],
+    kept: set[str],
+    observed: Observed,
+) -> list[tuple[str, dict[str, Any]]]:
     """Every started role's Service (StatefulSet roles) and workload, by role; a role in `kept`
     (its engine runtime profile missing) keeps its workload exactly as last applied."""
     out = []
@@ -306,8 +313,10 @@ def _answer(request: SyncRequest, parsed: RoleBasedGroupSpec, observed: Observed
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
     plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed)
     templates = {name: built_templates(namespace, group, rp) for name, rp in plans.items()}
-    coordinated = coordinate(group, spec, plans, {name: t[0] for name, t in templates.items()}, observed)
-    rolled = hold_rollouts(group, {n: held(rp, coordinated, Rollouts()) for n, rp in plans.items()}, {n: t[0] for n, t in templates.items()}, observed, set(draining.held), now)
+    pod_template = {name: t[0] for name, t in templates.items()}  # a StatefulSet's or Deployment's spec.template
+    coordinated = coordinate(group, spec, plans, pod_template, observed)
+    paced = {name: held(rp, coordinated, Rollouts()) for name, rp in plans.items()}
+    rolled = hold_rollouts(group, paced, pod_template, observed, set(draining.held), now)
     plans = {name: held(rp, coordinated, rolled) for name, rp in plans.items()}
     # The discovery file leaves out the members being drained, a rolling update's one included.
     services = {name: rp.service for name, rp in plans.items()}
