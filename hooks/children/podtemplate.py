@@ -72,20 +72,14 @@ def build_pod_template(
                 if m.get("name") != c.DISCOVERY_VOLUME and m.get("mountPath") != c.DISCOVERY_MOUNT_PATH
             ] + [dict(mount)]
     canonicalize_pod_spec(spec)
-    _decided(meta, spec, decision)
+    add_decision(out, decision)
     return out
 
 
-def apply_decision(template: dict[str, Any], decision: PodDecision) -> dict[str, Any]:
-    """`template` with only what `decision` gives it; the input is not changed."""
-    out = json.loads(json.dumps(template))
-    _decided(out.setdefault("metadata", {}), out.setdefault("spec", {}), decision)
-    return out
-
-
-def _decided(meta: dict[str, Any], spec: dict[str, Any], decision: PodDecision) -> None:
-    """Add, in place, what the planners decided for the template, in the order a pod shows it:
+def add_decision(template: dict[str, Any], decision: PodDecision) -> None:
+    """Add to `template`, in place, what the planners decided for it, in the order a pod shows it:
     the grace of a replaced pod, placement after the template's own terms, gang enrolment."""
+    meta, spec = template.setdefault("metadata", {}), template.setdefault("spec", {})
     if decision.pre_stop_seconds:
         for container in spec.get("containers", []):
             container.setdefault("lifecycle", {}).setdefault("preStop", {"sleep": {"seconds": decision.pre_stop_seconds}})

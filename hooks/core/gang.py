@@ -40,7 +40,7 @@ from .. import constants as c
 from ..api import KubeScheduling, RoleBasedGroupSpec, VolcanoScheduling
 from ..decisions import PodDecision
 from ..children.podgroup import kube_pod_group, volcano_pod_group
-from .observed import Observed, pod_templates, pods_per_replica
+from .observed import Observed, pods_per_replica, workload_templates
 from .status import condition
 
 _SCHEDULERS = {c.CHILD_KUBE_POD_GROUP: "scheduler-plugins (its coscheduling plugin)", c.CHILD_VOLCANO_POD_GROUP: "Volcano"}
@@ -149,7 +149,7 @@ class Gang:
             return not workload["spec"].get("paused")
         applied = observed.applied(seen)
         try:
-            templates = pod_templates(applied)
+            templates = workload_templates(applied)
         except (KeyError, TypeError):  # not as the hooks return a workload: never enrolled by them
             return False
         if not all(isinstance(t, dict) and self.enrolled(t) for t in templates):

@@ -260,7 +260,7 @@ def request_time(parent: AnyParent, children: dict[str, dict[str, Any]], observe
     return latest_time(parent, objects)
 
 
-def pod_templates(workload: dict[str, Any]) -> list[dict[str, Any]]:
+def workload_templates(workload: dict[str, Any]) -> list[dict[str, Any]]:
     """The pod templates of a role workload as observed or returned: a LeaderWorkerSet's leader and
     worker templates, another kind's one. KeyError or TypeError if it is not shaped as one."""
     if workload["kind"] == c.KIND_LWS:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from hooks import constants as c
 from hooks.api import KubeScheduling, SyncRequest, VolcanoScheduling
 from hooks.children.podgroup import kube_pod_group, volcano_pod_group
-from hooks.children.podtemplate import apply_decision
+from hooks.children.podtemplate import add_decision
 from hooks.core import rbg
 from hooks.core.gang import Gang
 from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, find_condition, observe, parent, request, sync
@@ -31,7 +31,9 @@ def _gang(group, kind):
 
 def enrol(template, group, kind):
     """The template as built with the gang planner's decision for it (and nothing else decided)."""
-    return apply_decision(template, _gang(group, kind).enrol(template))
+    out = copy.deepcopy(template)
+    add_decision(out, _gang(group, kind).enrol(template))
+    return out
 
 
 def enrolled(template, group, kind):
