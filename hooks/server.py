@@ -1,5 +1,9 @@
 """gunicorn serving the Flask app: the image's entry point (`python -m hooks.server`), and `rbg serve`'s.
 
+Plain HTTP for Metacontroller; with `--certfile` and `--keyfile`, HTTPS for the API server's
+conversion webhook (`/convert`). The same app either way. gunicorn reads the certificate and key
+for every connection it accepts, so a renewed Secret (cert-manager's) needs no restart.
+
 Metrics use prometheus_client's multiprocess mode (hooks.metrics), which is chosen when the
 library is imported: the master sets PROMETHEUS_MULTIPROC_DIR before any worker forks and
 imports the app.
@@ -65,7 +69,10 @@ def _metrics_dir() -> tuple[str, bool]:
     return given, False
 
 
-def serve(bind: str, workers: int) -> None:
+def serve(bind: str, workers: int, certfile: str | None = None, keyfile: str | None = None) -> None:
+    """Serve until signalled: HTTPS when `certfile` and `keyfile` (PEM) are given, else HTTP."""
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("certfile and keyfile go together")
     path, created = _metrics_dir()
     from prometheus_client import multiprocess  # only now: the library reads the variable on import
 
@@ -86,6 +93,8 @@ def serve(bind: str, workers: int) -> None:
         # prometheus_client's multiprocess setup: drops a dead worker's live* gauge files (none today).
         "child_exit": lambda _arbiter, worker: multiprocess.mark_process_dead(worker.pid, path),
     }
+    if certfile is not None:
+        options |= {"certfile": certfile, "keyfile": keyfile}
     if created:  # a directory of our own goes with the server
         options["on_exit"] = lambda _arbiter: shutil.rmtree(path, ignore_errors=True)
     _Server(options).run()
@@ -98,10 +107,17 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=4,
         help="processes, each serving one request at a time (default 4); more than the syncs Metacontroller runs at once",
     )
+    ap.add_argument("--certfile", help="serving certificate (PEM; with --keyfile): serve HTTPS, as the conversion webhook")
+    ap.add_argument("--keyfile", help="its private key (PEM; with --certfile)")
     args = ap.parse_args(argv)
+    if (args.certfile is None) != (args.keyfile is None):
+        ap.error("--certfile and --keyfile go together: give both (HTTPS) or neither (HTTP)")
+    for flag, file in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
+        if file is not None and not (os.path.isfile(file) and os.access(file, os.R_OK)):
+            ap.error(f"{flag} {file}: no such readable file")
     # One JSON line per hook request (hooks.app), on stderr with gunicorn's own log.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    serve(bind=args.bind, workers=args.workers)
+    serve(bind=args.bind, workers=args.workers, certfile=args.certfile, keyfile=args.keyfile)
 
 
 if __name__ == "__main__":

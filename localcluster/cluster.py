@@ -16,11 +16,18 @@ LWS CRD (the shared copy) and the other CRDs the binary watches (RBG_LWS_CRDS), 
 with its webhooks served on 127.0.0.1 under a self-signed certificate (state_dir/lws/), registers
 those webhooks with the API server, and registers the rolebasedgroup controller as
 overlays/leaderworkerset does (LeaderWorkerSets as a child type).
+
+The API server converts between our CRDs' versions by calling the hook server's `/convert` over
+HTTPS. With `rbg`, a second hook server (`hooks-tls`) serves it on 127.0.0.1 under a certificate
+signed by a CA of its own (state_dir/conversion/), and every CRD of ours whose conversion webhook
+calls the Service rbg-system/rbg-hooks is installed calling that server by URL, trusting that CA
+(with_conversion_url).
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import ctypes
 import json
 import logging
@@ -35,7 +42,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -122,6 +129,9 @@ GO_GC = "400"
 # server drops the field and a StatefulSet updates one pod at a time.
 FEATURE_GATES = "--feature-gates=MaxUnavailableStatefulSet=true"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# The Service our CRDs' conversion webhooks call in a cluster (metacontroller/hooks.yaml); the
+# local cluster calls its hooks-tls server by URL instead.
+CONVERSION_SERVICE = {"namespace": "rbg-system", "name": "rbg-hooks"}
 STOP_GRACE_SECONDS = 10
 
 
@@ -136,6 +146,7 @@ class Component:
     ready: Callable[[], bool]  # polled until True; API/connection errors count as "not yet"
     timeout: float = 60
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of the cluster's environment
 
     def live(self) -> subprocess.Popen[bytes] | None:
         """The process, if it is running."""
@@ -255,6 +266,24 @@ def metacontroller_crds(bin_dir: str | Path) -> list[Path]:
     return built or [third_party_crds() / METACONTROLLER_CRDS_FILE]
 
 
+def with_conversion_url(crd: Obj, url: str, ca_pem: bytes) -> Obj:
+    """`crd` with its conversion webhook called at `url` and trusted with the CA `ca_pem` (in place of
+    its `service`); a CRD without a conversion webhook as it is. `crd` itself is not changed."""
+    webhook = ((crd.get("spec") or {}).get("conversion") or {}).get("webhook")
+    if not webhook:
+        return crd
+    out = copy.deepcopy(crd)
+    out["spec"]["conversion"]["webhook"]["clientConfig"] = {"url": url, "caBundle": base64.b64encode(ca_pem).decode()}
+    return out
+
+
+def _conversion_service(crd: Obj) -> Obj | None:
+    """The Service a CRD's conversion webhook calls, if it calls one."""
+    webhook = ((crd.get("spec") or {}).get("conversion") or {}).get("webhook") or {}
+    service = (webhook.get("clientConfig") or {}).get("service")
+    return service if isinstance(service, dict) else None
+
+
 def controller_manifests(path: str | Path | list[Obj], hook_base_url: str) -> list[Obj]:
     """Every CompositeController and DecoratorController in `path` (a file, or documents), each
     `service:` webhook rewritten to `url: <hook_base_url><path>` (the hooks run outside the cluster)."""
@@ -307,6 +336,8 @@ class LocalCluster:
         self.lws_controller = None if lws_controller is None else Path(lws_controller).resolve()
         self.lws_dir = self.state_dir / "lws"  # its config, serving certificate and key
         self.lws_webhook_url = ""  # https://127.0.0.1:<port>, set by _components when it runs
+        self.conversion_dir = self.state_dir / "conversion"  # hooks-tls's CA, serving certificate and key
+        self.conversion_url = ""  # https://127.0.0.1:<port> of hooks-tls, set by _components with `rbg`
         self.repo = repo
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.logs = self.state_dir / "logs"
@@ -335,6 +366,8 @@ class LocalCluster:
         phases += [(name, partial(self.start_component, name)) for name in CONTROL_PLANE]
         phases.append(("nodes", self._create_nodes))
         if self.rbg:
+            # The conversion webhook serves before the CRDs that call it are installed.
+            phases.append(("hooks-tls", self._start_conversion_webhook))
             phases.append(("rbg-crds", lambda: self.install_crds(rbg_crds(self.repo))))
             phases.append(("hooks", partial(self.start_component, "hooks")))
         if self.lws_controller:
@@ -393,7 +426,7 @@ class LocalCluster:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=self._env(),
+                env={**self._env(), **comp.env},
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
@@ -550,6 +583,28 @@ class LocalCluster:
                         "--workers=4",  # sync workers: one request each; Metacontroller runs 16 syncs at once
                     ],
                     lambda: self._http.get(f"{self.hook_url}/healthz", timeout=2).ok,
+                )
+            )
+            conversion_port = free_port()
+            self.conversion_url = f"https://127.0.0.1:{conversion_port}"
+            comps.append(
+                Component(
+                    "hooks-tls",
+                    [
+                        sys.executable,
+                        "-m",
+                        "hooks.server",
+                        f"--bind=127.0.0.1:{conversion_port}",
+                        "--workers=2",  # the API server's conversion requests only
+                        f"--certfile={self.conversion_dir / 'tls.crt'}",  # written by _start_conversion_webhook
+                        f"--keyfile={self.conversion_dir / 'tls.key'}",
+                    ],
+                    # Served under the certificate our CA signed, as the API server will check it.
+                    lambda: self._http.get(
+                        f"{self.conversion_url}/healthz", verify=str(self.conversion_dir / "ca.crt"), timeout=2
+                    ).ok,
+                    # Its own metrics files: two servers emptying one directory would lose each other's.
+                    env={"PROMETHEUS_MULTIPROC_DIR": str(self.conversion_dir / "metrics")},
                 )
             )
         if self.lws_controller:
@@ -725,10 +780,21 @@ class LocalCluster:
         }
 
     def install_crds(self, files: list[Path]) -> None:
-        """Server-side apply (CRDs are too big for a last-applied annotation) every CRD in `files`."""
+        """Server-side apply (CRDs are too big for a last-applied annotation) every CRD in `files`.
+        A CRD whose conversion webhook calls the hook Service (CONVERSION_SERVICE) calls the
+        hooks-tls server by URL instead, trusting its CA (with `rbg`; other CRDs as they are)."""
         crds = [d for d in load_documents(files) if d["kind"] == "CustomResourceDefinition"]
         if not crds:
             raise FileNotFoundError(f"no CustomResourceDefinition in {', '.join(map(str, files))}")
+        if self.conversion_url:
+            ca_pem = (self.conversion_dir / "ca.crt").read_bytes() if (self.conversion_dir / "ca.crt").exists() else b""
+            for i, crd in enumerate(crds):
+                service = _conversion_service(crd)
+                if service is None or {k: service.get(k) for k in CONVERSION_SERVICE} != CONVERSION_SERVICE:
+                    continue
+                if not ca_pem:
+                    raise ComponentError(f"CRD {crd['metadata']['name']} converts with the hooks, but hooks-tls has no certificate yet")
+                crds[i] = with_conversion_url(crd, self.conversion_url + service.get("path", ""), ca_pem)
         for crd in apply_manifests(self.kube, crds):
             name = crd.metadata.name
             get = partial(self.kube.get, CustomResourceDefinition, name)
@@ -750,6 +816,13 @@ class LocalCluster:
             raise ComponentError(f"kubectl kustomize {LWS_OVERLAY} failed: {built.stderr}")
         docs = controller_manifests([d for d in yaml.safe_load_all(built.stdout) if d], self.hook_url)
         return sorted(docs, key=lambda d: d["kind"])  # CompositeController first, as REGISTRATIONS
+
+    def _start_conversion_webhook(self) -> None:
+        """A CA and the serving certificate it signs for 127.0.0.1, then the hooks-tls server."""
+        shutil.rmtree(self.conversion_dir, ignore_errors=True)  # a new CA every start
+        self.conversion_dir.mkdir(parents=True)
+        _ca_signed_cert(self.conversion_dir, "127.0.0.1")
+        self.start_component("hooks-tls")
 
     def _start_lws_controller(self) -> None:
         """Its configuration and serving certificate, the controller, then its webhooks (once it
@@ -800,6 +873,7 @@ class LocalCluster:
             "metacontroller": None if self.metacontroller is None else str(self.metacontroller),
             "lws_controller": None if self.lws_controller is None else str(self.lws_controller),
             "hook_url": self.hook_url,
+            "conversion_url": self.conversion_url or None,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "components": {
                 c.name: {"pid": proc.pid, "cmd": c.argv[0]} for c in self.components.values() if (proc := c.live())
@@ -817,21 +891,50 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _openssl(*args: str, purpose: str) -> None:
+    if shutil.which("openssl") is None:
+        raise FileNotFoundError(f"openssl is needed to make {purpose}")
+    done = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ComponentError(f"openssl {args[0]} failed making {purpose}: {done.stderr.strip()}")
+
+
 def _self_signed_cert(cert: Path, key: Path, ip: str) -> bytes:
     """A self-signed serving certificate for `ip` (its own CA), written to `cert` and `key` (openssl);
     returns the certificate's PEM."""
-    if shutil.which("openssl") is None:
-        raise FileNotFoundError("openssl is needed to make the LWS controller's serving certificate")
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "365",
-            "-subj", f"/CN={ip}", "-addext", f"subjectAltName=IP:{ip}",
-        ],
-        check=True,
-        capture_output=True,
+    _openssl(
+        "req", "-x509", *_EC_KEY, "-keyout", str(key), "-out", str(cert), "-days", "365",
+        "-subj", f"/CN={ip}", "-addext", f"subjectAltName=IP:{ip}",
+        purpose="the LWS controller's serving certificate",
     )
     return cert.read_bytes()
+
+
+def _ca_signed_cert(directory: Path, ip: str) -> bytes:
+    """A CA (ca.crt, ca.key) and a serving certificate for `ip` that it signed (tls.crt, tls.key), in
+    `directory` (openssl), as the in-cluster install has them; returns the CA's PEM. The API server
+    (Go) checks the CA's basicConstraints and the serving certificate's IP subjectAltName."""
+    d, purpose = directory, "the conversion webhook's certificates"
+    _openssl(
+        "req", "-x509", *_EC_KEY, "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-days", "365",
+        "-subj", "/CN=rbg-hooks-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        purpose=purpose,
+    )
+    _openssl("req", "-new", *_EC_KEY, "-keyout", str(d / "tls.key"), "-out", str(d / "tls.csr"), "-subj", f"/CN={ip}", purpose=purpose)
+    (d / "tls.ext").write_text(
+        f"subjectAltName=IP:{ip}\nextendedKeyUsage=serverAuth\n"
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+    )
+    _openssl(
+        "x509", "-req", "-in", str(d / "tls.csr"), "-CA", str(d / "ca.crt"), "-CAkey", str(d / "ca.key"),
+        "-set_serial", str(secrets.randbits(63)), "-days", "365", "-extfile", str(d / "tls.ext"), "-out", str(d / "tls.crt"),
+        purpose=purpose,
+    )
+    return (d / "ca.crt").read_bytes()
 
 
 def _rsa_key_pem() -> bytes:
