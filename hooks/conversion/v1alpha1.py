@@ -1,0 +1,495 @@
+"""workloads.x-k8s.io/v1alpha1 <-> v1alpha2 (the hub), on whole objects as plain dicts, lossless
+both ways.
+
+What one version cannot hold travels in one annotation of the other:
+- on a v1alpha2 object, upstream's two keys (spec.podGroupPolicy and spec.coordination as JSON) and
+  the api-origin marker;
+- on a v1alpha1 object, STASH: JSON of the v1alpha2-only parts (compact, sorted keys).
+
+On the way back, every field the target version can express comes from the object (an edit made
+in the other version wins); the stash fills in only what that version cannot express, per role by
+role name, and is removed. Each stashed part is put back only if converting the result down again
+gives the object in hand: the stash never overrides an edit. In the few places where the versions
+disagree on a default, the view is what the object means, and the stash keeps how it was written.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Callable
+
+from .. import constants as c
+
+Obj = dict[str, Any]
+
+V1 = c.API_VERSION_V1ALPHA1
+V2 = c.API_VERSION
+STASH = "conversion.workloads.x-k8s.io/v1alpha2"
+PGP = c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY
+COORD = c.ANNOTATION_V1ALPHA1_COORDINATION
+ORIGIN = c.ANNOTATION_API_ORIGIN
+ORIGIN_V1 = c.VERSION_V1ALPHA1
+WORKLOAD_TYPE = c.ANNOTATION_ROLE_WORKLOAD_TYPE
+GANG = (c.ANNOTATION_GANG, c.ANNOTATION_GANG_TIMEOUT, c.ANNOTATION_GANG_VOLCANO_QUEUE, c.ANNOTATION_GANG_VOLCANO_PRIORITY)
+# v1alpha2 group annotations the v1alpha1 side regenerates or keeps in its stash, never shows.
+RESERVED = (COORD, PGP, ORIGIN, STASH)
+
+STANDALONE, LEADER_WORKER, COMPONENTS = "standalonePattern", "leaderWorkerPattern", "customComponentsPattern"
+PATTERNS = (STANDALONE, LEADER_WORKER, COMPONENTS)
+RESTART_FIELDS = ("restartPolicy", "restartPolicyConfig")
+DELAYS = ("baseDelaySeconds", "maxDelaySeconds")
+# A v1alpha2 role without the workload-type annotation runs as its pattern's default.
+DEFAULT_WORKLOAD = {
+    STANDALONE: (c.APPS_V1, c.KIND_STATEFULSET),
+    LEADER_WORKER: (c.LWS_API_VERSION, c.KIND_LWS),
+    COMPONENTS: (c.API_VERSION, c.KIND_ROLE_INSTANCE_SET),
+}
+# v1alpha1 role fields that v1alpha2 spells otherwise; every other role field is the same in both.
+V1_ROLE_ONLY = ("restartPolicy", "workload", "template", "templateRef", "templatePatch", "leaderWorkerSet")
+# v1alpha2 role fields with no v1alpha1 counterpart, and what a role converted up gets.
+V2_ROLE_ONLY_DEFAULTS: Obj = {"podManagementPolicy": "Parallel"}
+
+
+class ConversionError(ValueError):
+    """The object cannot be converted: the message says where and why."""
+
+
+def to_hub(obj: Obj) -> Obj:
+    """A v1alpha1 object as v1alpha2."""
+    return _convert(obj, V1, V2, _TO_HUB)
+
+
+def from_hub(obj: Obj) -> Obj:
+    """A v1alpha2 object as v1alpha1."""
+    return _convert(obj, V2, V1, _FROM_HUB)
+
+
+def _convert(obj: Obj, source: str, target: str, table: dict[str, Callable[[Obj], Obj]]) -> Obj:
+    if obj.get("apiVersion") != source:
+        raise ConversionError(f"apiVersion is {obj.get('apiVersion')!r}, not {source}")
+    kind = obj.get("kind")
+    convert = table.get(kind) if isinstance(kind, str) else None
+    if convert is None:
+        raise ConversionError(f"kind {obj.get('kind')!r} is not one of {', '.join(table)}")
+    out = convert(copy.deepcopy(obj))
+    out["apiVersion"] = target
+    return out
+
+
+# --- JSON in annotations -------------------------------------------------------------------------
+
+
+def dump(value: Any) -> str:
+    """The JSON every annotation written here holds: compact, keys sorted."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _load(raw: str | None) -> Any:
+    """`raw` parsed, or None when absent or not JSON."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _pop_stash(meta: Obj) -> Obj | None:
+    """The stash of a v1alpha1 object (taken off it), None when it has none."""
+    annotations = meta.get("annotations") or {}
+    if STASH not in annotations:
+        return None
+    stash = _load(annotations.pop(STASH))
+    if not isinstance(stash, dict):
+        raise ConversionError(f"metadata.annotations[{STASH}] is not a JSON object: it holds what only v1alpha2 can express")
+    return stash
+
+
+def _set_annotations(holder: Obj, annotations: Obj, *, keep_empty: bool = False) -> None:
+    """`annotations` on `holder`: an empty map is dropped, as the API server stores it."""
+    if annotations or keep_empty:
+        holder["annotations"] = annotations
+    else:
+        holder.pop("annotations", None)
+
+
+def _dict(value: Any, where: str) -> Obj:
+    if not isinstance(value, dict):
+        raise ConversionError(f"{where} is not an object")
+    return value
+
+
+def _roles(spec: Obj, where: str) -> list[Obj]:
+    roles = spec.get("roles")
+    if not isinstance(roles, list):
+        raise ConversionError(f"{where}.roles is not a list")
+    for i, role in enumerate(roles):
+        if not isinstance(_dict(role, f"{where}.roles[{i}]").get("name"), str):
+            raise ConversionError(f"{where}.roles[{i}].name is not a string")
+    return roles
+
+
+# --- gang scheduling and coordination: group annotations in v1alpha2 ---------------------------
+
+
+def gang_annotations(policy: Obj) -> dict[str, str]:
+    """The v1alpha2 gang annotations of a v1alpha1 podGroupPolicy, as upstream's conversion writes
+    them; a Volcano gang names its queue (`default` when unset), since v1alpha2 picks Volcano by it."""
+    kube, volcano = policy.get("kubeScheduling"), policy.get("volcanoScheduling")
+    if isinstance(kube, dict):
+        timeout = kube.get("scheduleTimeoutSeconds")
+        return {c.ANNOTATION_GANG: "true", **({c.ANNOTATION_GANG_TIMEOUT: str(timeout)} if timeout is not None else {})}
+    if isinstance(volcano, dict):
+        out = {c.ANNOTATION_GANG: "true", c.ANNOTATION_GANG_VOLCANO_QUEUE: volcano.get("queue") or "default"}
+        if volcano.get("priorityClassName"):
+            out[c.ANNOTATION_GANG_VOLCANO_PRIORITY] = volcano["priorityClassName"]
+        return out
+    return {}
+
+
+def _pod_group_policy(raw: str | None, annotations: Obj) -> Obj | None:
+    """The podGroupPolicy upstream's key holds, if it is one and the gang annotations still say it."""
+    policy = _load(raw)
+    if not isinstance(policy, dict) or not set(policy) <= {"kubeScheduling", "volcanoScheduling"}:
+        return None
+    if not all(isinstance(v, dict) for v in policy.values()):
+        return None
+    return policy if gang_annotations(policy) == {k: annotations[k] for k in GANG if k in annotations} else None
+
+
+def _coordination(raw: str | None) -> list[Any] | None:
+    found = _load(raw)
+    ok = isinstance(found, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in found)
+    return found if ok else None
+
+
+def _group_annotations_up(spec1: Obj, annotations1: Obj) -> Obj:
+    """The v1alpha2 group annotations of a v1alpha1 group spec and annotations (before any stash).
+    A podGroupPolicy's gang annotations replace any the v1alpha1 object has beside it."""
+    out = dict(annotations1)
+    policy = spec1.get("podGroupPolicy")
+    if isinstance(policy, dict):
+        out = {k: v for k, v in out.items() if k not in GANG} | gang_annotations(policy)
+        out[PGP] = dump(policy)
+    if spec1.get("coordination"):
+        out[COORD] = dump(spec1["coordination"])
+    out[ORIGIN] = ORIGIN_V1
+    return out
+
+
+def _group_annotations_down(annotations2: Obj) -> tuple[Obj, Obj]:
+    """v1alpha2 group annotations as v1alpha1 annotations and the spec fields they hold."""
+    annotations1 = {k: v for k, v in annotations2.items() if k not in RESERVED}
+    fields: Obj = {"coordination": _coordination(annotations2.get(COORD)) or []}
+    policy = _pod_group_policy(annotations2.get(PGP), annotations2)
+    if policy is not None:
+        fields["podGroupPolicy"] = policy
+        annotations1 = {k: v for k, v in annotations1.items() if k not in GANG}
+    return annotations1, fields
+
+
+# --- a role ----------------------------------------------------------------------------------------
+
+
+def _pattern_key(role2: Obj) -> str:
+    found = [p for p in PATTERNS if role2.get(p) is not None]
+    if len(found) != 1:
+        raise ConversionError(f"role {role2['name']}: exactly one of {', '.join(PATTERNS)} is required, found {len(found)}")
+    _dict(role2[found[0]], f"role {role2['name']}: {found[0]}")
+    return found[0]
+
+
+def _workload_type(workload: Any) -> str | None:
+    if isinstance(workload, dict) and workload.get("apiVersion") and workload.get("kind"):
+        return f"{workload['apiVersion']}/{workload['kind']}"
+    return None
+
+
+def _workload_down(value: str | None, pattern: str) -> Obj:
+    """A v1alpha2 role's workload: its annotation's `<apiVersion>/<kind>`, else its pattern's default."""
+    api_version, _, kind = (value or "").rpartition("/")
+    if not (api_version and kind):
+        api_version, kind = DEFAULT_WORKLOAD[pattern]
+    return {"apiVersion": api_version, "kind": kind}
+
+
+def _restart_up(policy: str | None, pattern: str) -> Obj:
+    """v1alpha1's restartPolicy as the pattern's fields. Absent means None in v1alpha1, and in
+    standalonePattern; the other patterns' default is RecreateRoleInstanceOnPodRestart, so there it
+    is written in the deprecated field (as upstream's conversion does), and an explicit policy in
+    restartPolicyConfig: both stay apart on the way back."""
+    if policy is None:
+        return {} if pattern == STANDALONE else {"restartPolicy": c.RESTART_NONE}
+    return {"restartPolicyConfig": {"type": policy}}
+
+
+def _restart_down(fields: Obj, pattern: str) -> str | None:
+    config = fields.get("restartPolicyConfig") or {}
+    if config.get("type"):
+        return str(config["type"])
+    if pattern == STANDALONE or fields.get("restartPolicy") == c.RESTART_NONE:
+        return None
+    return str(fields.get("restartPolicy") or c.RESTART_RECREATE_ROLE)
+
+
+def _template_source_up(role1: Obj) -> Obj:
+    if role1.get("template") is not None:
+        return {"template": role1["template"]}
+    if role1.get("templateRef") is not None:
+        ref = dict(_dict(role1["templateRef"], f"role {role1['name']}: templateRef"))
+        if role1.get("templatePatch") is not None:
+            ref["patch"] = role1["templatePatch"]
+        return {"templateRef": ref}
+    return {}
+
+
+def _template_source_down(pattern: Obj) -> Obj:
+    if pattern.get("template") is not None:
+        return {"template": pattern["template"]}
+    if pattern.get("templateRef") is not None:
+        ref = dict(pattern["templateRef"])
+        patch = ref.pop("patch", None)
+        return {"templateRef": ref, **({"templatePatch": patch} if patch is not None else {})}
+    return {}
+
+
+def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
+    """A v1alpha1 role as v1alpha2, its stash (if any) filling in what v1alpha1 cannot express."""
+    name = role1["name"]
+    lws = role1.get("leaderWorkerSet")
+    components = stash.get(COMPONENTS)
+    pattern: Obj
+    if isinstance(components, dict) and lws is None and role1.get("template") is not None:
+        key, pattern = COMPONENTS, copy.deepcopy(components)
+        first = (pattern.get("components") or [{}])[0]
+        if pattern.get("components") and first.get("template") != role1["template"]:
+            first["template"] = role1["template"]  # an edit of the first component's template, made in v1alpha1
+    elif lws is not None:
+        lws = _dict(lws, f"role {name}: leaderWorkerSet")
+        key, pattern = LEADER_WORKER, {**({"size": lws["size"]} if "size" in lws else {}), **_template_source_up(role1)}
+        for old, new in (("patchLeaderTemplate", "leaderTemplatePatch"), ("patchWorkerTemplate", "workerTemplatePatch")):
+            if lws.get(old) is not None:
+                pattern[new] = lws[old]
+        if "sharedServiceSelection" in stash:
+            _put(pattern, "sharedServiceSelection", stash["sharedServiceSelection"])
+    else:
+        key, pattern = STANDALONE, _template_source_up(role1)
+
+    # Restart: the stashed fields if they still say the policy the role has, else the policy alone
+    # (with the stashed delays, which v1alpha1 has no place for).
+    restart = _restart_up(role1.get("restartPolicy"), key)
+    kept = stash.get("restart")
+    if isinstance(kept, dict):
+        if _restart_down(kept, key) == role1.get("restartPolicy"):
+            restart = kept
+        elif "restartPolicyConfig" in restart and isinstance(kept.get("restartPolicyConfig"), dict):
+            delays = {k: v for k, v in kept["restartPolicyConfig"].items() if k in DELAYS}
+            restart = {"restartPolicyConfig": {**restart["restartPolicyConfig"], **delays}}
+    pattern.update(restart)
+
+    annotations = dict(role1.get("annotations") or {})
+    workload_type = _workload_type(role1.get("workload"))
+    if workload_type is not None:
+        annotations[WORKLOAD_TYPE] = workload_type
+    if "workloadType" in stash and _workload_down(stash["workloadType"], key) == role1.get("workload"):
+        _put(annotations, WORKLOAD_TYPE, stash["workloadType"])
+
+    role2: Obj = {}
+    for field, value in role1.items():
+        if field == "annotations":
+            role2[field] = annotations
+        elif field == "scalingAdapter" and isinstance(value, dict):
+            role2[field] = {**value, "labels": stash.get("scalingAdapterLabels") or {}}
+        elif field not in V1_ROLE_ONLY:
+            role2[field] = value
+    if "annotations" not in role2 and annotations:
+        role2["annotations"] = annotations
+    role2[key] = pattern
+    for field, default in V2_ROLE_ONLY_DEFAULTS.items():
+        _put(role2, field, stash.get("fields", {}).get(field, default))
+    return role2
+
+
+def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
+    """A v1alpha2 role as v1alpha1, and its stash: what to_hub needs beside it to give it back."""
+    name = role2["name"]
+    key = _pattern_key(role2)
+    pattern: Obj = role2[key]
+    annotations = dict(_dict(role2.get("annotations") or {}, f"role {name}: annotations"))
+    workload_type = annotations.pop(WORKLOAD_TYPE, None)
+
+    if key == COMPONENTS:
+        components = pattern.get("components") or [{}]
+        source = {"template": _dict(components[0], f"role {name}: customComponentsPattern.components[0]").get("template", {})}
+    else:
+        source = _template_source_down(pattern)
+    role1: Obj = {}
+    for field, value in role2.items():
+        if field == "annotations":
+            role1[field] = annotations
+        elif field == "scalingAdapter" and isinstance(value, dict):
+            role1[field] = {k: v for k, v in value.items() if k != "labels"}
+        elif field not in PATTERNS and field not in V2_ROLE_ONLY_DEFAULTS:
+            role1[field] = value
+    restart = _restart_down(pattern, key)
+    if restart is not None:
+        role1["restartPolicy"] = restart
+    role1["workload"] = _workload_down(workload_type, key)
+    role1.update(source)
+    if key == LEADER_WORKER:
+        lws: Obj = {"size": pattern["size"]} if "size" in pattern else {}
+        for new, old in (("leaderTemplatePatch", "patchLeaderTemplate"), ("workerTemplatePatch", "patchWorkerTemplate")):
+            if pattern.get(new) is not None:
+                lws[old] = pattern[new]
+        role1["leaderWorkerSet"] = lws
+
+    # The stash: each part v1alpha1 cannot express whose stash-less conversion back differs.
+    stash: Obj = {}
+    if key == COMPONENTS:
+        stash[COMPONENTS] = {k: v for k, v in pattern.items() if k not in RESTART_FIELDS}
+    base = _role_to_hub(role1, stash)
+    if _restart_fields(base[key]) != _restart_fields(pattern):
+        stash["restart"] = _restart_fields(pattern)
+    if base["annotations"].get(WORKLOAD_TYPE) != workload_type:
+        stash["workloadType"] = workload_type
+    if key == LEADER_WORKER and base[key].get("sharedServiceSelection") != pattern.get("sharedServiceSelection"):
+        stash["sharedServiceSelection"] = pattern.get("sharedServiceSelection")
+    adapter = role2.get("scalingAdapter")
+    if isinstance(adapter, dict) and adapter.get("labels"):
+        stash["scalingAdapterLabels"] = adapter["labels"]
+    fields = {f: role2.get(f) for f in V2_ROLE_ONLY_DEFAULTS if base.get(f) != role2.get(f)}
+    if fields:
+        stash["fields"] = fields
+    return role1, stash
+
+
+def _restart_fields(pattern: Obj) -> Obj:
+    return {k: pattern[k] for k in RESTART_FIELDS if k in pattern}
+
+
+def _put(holder: Obj, key: str, value: Any) -> None:
+    """holder[key] = value; None (JSON null in a stash) means absent."""
+    if value is None:
+        holder.pop(key, None)
+    else:
+        holder[key] = value
+
+
+# --- a group's spec with its annotations (a RoleBasedGroup, or a set's group template) ------------
+
+
+def _spec_to_hub(spec1: Obj, annotations1: Obj, stash: Obj, where: str) -> tuple[Obj, Obj]:
+    """A v1alpha1 group spec and annotations as v1alpha2's."""
+    role_stashes = stash.get("roles") or {}
+    spec2: Obj = {}
+    for field, value in spec1.items():
+        if field == "roles":
+            spec2[field] = [_role_to_hub(role, _dict(role_stashes.get(role["name"], {}), f"stash of role {role['name']}")) for role in _roles(spec1, where)]
+        elif field not in ("coordination", "podGroupPolicy"):
+            spec2[field] = value
+    annotations2 = _group_annotations_up(spec1, annotations1)
+    # A stashed annotation comes back only if the v1alpha1 view of the group is the same with it.
+    for key, value in sorted(_dict(stash.get("annotations") or {}, "stash annotations").items()):
+        candidate = dict(annotations2)
+        _put(candidate, key, value)
+        if _group_annotations_down(candidate) == _group_annotations_down(annotations2):
+            annotations2 = candidate
+    return spec2, annotations2
+
+
+def _spec_from_hub(spec2: Obj, annotations2: Obj, where: str) -> tuple[Obj, Obj, Obj]:
+    """A v1alpha2 group spec and annotations as v1alpha1's, and the stash that gives them back."""
+    roles: list[Obj] = []
+    role_stashes: Obj = {}
+    for role2 in _roles(spec2, where):
+        role1, role_stash = _role_from_hub(role2)
+        roles.append(role1)
+        if role_stash:
+            role_stashes[role2["name"]] = role_stash
+    annotations1, fields = _group_annotations_down(annotations2)
+    spec1 = {**{k: (roles if k == "roles" else v) for k, v in spec2.items()}, **fields}
+    stash: Obj = {"roles": role_stashes} if role_stashes else {}
+    _, base = _spec_to_hub(spec1, annotations1, stash, where)
+    changed = {k: annotations2.get(k) for k in sorted(set(base) | set(annotations2)) if base.get(k) != annotations2.get(k)}
+    if changed:
+        stash["annotations"] = changed
+    return spec1, annotations1, stash
+
+
+# --- the kinds -------------------------------------------------------------------------------------
+
+
+def _group_to_hub(obj: Obj) -> Obj:
+    meta = _dict(obj.setdefault("metadata", {}), "metadata")
+    stash = _pop_stash(meta)
+    spec, annotations = _spec_to_hub(_dict(obj.get("spec"), "spec"), meta.get("annotations") or {}, stash or {}, "spec")
+    obj["spec"] = spec
+    _set_annotations(meta, annotations)
+    return obj
+
+
+def _group_from_hub(obj: Obj) -> Obj:
+    meta = _dict(obj.setdefault("metadata", {}), "metadata")
+    spec, annotations, stash = _spec_from_hub(_dict(obj.get("spec"), "spec"), meta.get("annotations") or {}, "spec")
+    obj["spec"] = spec
+    _set_annotations(meta, {**annotations, STASH: dump(stash)} if stash else annotations)
+    return obj
+
+
+def _set_to_hub(obj: Obj) -> Obj:
+    meta = _dict(obj.setdefault("metadata", {}), "metadata")
+    stash = _pop_stash(meta) or {}
+    spec1 = _dict(obj.get("spec"), "spec")
+    kept = _dict(stash.get("groupTemplate") or {}, "stash groupTemplate")
+    group_spec, annotations = _spec_to_hub(
+        _dict(spec1.get("template"), "spec.template"), kept.get("annotations") or {}, stash.get("template") or {}, "spec.template"
+    )
+    group_template: Obj = {"labels": {}, **kept, "annotations": annotations, "spec": group_spec}
+    _put(group_template, "labels", group_template["labels"])
+    obj["spec"] = dict(("groupTemplate", group_template) if k == "template" else (k, v) for k, v in spec1.items())
+    _set_annotations(meta, meta.get("annotations") or {})
+    return obj
+
+
+def _set_from_hub(obj: Obj) -> Obj:
+    meta = _dict(obj.setdefault("metadata", {}), "metadata")
+    spec2 = _dict(obj.get("spec"), "spec")
+    group_template = _dict(spec2.get("groupTemplate"), "spec.groupTemplate")
+    group_spec, annotations, template_stash = _spec_from_hub(
+        _dict(group_template.get("spec"), "spec.groupTemplate.spec"), group_template.get("annotations") or {}, "spec.groupTemplate.spec"
+    )
+    # v1alpha1's template is a group spec alone: the set's stash keeps the group's labels and
+    # annotations (but those the spec's conversion regenerates), and anything else beside the spec.
+    kept = {k: v for k, v in group_template.items() if k not in ("spec", "annotations", "labels")}
+    if group_template.get("labels") != {}:
+        kept["labels"] = group_template.get("labels")
+    if annotations:
+        kept["annotations"] = annotations
+    stash = {k: v for k, v in (("groupTemplate", kept), ("template", template_stash)) if v}
+    obj["spec"] = dict(("template", group_spec) if k == "groupTemplate" else (k, v) for k, v in spec2.items())
+    annotations1 = dict(meta.get("annotations") or {})
+    if stash:
+        annotations1[STASH] = dump(stash)
+    _set_annotations(meta, annotations1)
+    return obj
+
+
+def _same_shape(obj: Obj) -> Obj:
+    """RoleBasedGroupScalingAdapter and ClusterEngineRuntimeProfile: only apiVersion changes."""
+    return obj
+
+
+_TO_HUB: dict[str, Callable[[Obj], Obj]] = {
+    c.KIND_RBG: _group_to_hub,
+    c.KIND_RBGS: _set_to_hub,
+    c.KIND_RBGSA: _same_shape,
+    c.KIND_ENGINE_RUNTIME_PROFILE: _same_shape,
+}
+_FROM_HUB: dict[str, Callable[[Obj], Obj]] = {
+    c.KIND_RBG: _group_from_hub,
+    c.KIND_RBGS: _set_from_hub,
+    c.KIND_RBGSA: _same_shape,
+    c.KIND_ENGINE_RUNTIME_PROFILE: _same_shape,
+}
+KINDS = tuple(_TO_HUB)
