@@ -18,24 +18,28 @@ from flask import Flask, Response, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from . import metrics
+from . import constants as c
+from . import conversion, metrics
 from .api import (
     AdapterCustomizeRequest,
     AdapterSyncRequest,
     CustomizeRequest,
     GangReadyCustomizeRequest,
     GangReadySyncRequest,
+    PolicyCustomizeRequest,
+    PolicySyncRequest,
     SetSyncRequest,
     SyncRequest,
 )
-from .core import adapter, gangready, rbg, rbgs
+from .conversion.v1alpha1 import to_hub
+from .core import adapter, gangready, policy, rbg, rbgs
 from .core.observed import customize
 from .core.result import Result
 
 log = logging.getLogger("rbg.hooks")
 M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest)
-C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest, GangReadyCustomizeRequest)
+R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest, PolicySyncRequest)
+C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest, GangReadyCustomizeRequest, PolicyCustomizeRequest)
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -46,6 +50,8 @@ EXPECTED = {
     SetSyncRequest: "RoleBasedGroupSet",
     AdapterSyncRequest: "RoleBasedGroupScalingAdapter",
     AdapterCustomizeRequest: "RoleBasedGroupScalingAdapter",
+    PolicySyncRequest: "CoordinatedPolicy",
+    PolicyCustomizeRequest: "CoordinatedPolicy",
     GangReadySyncRequest: "gang-ready pod",
     GangReadyCustomizeRequest: "gang-ready pod",
 }
@@ -77,6 +83,14 @@ def _parse(name: str, model: type[M]) -> M | Response:
     if not isinstance(body, dict):
         _log(logging.WARNING, name, None, "rejected: body is not a JSON object")
         return _error(400, "request body must be a JSON object (a Metacontroller hook request)")
+    parent = body.get("parent")
+    if isinstance(parent, dict) and parent.get("apiVersion") == c.API_VERSION_V1ALPHA1:
+        # An older registration's v1alpha1 parent: the core plans from v1alpha2 only.
+        try:
+            body = {**body, "parent": to_hub(parent)}
+        except ValueError as err:
+            _log(logging.WARNING, name, parent, "rejected: v1alpha1 parent not convertible", error=str(err))
+            return _error(422, f"not a {EXPECTED[model]} hook request: {err}")
     try:
         return model.model_validate(body)
     except ValidationError as err:
@@ -152,6 +166,28 @@ def _decorate(name: str, core: Callable[[GangReadySyncRequest], dict[str, Any]])
     return handler
 
 
+def _convert() -> Response:
+    """apiextensions.k8s.io/v1 ConversionReview: objects it cannot convert fail in the review's
+    result (the API server reports it), never with a 500 and never by losing fields."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        _log(logging.WARNING, "convert", None, "rejected: body is not a JSON object")
+        return _error(400, "request body must be a JSON object (a ConversionReview)")
+    try:
+        answer = conversion.review(body)
+    except ValueError as err:
+        _log(logging.WARNING, "convert", None, f"rejected: {err}")
+        return _error(400, str(err))
+    except Exception:
+        _log(logging.ERROR, "convert", None, "conversion failed", exc_info=True)
+        metrics.internal_error("convert")
+        return _error(500, "internal error; the API server will retry")
+    result = answer["response"]["result"]
+    if result.get("status") != "Success":
+        _log(logging.WARNING, "convert", None, "not converted", message=result.get("message"))
+    return _reply(200, answer)
+
+
 def create_app() -> Flask:
     app = Flask("rbg-hooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -168,6 +204,11 @@ def create_app() -> Flask:
         # RoleBasedGroupScalingAdapter
         "/rbgsa/sync": _hook("rbgsa-sync", AdapterSyncRequest, adapter.sync),
         "/rbgsa/customize": _customize("rbgsa-customize", AdapterCustomizeRequest, lambda r: adapter.customize(r.parent)),
+        # CoordinatedPolicy
+        "/cpolicy/sync": _hook("cpolicy-sync", PolicySyncRequest, policy.sync),
+        "/cpolicy/customize": _customize("cpolicy-customize", PolicyCustomizeRequest, lambda r: policy.customize(r.parent)),
+        # The conversion webhook (the API server's, over HTTPS: hooks.server --certfile)
+        "/convert": _convert,
         # Gang-ready pod labels (a DecoratorController of pods)
         "/gangready/sync": _decorate("gangready-sync", gangready.sync),
         "/gangready/customize": _customize("gangready-customize", GangReadyCustomizeRequest, lambda r: gangready.customize(r.parent)),

@@ -6,14 +6,19 @@ upstream contract says so.
 """
 
 GROUP = "workloads.x-k8s.io"
-VERSION = "v1alpha1"
+# v1alpha2 is the storage version and the one the hooks read; v1alpha1 is served (deprecated) and
+# converted by the conversion webhook (hooks.conversion).
+VERSION = "v1alpha2"
 API_VERSION = f"{GROUP}/{VERSION}"
+VERSION_V1ALPHA1 = "v1alpha1"
+API_VERSION_V1ALPHA1 = f"{GROUP}/{VERSION_V1ALPHA1}"
+V1ALPHA1_DEPRECATION = f"{API_VERSION_V1ALPHA1} is deprecated: use {API_VERSION}"
 KIND_RBG = "RoleBasedGroup"
 KIND_RBGS = "RoleBasedGroupSet"
 KIND_RBGSA = "RoleBasedGroupScalingAdapter"
 # The seed documents' spelling of a set: spec.groupTemplate, roles named by `role`.
 SEED_GROUP = "openpatio.io"
-SEED_API_VERSION = f"{SEED_GROUP}/{VERSION}"
+SEED_API_VERSION = f"{SEED_GROUP}/{VERSION_V1ALPHA1}"
 # Its resource names: kind RoleBasedGroupSet as upstream's, but a plural and singular of its own.
 # kubectl resolves a name that two groups serve to the group first in discovery order (openpatio.io
 # before workloads.x-k8s.io), so shared names would hide upstream's sets: `rolebasedgroupsets`,
@@ -70,6 +75,18 @@ ANNOTATION_LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 ENV_GROUP_NAME = ("GROUP_NAME", "RBG_GROUP_NAME")
 ENV_ROLE_NAME = ("ROLE_NAME", "RBG_ROLE_NAME")
 ENV_ROLE_INDEX = ("ROLE_INDEX", "RBG_ROLE_INDEX")
+# v1alpha2's (upstream's doc-ref/variables.md), on pods of groups not converted from v1alpha1:
+# the instance (a pod; a LeaderWorkerSet group, named as its leader), and a leader-worker
+# instance's component, leader address, worker index and size (from the LWS controller's own
+# LWS_* variables, which it puts first in every container).
+ENV_ROLE_INSTANCE_NAME = "RBG_ROLE_INSTANCE_NAME"
+ENV_COMPONENT_NAME = "RBG_COMPONENT_NAME"
+ENV_COMPONENT_INDEX = "RBG_COMPONENT_INDEX"
+ENV_LWP_LEADER_ADDRESS = "RBG_LWP_LEADER_ADDRESS"
+ENV_LWP_WORKER_INDEX = "RBG_LWP_WORKER_INDEX"
+ENV_LWP_GROUP_SIZE = "RBG_LWP_GROUP_SIZE"
+LABEL_GROUP_UID = "rbg.workloads.x-k8s.io/group-uid"
+LABEL_GROUPSET_NAME = "rbg.workloads.x-k8s.io/groupset-name"
 
 # The discovery ConfigMap, mounted as a directory so kubelet refreshes it in place.
 DISCOVERY_VOLUME = "rbg-cluster-config"
@@ -84,6 +101,27 @@ LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"  # kubernetes-sigs/lws
 KIND_LWS = "LeaderWorkerSet"
 SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT), (LWS_API_VERSION, KIND_LWS))
 WORKLOAD_KINDS = (KIND_STATEFULSET, KIND_DEPLOYMENT, KIND_LWS)
+# v1alpha2: a role's workload kind, "<apiVersion>/<kind>"; absent, its pattern's default
+# (standalonePattern: a StatefulSet; leaderWorkerPattern: a LeaderWorkerSet).
+ANNOTATION_ROLE_WORKLOAD_TYPE = "rbg.workloads.x-k8s.io/role-workload-type"
+KIND_ROLE_INSTANCE_SET = "RoleInstanceSet"  # upstream's own workload: not run by the hooks yet
+WORKLOAD_TYPES = (*(f"{v}/{k}" for v, k in SUPPORTED_WORKLOADS), f"{API_VERSION}/{KIND_ROLE_INSTANCE_SET}")
+# v1alpha2 gang scheduling: group annotations instead of spec.podGroupPolicy. The gang is a
+# scheduler-plugins PodGroup, or a Volcano one when a Volcano queue or priority class is named.
+ANNOTATION_GANG = "rbg.workloads.x-k8s.io/group-gang-scheduling"
+ANNOTATION_GANG_TIMEOUT = "rbg.workloads.x-k8s.io/group-gang-scheduling-timeout"
+ANNOTATION_GANG_VOLCANO_QUEUE = "rbg.workloads.x-k8s.io/group-gang-scheduling-volcano-queue"
+ANNOTATION_GANG_VOLCANO_PRIORITY = "rbg.workloads.x-k8s.io/group-gang-scheduling-volcano-priority"
+# A v1alpha1 object's spec.coordination and spec.podGroupPolicy, kept by the conversion (as
+# upstream's keys); the hooks read the coordination as the group's CoordinatedPolicy when it has none.
+ANNOTATION_V1ALPHA1_COORDINATION = "conversion.workloads.x-k8s.io/v1alpha1-coordination"
+ANNOTATION_V1ALPHA1_POD_GROUP_POLICY = "conversion.workloads.x-k8s.io/v1alpha1-pod-group-policy"
+# On a group converted from a v1alpha1 object: its pods keep the labels and variables they had.
+ANNOTATION_API_ORIGIN = "rbg.workloads.x-k8s.io/api-origin"
+# CoordinatedPolicy: bound to the RoleBasedGroup of its namespace and name.
+KIND_COORDINATED_POLICY = "CoordinatedPolicy"
+COORDINATED_POLICIES = "coordinatedpolicies"
+RELATED_COORDINATED_POLICY = f"{KIND_COORDINATED_POLICY}.{API_VERSION}"
 
 # Keys of the observed children map in a Metacontroller sync request. Metacontroller sends
 # every registered child type (metacontroller/compositecontroller.yaml), possibly empty.
@@ -186,6 +224,7 @@ REASON_UNSCHEDULABLE = "Unschedulable"
 # Failure recovery (hooks.core.recovery): the policies that recreate, and the backoff timer, a Job
 # that runs no pod (parallelism 0) and fails at its activeDeadlineSeconds: its Failed condition is
 # the event that ends a backoff, so the hooks need no clock.
+RESTART_NONE = "None"
 RESTART_RECREATE_GROUP = "RecreateRBGOnPodRestart"
 RESTART_RECREATE_ROLE = "RecreateRoleInstanceOnPodRestart"
 RECOVERY_BACKOFF_SECONDS = 30
@@ -262,6 +301,9 @@ LWS_CONDITION_AVAILABLE = "Available"
 COND_LEADER_WORKER_SETS = "LeaderWorkerSets"
 REASON_LWS_REGISTERED = "LeaderWorkerSetRegistered"
 REASON_LWS_NOT_REGISTERED = "LeaderWorkerSetNotRegistered"
+# Only on groups with roles that run on RoleInstanceSets (customComponentsPattern): not run yet.
+COND_ROLE_INSTANCE_SETS = "RoleInstanceSets"
+REASON_ROLE_INSTANCE_SETS_UNAVAILABLE = "RoleInstanceSetsUnavailable"
 
 # Engine runtime profiles (roles[].engineRuntimes, hooks.core.runtimes): a cluster-scoped
 # ClusterEngineRuntimeProfile's init containers, containers and volumes injected into a role's pods.

@@ -27,6 +27,7 @@ class PodDecision:
     scheduler_name: str | None = None  # set where the template names none
     pre_stop_seconds: int | None = None  # a preStop sleep on every container without a preStop of its own
     termination_grace_seconds: int | None = None
+    env: tuple[dict[str, Any], ...] = ()  # v1alpha2's RBG_* variables, after ours; a container's own of a name wins
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,5 @@ class RolePlan:
     templates: tuple[dict[str, Any], ...]  # the pod templates as written: one, or a LeaderWorkerSet's leader and worker
     pods: tuple[PodDecision, ...] = field(default=())  # one per template
     rollout: Rollout = field(default_factory=Rollout)
+    # A StatefulSet's, immutable: the role's podManagementPolicy when it is created, then what it has.
+    pod_management_policy: str = "Parallel"

@@ -32,8 +32,11 @@ import yaml
 from pydantic import BaseModel
 
 from hooks import constants as c
+from hooks.api import v1alpha1
 from hooks.api import (
     ClusterEngineRuntimeProfileSpec,
+    CoordinatedPolicySpec,
+    CoordinatedPolicyStatus,
     RoleBasedGroupScalingAdapterSpec,
     RoleBasedGroupScalingAdapterStatus,
     RoleBasedGroupSetSpec,
@@ -168,23 +171,19 @@ AGE: dict[str, Any] = {"name": "Age", "type": "date", "jsonPath": ".metadata.cre
 SCALE: dict[str, str] = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}
 
 
-def _crd(
-    group: str,
-    kind: str,
-    plural: str,
-    short_names: list[str],
-    subresources: dict[str, Any],
-    columns: list[dict[str, Any]],
-    description: str,
-    spec: dict[str, Any],
-    status: dict[str, Any],
-    rules: list[dict[str, str]],
-    scope: str = "Namespaced",
-    singular: str | None = None,
-) -> dict[str, Any]:
-    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": singular or kind.lower()}
-    if short_names:
-        names["shortNames"] = short_names
+# The API server calls the conversion webhook through the hook Service's HTTPS port; installs fill
+# in its caBundle (the cert-manager overlay, or by hand: docs/installation.md), the local cluster
+# points it at its own hook server.
+CONVERSION: dict[str, Any] = {
+    "strategy": "Webhook",
+    "webhook": {
+        "conversionReviewVersions": ["v1"],
+        "clientConfig": {"service": {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}},
+    },
+}
+
+
+def _root(description: str, spec: dict[str, Any], status: dict[str, Any], rules: list[dict[str, str]]) -> dict[str, Any]:
     root: dict[str, Any] = {
         "type": "object",
         "description": description,
@@ -199,26 +198,45 @@ def _crd(
     }
     if rules:
         root["x-kubernetes-validations"] = copy.deepcopy(rules)
+    return root
+
+
+def _crd(
+    group: str,
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    subresources: dict[str, Any],
+    columns: list[dict[str, Any]],
+    schemas: dict[str, dict[str, Any]],
+    scope: str = "Namespaced",
+    singular: str | None = None,
+) -> dict[str, Any]:
+    """`schemas`: each served version's root schema, the storage version first; a second version
+    is v1alpha1, served with a deprecation warning and converted by the webhook."""
+    names: dict[str, Any] = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": singular or kind.lower()}
+    if short_names:
+        names["shortNames"] = short_names
+    versions = []
+    for i, (version, root) in enumerate(schemas.items()):
+        entry: dict[str, Any] = {"name": version, "served": True, "storage": i == 0}
+        if i:
+            entry |= {"deprecated": True, "deprecationWarning": c.V1ALPHA1_DEPRECATION}
+        # copies: a dict twice in one document would be dumped as a YAML alias
+        entry |= {
+            "subresources": copy.deepcopy(subresources),
+            "additionalPrinterColumns": copy.deepcopy(columns),
+            "schema": {"openAPIV3Schema": root},
+        }
+        versions.append(entry)
+    spec: dict[str, Any] = {"group": group, "names": names, "scope": scope, "versions": versions}
+    if len(versions) > 1:
+        spec["conversion"] = copy.deepcopy(CONVERSION)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": f"{plural}.{group}"},
-        "spec": {
-            "group": group,
-            "names": names,
-            "scope": scope,
-            "versions": [
-                {
-                    "name": c.VERSION,
-                    "served": True,
-                    "storage": True,
-                    # copies: a dict twice in one document would be dumped as a YAML alias
-                    "subresources": copy.deepcopy(subresources),
-                    "additionalPrinterColumns": copy.deepcopy(columns),
-                    "schema": {"openAPIV3Schema": root},
-                }
-            ],
-        },
+        "spec": spec,
     }
 
 
@@ -236,12 +254,17 @@ def crd() -> dict[str, Any]:
             {"name": "Progress", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type=='Progressing')].reason"},
             AGE,
         ],
-        "RoleBasedGroup runs a group of cooperating roles, each a StatefulSet or "
-        "Deployment, started in dependency order and discoverable at /etc/rbg/config.yaml.",
-        _schema(RoleBasedGroupSpec),
-        _schema(RoleBasedGroupStatus),
-        NAME_RULES,
+        {
+            version: _root(RBG_DESCRIPTION, _schema(spec), _schema(RoleBasedGroupStatus), NAME_RULES)
+            for version, spec in ((c.VERSION, RoleBasedGroupSpec), (c.VERSION_V1ALPHA1, v1alpha1.RoleBasedGroupSpec))
+        },
     )
+
+
+RBG_DESCRIPTION = (
+    "RoleBasedGroup runs a group of cooperating roles, each a StatefulSet, Deployment or "
+    "LeaderWorkerSet, started in dependency order and discoverable at /etc/rbg/config.yaml."
+)
 
 
 SET_COLUMNS: list[dict[str, Any]] = [
@@ -265,10 +288,10 @@ def set_crd() -> dict[str, Any]:
         ["rbgs"],
         {"status": {}, "scale": SCALE},
         SET_COLUMNS,
-        SET_DESCRIPTION,
-        _schema(RoleBasedGroupSetSpec),
-        _schema(RoleBasedGroupSetStatus),
-        set_rules(),
+        {
+            c.VERSION: _root(SET_DESCRIPTION, _schema(RoleBasedGroupSetSpec), _schema(RoleBasedGroupSetStatus), set_rules("groupTemplate.spec")),
+            c.VERSION_V1ALPHA1: _root(SET_DESCRIPTION, _schema(v1alpha1.RoleBasedGroupSetSpec), _schema(RoleBasedGroupSetStatus), set_rules()),
+        },
     )
 
 
@@ -285,10 +308,14 @@ def seed_set_crd() -> dict[str, Any]:
         [c.SEED_SHORT_NAME],
         {"status": {}, "scale": SCALE},
         SET_COLUMNS,
-        SET_DESCRIPTION + " The seed documents' spelling: spec.groupTemplate, roles named by `role`.",
-        seed_set_schema(_schema(RoleBasedGroupSetSpec)),
-        _schema(RoleBasedGroupSetStatus),
-        set_rules("groupTemplate", "role"),
+        {
+            c.VERSION_V1ALPHA1: _root(
+                SET_DESCRIPTION + " The seed documents' spelling: spec.groupTemplate, roles named by `role`.",
+                seed_set_schema(_schema(v1alpha1.RoleBasedGroupSetSpec)),
+                _schema(RoleBasedGroupSetStatus),
+                set_rules("groupTemplate", "role"),
+            )
+        },
         singular=c.SEED_SINGULAR,
     )
 
@@ -308,11 +335,16 @@ def adapter_crd() -> dict[str, Any]:
             {"name": "Role", "type": "string", "priority": 1, "description": "its role", "jsonPath": ".spec.scaleTargetRef.role"},
             AGE,
         ],
-        "RoleBasedGroupScalingAdapter is a /scale target for one role of one RoleBasedGroup "
-        "(HPA, KEDA, kubectl scale): once bound, its spec.replicas is the role's size.",
-        _schema(RoleBasedGroupScalingAdapterSpec),
-        _schema(RoleBasedGroupScalingAdapterStatus),
-        [],
+        {
+            version: _root(
+                "RoleBasedGroupScalingAdapter is a /scale target for one role of one RoleBasedGroup "
+                "(HPA, KEDA, kubectl scale): once bound, its spec.replicas is the role's size.",
+                _schema(RoleBasedGroupScalingAdapterSpec),
+                _schema(RoleBasedGroupScalingAdapterStatus),
+                [],
+            )
+            for version in (c.VERSION, c.VERSION_V1ALPHA1)
+        },
     )
 
 
@@ -325,18 +357,45 @@ def profile_crd() -> dict[str, Any]:
         [],
         {"status": {}},
         [{"name": "Update", "type": "string", "jsonPath": ".spec.updateStrategy"}, AGE],
-        "ClusterEngineRuntimeProfile holds init containers, containers and volumes injected into the pods of every "
-        "role that names it in engineRuntimes.",
-        _schema(ClusterEngineRuntimeProfileSpec),
-        {"type": "object"},
-        [],
+        {
+            version: _root(
+                "ClusterEngineRuntimeProfile holds init containers, containers and volumes injected into the pods of every "
+                "role that names it in engineRuntimes.",
+                _schema(ClusterEngineRuntimeProfileSpec),
+                {"type": "object"},
+                [],
+            )
+            for version in (c.VERSION, c.VERSION_V1ALPHA1)
+        },
         scope="Cluster",
     )
-    del doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["required"]
+    for version in doc["spec"]["versions"]:
+        del version["schema"]["openAPIV3Schema"]["required"]
     return doc
 
 
-BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd, profile_crd)
+def policy_crd() -> dict[str, Any]:
+    """coordinatedpolicies.workloads.x-k8s.io: v1alpha2 only."""
+    return _crd(
+        c.GROUP,
+        c.KIND_COORDINATED_POLICY,
+        c.COORDINATED_POLICIES,
+        ["cpolicy"],
+        {"status": {}},
+        [{"name": "Bound", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Bound')].status"}, AGE],
+        {
+            c.VERSION: _root(
+                "CoordinatedPolicy keeps roles of the RoleBasedGroup of the same namespace and name rolling out and "
+                "scaling in step.",
+                _schema(CoordinatedPolicySpec),
+                _schema(CoordinatedPolicyStatus),
+                [],
+            )
+        },
+    )
+
+
+BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd, profile_crd, policy_crd)
 
 
 def render(doc: dict[str, Any] | None = None) -> str:

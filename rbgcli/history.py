@@ -67,8 +67,16 @@ def current_templates(group: Obj) -> dict[str, Obj | None]:
     if not isinstance(parsed, Invalid):
         parsed = resolve(parsed)
     if isinstance(parsed, Invalid):
-        return {r.get("name", ""): r.get("template") for r in spec.get("roles") or []}
+        return {r.get("name", ""): _written_template(r) for r in spec.get("roles") or []}
     return {r.name: r.template for r in parsed.roles}
+
+
+def _written_template(role: Obj) -> Obj | None:
+    """A role's own template in whichever pattern it has one."""
+    for pattern in ("standalonePattern", "leaderWorkerPattern"):
+        if isinstance(role.get(pattern), dict):
+            return role[pattern].get("template")
+    return None
 
 
 def revisions(group: Obj, objects: Iterable[Obj]) -> dict[str, list[Revision]]:
@@ -161,22 +169,23 @@ def _roles_patch(group: Obj, roles: list[Obj]) -> Obj:
 
 
 def undo_patch(group: Obj, targets: dict[str, Revision]) -> tuple[Obj, list[str]]:
-    """The patch that gives each role in `targets` the template of its target revision, and notes
-    for the user. A role that used templateRef gets its own `template` in its place (its
-    templatePatch goes too: it applied to the shared template)."""
+    """The patch that gives each role in `targets` the template of its target revision (in its
+    pattern), and notes for the user. A role that used templateRef gets its own `template` in its
+    place (the ref's patch goes too: it applied to the shared template)."""
     roles = copy.deepcopy((group.get("spec") or {}).get("roles") or [])
     notes = []
     for role in roles:
         target = targets.get(role.get("name", ""))
         if target is None:
             continue
-        role["template"] = copy.deepcopy(target.template)
-        ref = role.pop("templateRef", None)
-        had_patch = role.pop("templatePatch", None) is not None
+        key = "leaderWorkerPattern" if isinstance(role.get("leaderWorkerPattern"), dict) else "standalonePattern"
+        pattern = role.setdefault(key, {})
+        pattern["template"] = copy.deepcopy(target.template)
+        ref = pattern.pop("templateRef", None)
         if ref is not None:
             notes.append(
                 f"role {target.role!r} used templateRef {(ref or {}).get('name')!r}"
-                + (" with a templatePatch" if had_patch else "")
+                + (" with a patch" if (ref or {}).get("patch") is not None else "")
                 + f": it now has its own template (revision {target.number}); roleTemplates are unchanged"
             )
     return _roles_patch(group, roles), notes

@@ -18,6 +18,7 @@ from . import cluster as cli_cluster
 from hooks import constants as c
 from hooks import naming
 from hooks.api import SyncRequest
+from hooks.conversion.v1alpha1 import to_hub
 from hooks.core import rbg
 from hooks.validation import Invalid, validate
 
@@ -47,7 +48,9 @@ def _documents(path: str) -> list[dict[str, Any]]:
 
 
 def _groups(path: str) -> list[dict[str, Any]]:
-    return [d for d in _documents(path) if d.get("apiVersion") == c.API_VERSION and d.get("kind") == c.KIND_RBG]
+    """The file's RoleBasedGroups as v1alpha2: v1alpha1 ones converted as the API server converts them."""
+    groups = [d for d in _documents(path) if d.get("apiVersion") in (c.API_VERSION, c.API_VERSION_V1ALPHA1) and d.get("kind") == c.KIND_RBG]
+    return [to_hub(d) if d["apiVersion"] == c.API_VERSION_V1ALPHA1 else d for d in groups]
 
 
 def _observed(directory: str | None) -> dict[str, dict[str, Any]]:
@@ -84,12 +87,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     groups = _groups(args.file)
     if not groups:
-        print(f"{args.file}: no {c.KIND_RBG} ({c.API_VERSION}) found", file=sys.stderr)
+        print(f"{args.file}: no {c.KIND_RBG} ({c.API_VERSION} or {c.API_VERSION_V1ALPHA1}) found", file=sys.stderr)
         return 1
     failed = 0
     for parent in groups:
         name = (parent.get("metadata") or {}).get("name", "")
-        result = validate(name, parent.get("spec") or {})
+        result = validate(name, parent.get("spec") or {}, (parent.get("metadata") or {}).get("annotations") or {})
         if isinstance(result, Invalid):
             failed += 1
             for problem in result.problems:

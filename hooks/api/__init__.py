@@ -1,6 +1,7 @@
-"""The workloads.x-k8s.io/v1alpha1 API as the hooks read and write it, by concern: spec (what users
+"""The workloads.x-k8s.io/v1alpha2 API as the hooks read and write it, by concern: spec (what users
 write), status (what the hooks report), wire (Metacontroller's envelopes), gangready (the gang-ready
-controller's requests). Re-exported here for callers that want one import."""
+controller's requests). Re-exported here for callers that want one import. The v1alpha1 models,
+for the CRD's served v1alpha1 and the conversion, are in hooks.api.v1alpha1."""
 
 from __future__ import annotations
 
@@ -27,30 +28,41 @@ from .spec import (  # noqa: F401
     PodSpec,
     TemplateMeta,
     PodTemplate,
-    ScalingAdapter,
-    TemplateRef,
     RoleTemplate,
     ContainerOverride,
     MAX_ENGINE_RUNTIMES,
     EngineRuntime,
     ClusterEngineRuntimeProfileSpec,
     DrainPolicy,
-    RoleSpec,
     KubeScheduling,
     VOLCANO_QUEUE,
     VolcanoScheduling,
     PodGroupPolicy,
     RecoveryPolicy,
+    SetRollingUpdate,
+    SetRolloutStrategy,
+    ScaleTargetRef,
+    RoleBasedGroupScalingAdapterSpec,
+    RestartPolicyType,
+    TemplateRef,
+    RestartPolicyConfig,
+    StandalonePattern,
+    LeaderWorkerPattern,
+    InstanceComponent,
+    CustomComponentsPattern,
+    ScalingAdapter,
+    PATTERNS,
+    RoleSpec,
+    RoleBasedGroupSpec,
+    GroupTemplate,
+    RoleBasedGroupSetSpec,
+    Skew,
     CoordinatedRollingUpdate,
     CoordinatedScaling,
     CoordinationStrategy,
     Coordination,
-    RoleBasedGroupSpec,
-    SetRollingUpdate,
-    SetRolloutStrategy,
-    RoleBasedGroupSetSpec,
-    ScaleTargetRef,
-    RoleBasedGroupScalingAdapterSpec,
+    CoordinatedPolicySpec,
+    GroupSpec,
 )
 
 from .status import (  # noqa: F401
@@ -63,6 +75,7 @@ from .status import (  # noqa: F401
     RoleBasedGroupStatus,
     RoleBasedGroupSetStatus,
     RoleBasedGroupScalingAdapterStatus,
+    CoordinatedPolicyStatus,
 )
 
 from .wire import (  # noqa: F401
@@ -86,6 +99,9 @@ from .wire import (  # noqa: F401
     SetSyncRequest,
     AdapterSyncRequest,
     AdapterCustomizeRequest,
+    PolicyParent,
+    PolicySyncRequest,
+    PolicyCustomizeRequest,
 )
 
 from .gangready import (  # noqa: F401

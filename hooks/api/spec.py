@@ -165,14 +165,6 @@ class PodTemplate(TypedDict, total=False):
     spec: PodSpec
 
 
-class ScalingAdapter(Model):
-    enable: bool = Field(False, description="Give the role a RoleBasedGroupScalingAdapter <group>-<role> whose /scale sets its size.")
-
-
-class TemplateRef(Model):
-    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Name of an entry of spec.roleTemplates.")
-
-
 class RoleTemplate(Model):
     """A pod template that roles share: each names it in templateRef and patches it in templatePatch."""
 
@@ -226,14 +218,6 @@ class ClusterEngineRuntimeProfileSpec(Model):
     )
 
 
-# A role's rules; the hooks check the same (hooks.validation) and say which field is wrong.
-ROLE_TEMPLATE_RULES: list[Any] = [
-    {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
-    {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
-    {"rule": "!has(self.templatePatch) || has(self.templateRef)", "message": "templatePatch is only valid with templateRef"},
-]
-
-
 class DrainPolicy(Model):
     """Drain-safe scale-down of a StatefulSet role (ours): members leave only once drained."""
 
@@ -243,75 +227,6 @@ class DrainPolicy(Model):
         le=7 * 86400,
         description="How long a scale-down waits for the leaving members' drained annotation before it goes ahead.",
     )
-
-
-class RoleSpec(Model):
-    """One role of the group: a workload of identical pods."""
-
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": ROLE_TEMPLATE_RULES})
-
-    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the role's workload object (not of its pods: put those in the template).")
-    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of the role's workload object (not of its pods: put those in the template).")
-    replicas: int = Field(1, ge=0, le=c.INT32_MAX, description="Number of pods (instances) of the role.")
-    rollout_strategy: RolloutStrategy | None = Field(None, description="How a change of the role's pod template rolls out.")
-    restart_policy: Literal["None", "RecreateRBGOnPodRestart", "RecreateRoleInstanceOnPodRestart"] | None = Field(
-        None,
-        description="Failure recovery: on a pod failure, recreate the whole group (RecreateRBGOnPodRestart) or this role "
-        "(RecreateRoleInstanceOnPodRestart); None (default) leaves restarts to the workload.",
-    )
-    drain_policy: DrainPolicy | None = Field(
-        None,
-        description="Ours: before this StatefulSet role shrinks (or the group is deleted), the members that go are listed "
-        "as excluded in /etc/rbg/config.yaml and kept until their pods are annotated "
-        "rolebasedgroup.workloads.x-k8s.io/drained=true or timeoutSeconds pass.",
-    )
-    dependencies: list[str] = Field(
-        default_factory=list,
-        max_length=MAX_ROLES,
-        description="Roles of this group whose pods must all be Ready before this role's workload is created.",
-    )
-    workload: WorkloadSpec = Field(
-        default_factory=lambda: WorkloadSpec.model_validate({}),
-        json_schema_extra={"default": {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET}},
-        description="Workload kind of the role: apps/v1 StatefulSet (default), apps/v1 Deployment, or "
-        "leaderworkerset.x-k8s.io/v1 LeaderWorkerSet (registered by overlays/leaderworkerset).",
-    )
-    template: Annotated[dict[str, Any], _shaped(PodTemplate)] | None = Field(
-        None,
-        json_schema_extra={"k8s": "PodTemplateSpec"},
-        description="Pod template of the role. Exactly one of template and templateRef is set.",
-    )
-    template_ref: TemplateRef | None = Field(
-        None, description="A template of spec.roleTemplates this role's pod template is made from, with templatePatch over it."
-    )
-    template_patch: dict[str, Any] | None = Field(
-        None,
-        description="A strategic-merge patch (a partial pod template) over the template that templateRef names; only with templateRef.",
-    )
-    leader_worker_set: LeaderWorkerTemplate | None = Field(None, description="A LeaderWorkerSet role's groups: each a leader and size - 1 workers, with leader and worker patches.")
-    service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(
-        default_factory=list,
-        max_length=c.MAX_SERVICE_PORTS,
-        json_schema_extra={"k8s": "ServicePort"},
-        description="Ports of the role's headless Service, also listed in /etc/rbg/config.yaml.",
-    )
-    engine_runtimes: list[EngineRuntime] = Field(
-        default_factory=list,
-        max_length=MAX_ENGINE_RUNTIMES,
-        description="ClusterEngineRuntimeProfiles whose init containers, containers and volumes are injected into the role's pods.",
-    )
-    scaling_adapter: ScalingAdapter | None = Field(None, description="A RoleBasedGroupScalingAdapter for the role, a /scale target for autoscalers.")
-    min_ready_seconds: int = Field(
-        0, ge=0, le=c.INT32_MAX, description="Seconds a new pod must be Ready before it counts as available (StatefulSet and Deployment roles)."
-    )
-
-    @property
-    def pod_template(self) -> dict[str, Any]:
-        """The role's pod template: its own, or the one hooks.validation.templates made from its templateRef."""
-        if self.template is None:
-            raise ValueError(f"role {self.name}: its templateRef is not resolved to a template")
-        return self.template
 
 
 class KubeScheduling(Model):
@@ -355,32 +270,264 @@ class RecoveryPolicy(Model):
     )
 
 
-class CoordinatedRollingUpdate(Model):
-    max_skew: Percent | None = Field(None, description="Most the updated fractions of the coordinated roles may differ.")
-    partition: IntOrPercent | None = Field(None, description="Share of each role's replicas left at the old template (a canary).")
-    max_unavailable: IntOrPercent | None = Field(None, description="Pods of each role updated per step.")
-
-
-class CoordinatedScaling(Model):
-    max_skew: Percent | None = Field(None, description="Most the scaled fractions of the coordinated roles may differ.")
-    progression: Literal["OrderScheduled", "OrderReady"] = Field(
-        "OrderScheduled", description="What counts as scaled: pods created (OrderScheduled) or Ready (OrderReady)."
+class SetRollingUpdate(Model):
+    max_unavailable: IntOrPercent = Field(
+        1, description="Members that may be not Ready while the set rolls a template change through them (a count or a percentage of replicas, at least 1)."
     )
 
 
-class CoordinationStrategy(Model):
-    rolling_update: CoordinatedRollingUpdate | None = Field(None, description="Roll the roles' template changes in step.")
-    scaling: CoordinatedScaling | None = Field(None, description="Grow the roles' replicas in step.")
+class SetRolloutStrategy(Model):
+    rolling_update: SetRollingUpdate | None = Field(None, description="How a template change rolls through the members.")
 
 
-class Coordination(Model):
-    """Roles that roll out (and scale) in step."""
+class ScaleTargetRef(Model):
+    name: str = Field(min_length=1, max_length=253, description="The RoleBasedGroup.")
+    role: str = Field(min_length=1, max_length=63, description="The role of that group whose size this adapter sets.")
 
-    name: str = Field(min_length=1, max_length=63, description="Name of the coordination, used in the Coordinating condition.")
-    roles: list[str] = Field(min_length=1, max_length=MAX_ROLES, description="The roles kept in step.")
-    strategy: CoordinationStrategy = Field(
-        default_factory=lambda: CoordinationStrategy.model_validate({}), description="What is kept in step: rollouts, scaling, or both."
+
+class RoleBasedGroupScalingAdapterSpec(Model):
+    """A /scale target for one role of one group (HPA, KEDA, `kubectl scale rbgsa`)."""
+
+    replicas: int | None = Field(None, ge=0, le=c.INT32_MAX, description="The role's size, once the adapter is bound.")
+    scale_target_ref: ScaleTargetRef = Field(description="The group and role whose size this adapter sets.")
+
+
+# --- v1alpha2: the hub ----------------------------------------------------------------------------
+# Roles run one of three patterns; templateRef carries its own patch; restart policies live in the
+# pattern; the workload kind is an annotation; gang scheduling is group annotations (constants
+# ANNOTATION_GANG_*); coordination is a kind of its own, CoordinatedPolicy.
+
+RestartPolicyType = Literal["None", "RecreateRoleInstanceOnPodRestart", "RecreateRBGOnPodRestart"]
+
+
+class TemplateRef(Model):
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Name of an entry of spec.roleTemplates.")
+    patch: dict[str, Any] | None = Field(
+        None, description="A strategic-merge patch (a partial pod template) over the template this names."
     )
+
+
+class RestartPolicyConfig(Model):
+    """Failure recovery of a role, and its backoff."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.baseDelaySeconds) || !has(self.maxDelaySeconds) || self.maxDelaySeconds >= self.baseDelaySeconds",
+                    "message": "maxDelaySeconds must be greater than or equal to baseDelaySeconds",
+                }
+            ]
+        }
+    )
+
+    type: RestartPolicyType | None = Field(
+        None,
+        description="On a pod failure: RecreateRoleInstanceOnPodRestart recreates the role's pods (the default of "
+        "leaderWorkerPattern and customComponentsPattern), RecreateRBGOnPodRestart (ours) the whole group, None leaves "
+        "restarts to the workload (the default of standalonePattern).",
+    )
+    base_delay_seconds: int | None = Field(
+        None, ge=0, le=86400, description="Wait before the second recreation in a row, doubled for each further one (default: spec.recoveryPolicy's, 30)."
+    )
+    max_delay_seconds: int | None = Field(
+        None, ge=0, le=86400, description="Longest wait between recreations (default: spec.recoveryPolicy's, 600)."
+    )
+
+
+# Patterns' rules, as upstream's.
+TEMPLATE_SOURCE_RULES: list[Any] = [
+    {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
+    {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
+]
+_TEMPLATE = Field(None, json_schema_extra={"k8s": "PodTemplateSpec"}, description="The pod template. Exactly one of template and templateRef is set.")
+_TEMPLATE_REF = Field(None, description="A template of spec.roleTemplates, with a patch over it.")
+
+
+class StandalonePattern(Model):
+    """Each instance is one pod."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": TEMPLATE_SOURCE_RULES})
+
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] | None = _TEMPLATE
+    template_ref: TemplateRef | None = _TEMPLATE_REF
+    restart_policy_config: RestartPolicyConfig | None = Field(None, description="Ours: failure recovery of the role (default None).")
+
+
+class LeaderWorkerPattern(Model):
+    """Each instance is a leader and size - 1 workers."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": TEMPLATE_SOURCE_RULES})
+
+    size: int = Field(1, ge=1, le=c.INT32_MAX, description="Pods per instance, the leader included.")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] | None = _TEMPLATE
+    template_ref: TemplateRef | None = _TEMPLATE_REF
+    leader_template_patch: dict[str, Any] | None = Field(None, description="A strategic-merge patch over the template: the leader's pod template.")
+    worker_template_patch: dict[str, Any] | None = Field(None, description="A strategic-merge patch over the template: the workers' pod template.")
+    shared_service_selection: Literal["All", "LeaderOnly"] | None = Field(
+        None, description="Which pods the role's shared Service selects: All (default) or LeaderOnly (RoleInstanceSet roles only, as upstream)."
+    )
+    restart_policy: Literal["None", "RecreateRoleInstanceOnPodRestart"] | None = Field(
+        None, description="Deprecated (upstream's v0.7 spelling): restartPolicyConfig.type wins."
+    )
+    restart_policy_config: RestartPolicyConfig | None = Field(None, description="Failure recovery of the role (default RecreateRoleInstanceOnPodRestart).")
+
+
+class InstanceComponent(Model):
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Component name, unique in the role.")
+    size: int = Field(1, ge=0, le=c.INT32_MAX, description="Pods of this component per instance.")
+    service_name: str | None = Field(None, max_length=63, description="The headless Service of the component's pods.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the component's pods.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of the component's pods.")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="The component's pod template.")
+
+
+class CustomComponentsPattern(Model):
+    """Each instance is a set of components, each its own template and size (runs on RoleInstanceSets)."""
+
+    components: list[InstanceComponent] = Field(min_length=1, max_length=MAX_ROLES, description="The components of each instance.")
+    restart_policy: Literal["None", "RecreateRoleInstanceOnPodRestart"] | None = Field(
+        None, description="Deprecated (upstream's v0.7 spelling): restartPolicyConfig.type wins."
+    )
+    restart_policy_config: RestartPolicyConfig | None = Field(None, description="Failure recovery of the role (default RecreateRoleInstanceOnPodRestart).")
+
+
+class ScalingAdapter(Model):
+    enable: bool = Field(False, description="Give the role a RoleBasedGroupScalingAdapter <group>-<role> whose /scale sets its size.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of the adapter; the group-name and role-name labels the hooks set win."
+    )
+
+
+PATTERNS = ("standalonePattern", "leaderWorkerPattern", "customComponentsPattern")
+ROLE_RULES: list[Any] = [
+    {
+        "rule": "[" + ", ".join(f"has(self.{p})" for p in PATTERNS) + "].exists_one(x, x)",
+        "message": "exactly one of standalonePattern, leaderWorkerPattern and customComponentsPattern is required",
+    },
+    {
+        "rule": f"!has(self.annotations) || !('{c.ANNOTATION_ROLE_WORKLOAD_TYPE}' in self.annotations) || "
+        f"self.annotations['{c.ANNOTATION_ROLE_WORKLOAD_TYPE}'] in {list(c.WORKLOAD_TYPES)}",
+        "message": f"annotation {c.ANNOTATION_ROLE_WORKLOAD_TYPE} must be one of {', '.join(c.WORKLOAD_TYPES)}",
+    },
+]
+
+
+class RoleSpec(Model):
+    """One role of the group: `replicas` instances of its pattern."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": ROLE_RULES})
+
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Role name, unique in the group (DNS-1123 label).")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of the role's workload object (not of its pods: put those in the template).")
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Annotations of the role's workload object; {c.ANNOTATION_ROLE_WORKLOAD_TYPE} picks its kind "
+        "(apps/v1/StatefulSet, apps/v1/Deployment, leaderworkerset.x-k8s.io/v1/LeaderWorkerSet).",
+    )
+    replicas: int = Field(1, ge=0, le=c.INT32_MAX, description="Number of instances of the role.")
+    rollout_strategy: RolloutStrategy | None = Field(None, description="How a change of the role's pod template rolls out.")
+    dependencies: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_ROLES,
+        description="Roles of this group whose pods must all be Ready before this role's workload is created.",
+    )
+    standalone_pattern: StandalonePattern | None = Field(None, description="Each instance one pod: a StatefulSet (default) or Deployment.")
+    leader_worker_pattern: LeaderWorkerPattern | None = Field(None, description="Each instance a leader and workers: a LeaderWorkerSet.")
+    custom_components_pattern: CustomComponentsPattern | None = Field(None, description="Each instance a set of components (RoleInstanceSets).")
+    service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(
+        default_factory=list,
+        max_length=c.MAX_SERVICE_PORTS,
+        json_schema_extra={"k8s": "ServicePort"},
+        description="Ports of the role's headless Service, also listed in /etc/rbg/config.yaml.",
+    )
+    engine_runtimes: list[EngineRuntime] = Field(
+        default_factory=list,
+        max_length=MAX_ENGINE_RUNTIMES,
+        description="ClusterEngineRuntimeProfiles whose init containers, containers and volumes are injected into the role's pods.",
+    )
+    scaling_adapter: ScalingAdapter | None = Field(None, description="A RoleBasedGroupScalingAdapter for the role, a /scale target for autoscalers.")
+    min_ready_seconds: int = Field(
+        0, ge=0, le=c.INT32_MAX, description="Seconds a new pod must be Ready before it counts as available (StatefulSet and Deployment roles)."
+    )
+    pod_management_policy: Literal["OrderedReady", "Parallel"] = Field(
+        "Parallel", description="Parallel (default) creates a role's pods at once; OrderedReady one by one, each once the one before is Ready."
+    )
+    drain_policy: DrainPolicy | None = Field(
+        None,
+        description="Ours: before this StatefulSet role shrinks (or the group is deleted), the members that go are listed "
+        "as excluded in /etc/rbg/config.yaml and kept until their pods are annotated "
+        "rolebasedgroup.workloads.x-k8s.io/drained=true or timeoutSeconds pass.",
+    )
+
+    # What the core reads: the pattern's parts, under the names both versions share.
+    @property
+    def pattern(self) -> StandalonePattern | LeaderWorkerPattern | CustomComponentsPattern:
+        found = self.standalone_pattern or self.leader_worker_pattern or self.custom_components_pattern
+        if found is None:
+            raise ValueError(f"role {self.name}: no pattern")
+        return found
+
+    @property
+    def template(self) -> dict[str, Any] | None:
+        p = self.pattern
+        return None if isinstance(p, CustomComponentsPattern) else p.template
+
+    @property
+    def template_ref(self) -> TemplateRef | None:
+        p = self.pattern
+        return None if isinstance(p, CustomComponentsPattern) else p.template_ref
+
+    @property
+    def pod_template(self) -> dict[str, Any]:
+        """The role's pod template: its own, or the one hooks.validation.templates made from its templateRef."""
+        if self.template is None:
+            raise ValueError(f"role {self.name}: its templateRef is not resolved to a template")
+        return self.template
+
+    @property
+    def workload(self) -> WorkloadSpec:
+        """The kind the role runs as: its workload-type annotation, else its pattern's default."""
+        written = self.annotations.get(c.ANNOTATION_ROLE_WORKLOAD_TYPE)
+        if written:
+            api_version, _, kind = written.rpartition("/")
+            return WorkloadSpec(api_version=api_version, kind=kind)
+        if self.leader_worker_pattern is not None:
+            return WorkloadSpec(api_version=c.LWS_API_VERSION, kind=c.KIND_LWS)
+        if self.custom_components_pattern is not None:
+            return WorkloadSpec(api_version=c.API_VERSION, kind=c.KIND_ROLE_INSTANCE_SET)
+        return WorkloadSpec()
+
+    @property
+    def leader_worker_set(self) -> LeaderWorkerTemplate | None:
+        p = self.leader_worker_pattern
+        if p is None:
+            return None
+        return LeaderWorkerTemplate(size=p.size, patch_leader_template=p.leader_template_patch, patch_worker_template=p.worker_template_patch)
+
+    @property
+    def restart_config(self) -> RestartPolicyConfig:
+        p = self.pattern
+        config = p.restart_policy_config or RestartPolicyConfig()
+        if config.type is not None:
+            return config
+        legacy = None if isinstance(p, StandalonePattern) else p.restart_policy
+        default = c.RESTART_NONE if isinstance(p, StandalonePattern) else c.RESTART_RECREATE_ROLE
+        return config.model_copy(update={"type": legacy or default})
+
+    @property
+    def restart_policy(self) -> str:
+        return self.restart_config.type or c.RESTART_NONE
+
+    def with_template(self, template: dict[str, Any]) -> RoleSpec:
+        """The role with `template` as its pattern's template (its templateRef resolved)."""
+        p = self.pattern
+        field = {StandalonePattern: "standalone_pattern", LeaderWorkerPattern: "leader_worker_pattern"}[type(p)]
+        return self.model_copy(update={field: p.model_copy(update={"template": template, "template_ref": None})})
+
+
+def _pattern_refs(pattern: str) -> str:
+    return f"(!has(r.{pattern}) || !has(r.{pattern}.templateRef) || (has(self.roleTemplates) && self.roleTemplates.exists(tpl, tpl.name == r.{pattern}.templateRef.name)))"
 
 
 class RoleBasedGroupSpec(Model):
@@ -399,15 +546,13 @@ class RoleBasedGroupSpec(Model):
                     "message": "every dependency must name another role of this group",
                     "fieldPath": ".roles",
                 },
-                # Variables over roleTemplates are not one letter: rbgcli.crdgen.seed_set_schema
-                # renames `<letter>.name` (a role's name) to `<letter>.role`.
                 {
                     "rule": "!has(self.roleTemplates) || self.roleTemplates.all(tpl, self.roleTemplates.exists_one(other, other.name == tpl.name))",
                     "message": "roleTemplates names must be unique",
                     "fieldPath": ".roleTemplates",
                 },
                 {
-                    "rule": "self.roles.all(r, !has(r.templateRef) || (has(self.roleTemplates) && self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)))",
+                    "rule": f"self.roles.all(r, {_pattern_refs('standalonePattern')} && {_pattern_refs('leaderWorkerPattern')})",
                     "message": "every templateRef must name an entry of spec.roleTemplates",
                     "fieldPath": ".roles",
                 },
@@ -419,57 +564,82 @@ class RoleBasedGroupSpec(Model):
     role_templates: list[RoleTemplate] = Field(
         default_factory=list,
         max_length=MAX_ROLE_TEMPLATES,
-        description="Pod templates that roles share (templateRef), each role patching its own (templatePatch).",
+        description="Pod templates that roles share (templateRef), each role patching its own (templateRef.patch).",
     )
-    coordination: list[Coordination] = Field(
-        default_factory=list, max_length=MAX_ROLES, description="Groups of roles that roll out and scale in step."
-    )
-    pod_group_policy: PodGroupPolicy | None = Field(None, description="Gang scheduling: one PodGroup <group> whose pods are placed all or none (kubeScheduling wins if both are given).")
     recovery_policy: RecoveryPolicy | None = Field(
-        None,
-        description="Backoff and restart budget of failure recovery (roles[].restartPolicy).",
+        None, description="Ours: backoff and restart budget of failure recovery (a role's restartPolicyConfig overrides the delays)."
     )
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Ordered",
-        description="Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
+        description="Ours: Ordered (default) creates a role once its dependencies are Ready; Parallel creates all roles at once.",
     )
     revision_history_limit: int = Field(
         c.DEFAULT_REVISION_HISTORY_LIMIT,
         ge=0,
         le=c.MAX_REVISION_HISTORY_LIMIT,
-        description="Older ControllerRevisions of each role's pod template kept for `rbg rollout undo`, beside the current one.",
+        description="Ours: older ControllerRevisions of each role's pod template kept for `rbg rollout undo`, beside the current one.",
     )
 
 
-class SetRollingUpdate(Model):
-    max_unavailable: IntOrPercent = Field(
-        1, description="Members that may be not Ready while the set rolls a template change through them (a count or a percentage of replicas, at least 1)."
-    )
-
-
-class SetRolloutStrategy(Model):
-    rolling_update: SetRollingUpdate | None = Field(None, description="How a template change rolls through the members.")
+class GroupTemplate(Model):
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of every member group.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of every member group (gang scheduling, exclusive topology).")
+    spec: RoleBasedGroupSpec = Field(description="The spec of every member group.")
 
 
 class RoleBasedGroupSetSpec(Model):
     """N identical RoleBasedGroups, `<set>-0` to `<set>-<replicas - 1>`."""
 
     replicas: int = Field(1, ge=0, le=c.MAX_SET_REPLICAS, description="Number of member groups.")
-    template: RoleBasedGroupSpec = Field(description="The spec of every member group.")
+    group_template: GroupTemplate = Field(description="Every member group: its labels, annotations and spec.")
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Parallel",
-        description="Parallel (default) creates every member at once; Ordered creates member i+1 once member i is Ready.",
+        description="Ours: Parallel (default) creates every member at once; Ordered creates member i+1 once member i is Ready.",
     )
-    rollout_strategy: SetRolloutStrategy | None = Field(None, description="How a change of the template rolls through the members.")
+    rollout_strategy: SetRolloutStrategy | None = Field(None, description="Ours: how a change of the template rolls through the members.")
 
 
-class ScaleTargetRef(Model):
-    name: str = Field(min_length=1, max_length=253, description="The RoleBasedGroup.")
-    role: str = Field(min_length=1, max_length=63, description="The role of that group whose size this adapter sets.")
+# CoordinatedPolicy: a count of pods, or a percentage of each role's replicas.
+Skew = Annotated[IntOrString, AfterValidator(_percentage)]
 
 
-class RoleBasedGroupScalingAdapterSpec(Model):
-    """A /scale target for one role of one group (HPA, KEDA, `kubectl scale rbgsa`)."""
+class CoordinatedRollingUpdate(Model):
+    max_skew: Skew | None = Field(None, description="Most the updated shares of the coordinated roles may differ: a percentage, or a count of pods.")
+    partition: IntOrPercent | None = Field(None, description="Share of each role's replicas left at the old template (a canary).")
+    max_unavailable: IntOrPercent | None = Field(None, description="Pods of each role updated per step.")
 
-    replicas: int | None = Field(None, ge=0, le=c.INT32_MAX, description="The role's size, once the adapter is bound.")
-    scale_target_ref: ScaleTargetRef = Field(description="The group and role whose size this adapter sets.")
+
+class CoordinatedScaling(Model):
+    max_skew: Skew | None = Field(None, description="Most the scaled shares of the coordinated roles may differ: a percentage, or a count of pods.")
+    progression: Literal["OrderScheduled", "OrderReady"] = Field(
+        "OrderScheduled", description="What counts as scaled: pods created (OrderScheduled) or Ready (OrderReady)."
+    )
+
+
+class CoordinationStrategy(Model):
+    rolling_update: CoordinatedRollingUpdate | None = Field(None, description="Roll the roles' template changes in step.")
+    scaling: CoordinatedScaling | None = Field(None, description="Grow the roles' replicas in step.")
+
+
+class Coordination(Model):
+    """Roles that roll out (and scale) in step."""
+
+    name: str = Field(min_length=1, max_length=63, description="Name of the policy, used in the group's Coordinating condition.")
+    roles: list[str] = Field(min_length=1, max_length=MAX_ROLES, description="The roles kept in step.")
+    strategy: CoordinationStrategy = Field(
+        default_factory=lambda: CoordinationStrategy.model_validate({}), description="What is kept in step: rollouts, scaling, or both."
+    )
+
+
+class CoordinatedPolicySpec(Model):
+    """Roles of the RoleBasedGroup of the same name and namespace that roll out and scale in step."""
+
+    policies: list[Coordination] = Field(min_length=1, max_length=MAX_ROLES, description="Each a set of roles kept in step.")
+
+
+class GroupSpec(RoleBasedGroupSpec):
+    """A group as the core plans it: its v1alpha2 spec, with the coordination of its CoordinatedPolicy
+    (or of a v1alpha1 object's conversion annotation) and the gang its annotations ask for."""
+
+    coordination: list[Coordination] = Field(default_factory=list)
+    pod_group_policy: PodGroupPolicy | None = None

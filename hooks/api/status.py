@@ -109,3 +109,8 @@ class RoleBasedGroupScalingAdapterStatus(Model):
         None, json_schema_extra={"format": "date-time"}, description="When spec.replicas was last written (at most a little early: Kubernetes records no time for /scale)."
     )
     conditions: list[Condition] = Field(default_factory=list, description="Bound, with the reason it is not.")
+
+
+class CoordinatedPolicyStatus(Model):
+    observed_generation: int | None = Field(None, description="The generation of the spec this status was computed for.")
+    conditions: list[Condition] = Field(default_factory=list, description="Bound: whether a RoleBasedGroup of the same name takes the policy, and why not.")

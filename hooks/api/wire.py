@@ -137,21 +137,27 @@ class AnyParent(BaseModel):
     status: Annotated[dict[str, Any], _shaped(StoredStatus)] | None = None
 
 
+# Parents are v1alpha2 (the registrations watch it); hooks.app converts a v1alpha1 one first.
 class Parent(AnyParent):
-    apiVersion: Literal["workloads.x-k8s.io/v1alpha1"]
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2"]
     kind: Literal["RoleBasedGroup"]
 
 
 class SetParent(AnyParent):
     """A RoleBasedGroupSet, in upstream's form or the seed documents' (openpatio.io)."""
 
-    apiVersion: Literal["workloads.x-k8s.io/v1alpha1", "openpatio.io/v1alpha1"]
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2", "openpatio.io/v1alpha1"]
     kind: Literal["RoleBasedGroupSet"]
 
 
 class AdapterParent(AnyParent):
-    apiVersion: Literal["workloads.x-k8s.io/v1alpha1"]
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2"]
     kind: Literal["RoleBasedGroupScalingAdapter"]
+
+
+class PolicyParent(AnyParent):
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2"]
+    kind: Literal["CoordinatedPolicy"]
 
 
 class SyncRequest(BaseModel):
@@ -206,6 +212,23 @@ class AdapterCustomizeRequest(BaseModel):
 
     controller: dict[str, Any]
     parent: AdapterParent
+
+
+class PolicySyncRequest(BaseModel):
+    """A Metacontroller sync request for a CoordinatedPolicy; the group it binds is related."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: PolicyParent
+    related: dict[str, Any] = Field(default_factory=dict)
+
+
+class PolicyCustomizeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: PolicyParent
 
 
 # Gang-ready pod labels (hooks.core.gangready): a DecoratorController's requests about pods, in

@@ -96,6 +96,11 @@ def add_decision(template: dict[str, Any], decision: PodDecision) -> None:
         meta["annotations"] = {**(meta.get("annotations") or {}), **dict(decision.annotations)}
     if decision.scheduler_name:
         spec["schedulerName"] = decision.scheduler_name
+    if decision.env:
+        for key in ("initContainers", "containers"):
+            for container in spec.get(key, []):
+                own = {e.get("name") for e in container.get("env", [])}
+                container["env"] = [*container.get("env", []), *(json.loads(json.dumps(e)) for e in decision.env if e["name"] not in own)]
 
 
 def canonicalize_pod_spec(spec: dict[str, Any]) -> None:

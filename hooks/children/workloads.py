@@ -27,7 +27,7 @@ def statefulset(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...
     spec: dict[str, Any] = {
         "replicas": plan.replicas,
         "serviceName": plan.service,
-        "podManagementPolicy": "Parallel",
+        "podManagementPolicy": plan.pod_management_policy,
         "selector": {"matchLabels": selector_labels(group, plan.role.name)},
         "template": templates[0],
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": rolling},

@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import constants as c
-from ..api import Coordination, RoleBasedGroupSpec
+from ..api import Coordination, GroupSpec
 from ..decisions import RolePlan
 from ..naming import workload_name
 from .observed import Observed
@@ -50,11 +50,14 @@ def share(value: int | str | None, size: int, default: int) -> int:
     return value
 
 
-def skew_of(value: str | None) -> Fraction:
-    return Fraction(int(value[:-1]), 100) if value else Fraction(0)
+def skew_of(value: int | str | None, size: int) -> Fraction:
+    """maxSkew as a share of a role of `size` pods: a percentage, or a count of pods."""
+    if isinstance(value, str):
+        return Fraction(int(value[:-1]), 100)
+    return Fraction(value, size) if value and size else Fraction(0)
 
 
-def allowed(progress: list[Progress], skew: Fraction, steps: dict[str, int]) -> dict[str, int]:
+def allowed(progress: list[Progress], skew: int | str | None, steps: dict[str, int]) -> dict[str, int]:
     """How many pods of each role may be done now (never fewer than are done)."""
     def fraction(p: Progress) -> Fraction:
         return Fraction(p.done, p.size) if p.size else Fraction(1)
@@ -62,7 +65,7 @@ def allowed(progress: list[Progress], skew: Fraction, steps: dict[str, int]) -> 
     low = min((fraction(p) for p in progress), default=Fraction(1))
     out = {}
     for p in progress:
-        reach = max(p.done, int((low + skew) * p.size))  # int() of a non-negative Fraction rounds down
+        reach = max(p.done, int((low + skew_of(skew, p.size)) * p.size))  # int() of a non-negative Fraction rounds down
         out[p.role] = min(p.limit, reach, p.done + steps.get(p.role, p.size))
     active = [p for p in progress if p.done < p.limit]
     if active and all(out[p.role] <= p.done for p in active):
@@ -119,20 +122,20 @@ class Coordinated:
     messages: list[str]
 
 
-def _describe(co: Coordination, verb: str, progress: list[Progress], now: dict[str, int], skew: Fraction) -> str:
+def _describe(co: Coordination, verb: str, progress: list[Progress], now: dict[str, int], skew: int | str | None) -> str:
     parts = []
     for p in progress:
         state = f"{p.role} {p.done}/{p.size} {verb}"
         if now[p.role] > p.done:
             state += f", may reach {now[p.role]}"
         elif p.done < p.limit:
-            state += f", waits (maxSkew {int(skew * 100)}%)"
+            state += f", waits (maxSkew {skew if isinstance(skew, str) else f'{skew} pods' if skew else '0%'})"
         parts.append(state)
     return f"{co.name}: " + "; ".join(parts)
 
 
 def coordinate(
-    group: str, spec: RoleBasedGroupSpec, plans: dict[str, RolePlan], templates: dict[str, dict[str, Any]], observed: Observed
+    group: str, spec: GroupSpec, plans: dict[str, RolePlan], templates: dict[str, dict[str, Any]], observed: Observed
 ) -> Coordinated:
     """How far each coordinated role may go now, and what each coordination is doing. `plans` are
     the started roles', `templates` their pod templates as built (the workload's spec.template)."""
@@ -155,7 +158,7 @@ def coordinate(
             rolling = [_rolling(r, workloads[r].replicas, s, changing[r], ru) for r, s in live.items()]
             if any(p.done < p.size for p in rolling):
                 steps = {p.role: max(1, share(ru.max_unavailable, p.size, p.size)) for p in rolling}
-                now = allowed(rolling, skew_of(ru.max_skew), steps)
+                now = allowed(rolling, ru.max_skew, steps)
                 # A status older than its workload's spec says nothing of the current template: until
                 # every controller has caught up, each role keeps what it was last applied with (a
                 # role being handed a new template gets the first step computed above).
@@ -171,15 +174,15 @@ def coordinate(
                         partition[p.role] = max(partition.get(p.role, 0), p.size - through)
                     elif was_paused:  # a Deployment has no partition: it waits paused
                         paused.add(p.role)
-                messages.append(_describe(co, "updated", rolling, now, skew_of(ru.max_skew)))
+                messages.append(_describe(co, "updated", rolling, now, ru.max_skew))
         if sc is not None:
             scaling = [_scaling(r, workloads[r].replicas, s, sc.progression == "OrderReady") for r, s in seen.items()]
             if any(p.done < p.size for p in scaling):
-                now = allowed(scaling, skew_of(sc.max_skew), {})
+                now = allowed(scaling, sc.max_skew, {})
                 for p in scaling:
                     current = int(((seen[p.role] or {}).get("spec") or {}).get("replicas") or 0)
                     replicas[p.role] = min(replicas.get(p.role, p.size), max(now[p.role], min(current, p.size)))
-                messages.append(_describe(co, "scaled", scaling, now, skew_of(sc.max_skew)))
+                messages.append(_describe(co, "scaled", scaling, now, sc.max_skew))
     holds = {
         r: Hold(partition.get(r), r in paused, replicas.get(r))
         for r in workloads

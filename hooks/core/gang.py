@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import constants as c
-from ..api import KubeScheduling, RoleBasedGroupSpec, VolcanoScheduling
+from ..api import KubeScheduling, GroupSpec, VolcanoScheduling
 from ..decisions import PodDecision
 from ..children.podgroup import kube_pod_group, volcano_pod_group
 from .observed import Observed, pods_per_replica, workload_templates
@@ -161,7 +161,7 @@ class Gang:
         return current and int(status.get("updatedReplicas") or 0) >= int((seen.get("spec") or {}).get("replicas", 1))
 
 
-def schedule(group: str, spec: RoleBasedGroupSpec, children: dict[str, Any]) -> Gang:
+def schedule(group: str, spec: GroupSpec, children: dict[str, Any]) -> Gang:
     """The group's gang: the PodGroup type its podGroupPolicy asks for (kubeScheduling first, as
     upstream), and whether the request's `children` keys show that type registered."""
     roles = tuple(r.name for r in spec.roles)

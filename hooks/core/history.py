@@ -96,7 +96,7 @@ def revisions(group: str, spec: RoleBasedGroupSpec, started: Iterable[str], obse
     for role in spec.roles:
         name = role.name
         seen = {r.hash: r for r in recorded(group, name, objects)}
-        if name not in started and not seen:
+        if (name not in started and not seen) or role.template is None:  # customComponentsPattern: not run yet
             continue
         current = template_hash(role.pod_template)
         sizes = {h: _size(r.template) for h, r in seen.items() if h != current}

@@ -36,12 +36,14 @@ class Observed:
     pods: dict[str, list[dict[str, Any]]] | None = None
     # The engine runtime profiles the customize hook asked for, by name (hooks.core.runtimes).
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The CoordinatedPolicy that binds the group (its namespace and name), when there is one.
+    policy: dict[str, Any] | None = None
     # last_applied of each object, by id(), parsed once per request (several planners compare with it).
     _applied: dict[int, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_request(
-        cls, children: dict[str, dict[str, Any]], related: dict[str, Any] | None = None, namespace: str = ""
+        cls, children: dict[str, dict[str, Any]], related: dict[str, Any] | None = None, namespace: str = "", group: str = ""
     ) -> Observed:
         objects = {}
         for key in child_types(children):
@@ -56,8 +58,13 @@ class Observed:
             name = _mapping(profile.get("metadata")).get("name")
             if isinstance(name, str):  # cluster-scoped: keyed "/<name>" (hook v2) or "<name>" (v1)
                 profiles[name] = profile
+        policy = None
+        for candidate in map(_mapping, _mapping(related.get(c.RELATED_COORDINATED_POLICY)).values()):
+            meta = _mapping(candidate.get("metadata"))
+            if (meta.get("namespace"), meta.get("name")) == (namespace, group) and not meta.get("deletionTimestamp"):
+                policy = _mapping(candidate.get("spec"))
         if c.RELATED_POD not in related:  # the customize hook asked for no pods
-            return cls(objects, None, profiles)
+            return cls(objects, None, profiles, policy)
         pods: dict[str, list[dict[str, Any]]] = {}
         group = _mapping(related.get(c.RELATED_POD))
         for name in sorted(group):
@@ -67,7 +74,7 @@ class Observed:
             # The customize hook's label selection spans namespaces; a pod elsewhere is not ours.
             if isinstance(role, str) and meta.get("namespace") == namespace:
                 pods.setdefault(role, []).append(pod)
-        return cls(objects, pods, profiles)
+        return cls(objects, pods, profiles, policy)
 
     def workload(self, name: str) -> dict[str, Any] | None:
         """The role workload of that name, of whichever kind it was created as."""
@@ -120,12 +127,28 @@ def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
     """
     roles = [_mapping(r) for r in _list(spec.get("roles"))]
     placed = any(k in annotations for k in (*c.ANNOTATIONS_EXCLUSIVE_TOPOLOGY, c.ANNOTATION_COLOCATED_TOPOLOGY))
-    recovered = any(
-        r.get("restartPolicy") in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) and _mapping(r.get("workload")).get("kind") != c.KIND_LWS
-        for r in roles
-    )
+    recovered = any(_restart_policy(r) in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) and _kind(r) not in (c.KIND_LWS, c.KIND_ROLE_INSTANCE_SET) for r in roles)
     drains = any(r.get("drainPolicy") is not None for r in roles)  # hooks.core.drain reads the drained annotation
-    return placed or recovered or drains or bool(spec.get("podGroupPolicy"))
+    gang = annotations.get(c.ANNOTATION_GANG) == "true" or c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY in annotations
+    return placed or recovered or drains or gang
+
+
+def _kind(role: dict[str, Any]) -> str:
+    """A raw role's workload kind, as hooks.api.RoleSpec.workload reads it."""
+    written = _mapping(role.get("annotations")).get(c.ANNOTATION_ROLE_WORKLOAD_TYPE)
+    if isinstance(written, str) and written:
+        return written.rpartition("/")[2]
+    if "leaderWorkerPattern" in role:
+        return c.KIND_LWS
+    return c.KIND_ROLE_INSTANCE_SET if "customComponentsPattern" in role else c.KIND_STATEFULSET
+
+
+def _restart_policy(role: dict[str, Any]) -> str:
+    """A raw role's restart policy, as hooks.api.RoleSpec.restart_policy reads it."""
+    standalone = "standalonePattern" in role
+    pattern = _mapping(role.get("standalonePattern") or role.get("leaderWorkerPattern") or role.get("customComponentsPattern"))
+    written = _mapping(pattern.get("restartPolicyConfig")).get("type") or (None if standalone else pattern.get("restartPolicy"))
+    return str(written or (c.RESTART_NONE if standalone else c.RESTART_RECREATE_ROLE))
 
 
 def profile_names(spec: dict[str, Any]) -> list[str]:
@@ -136,14 +159,16 @@ def profile_names(spec: dict[str, Any]) -> list[str]:
 
 def customize(namespace: str, group: str, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
     """The customize hook's answer: the group's pods, by the label only our pod templates carry,
-    for a group that needs them (each pod costs a sync); and the engine runtime profiles its
-    roles name, by name (cluster-scoped), for a group that names any."""
+    for a group that needs them (each pod costs a sync); the engine runtime profiles its roles
+    name, by name (cluster-scoped), for a group that names any; and the CoordinatedPolicy of its
+    namespace and name."""
     related: list[dict[str, Any]] = []
     if wants_pods(annotations, spec):
         selector = {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key(namespace, group)}}
         related.append({"apiVersion": "v1", "resource": "pods", "labelSelector": selector})
     if profiles := profile_names(spec):
         related.append({"apiVersion": c.API_VERSION, "resource": c.ENGINE_RUNTIME_PROFILES, "names": profiles})
+    related.append({"apiVersion": c.API_VERSION, "resource": c.COORDINATED_POLICIES, "namespace": namespace, "names": [group]})
     return {"relatedResources": related}
 
 

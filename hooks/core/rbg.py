@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import constants as c
-from ..api import Parent, RoleBasedGroupSpec, SyncRequest
+from ..api import GroupSpec, Parent, SyncRequest
 from ..children.discovery import Cut, discovery_configmap
 from ..children.podtemplate import build_pod_template
 from ..children.service import headless_service
@@ -44,7 +44,7 @@ from ..children.workloads import INDEX_LABELS, applied_size, workload
 from ..decisions import RolePlan
 from ..naming import workload_name
 from ..validation import Invalid, Problem, pod_templates, validate
-from . import rollout, topology
+from . import conventions, rollout, topology
 from .coordination import Coordinated, coordinate, coordination_condition
 from .drain import Rollouts, drain, drain_condition, hold_rollouts
 from .gang import Gang, schedule
@@ -68,7 +68,7 @@ class Plan:
     ready: set[str] = field(default_factory=set)
 
 
-def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed, withheld: frozenset[str] = frozenset()) -> Plan:
+def plan(group: str, spec: GroupSpec, observed: Observed, withheld: frozenset[str] = frozenset()) -> Plan:
     """`withheld` roles (being recreated: hooks.core.recovery) are neither started nor ready."""
     ready = {
         r.name
@@ -92,7 +92,7 @@ def plan(group: str, spec: RoleBasedGroupSpec, observed: Observed, withheld: fro
     return Plan(started=started, waiting=waiting, ready=ready)
 
 
-def unregistered_roles(spec: RoleBasedGroupSpec, children: dict[str, Any]) -> frozenset[str]:
+def unregistered_roles(spec: GroupSpec, children: dict[str, Any]) -> frozenset[str]:
     """LeaderWorkerSet roles while the controller is not registered for LeaderWorkerSets (the request's
     children lack their type: overlays/leaderworkerset registers it): they are not created."""
     if c.CHILD_LWS in children:
@@ -100,7 +100,23 @@ def unregistered_roles(spec: RoleBasedGroupSpec, children: dict[str, Any]) -> fr
     return frozenset(r.name for r in spec.roles if r.workload.kind == c.KIND_LWS)
 
 
-def leader_worker_sets_condition(spec: RoleBasedGroupSpec, unregistered: frozenset[str]) -> dict[str, Any] | None:
+def instance_set_roles(spec: GroupSpec) -> frozenset[str]:
+    """Roles that run on RoleInstanceSets (customComponentsPattern, or the workload-type annotation):
+    not created, the rest of the group runs (condition RoleInstanceSets)."""
+    return frozenset(r.name for r in spec.roles if r.workload.kind == c.KIND_ROLE_INSTANCE_SET)
+
+
+def role_instance_sets_condition(roles: frozenset[str]) -> dict[str, Any] | None:
+    if not roles:
+        return None
+    message = (
+        f"{', '.join(sorted(roles))} run on RoleInstanceSets ({c.API_VERSION}), which these hooks do not run yet: these "
+        "roles are not created (the others are); give them a standalonePattern or leaderWorkerPattern to run them now"
+    )
+    return condition(c.COND_ROLE_INSTANCE_SETS, False, c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE, message)
+
+
+def leader_worker_sets_condition(spec: GroupSpec, unregistered: frozenset[str]) -> dict[str, Any] | None:
     """Only on groups with a LeaderWorkerSet role: whether the LeaderWorkerSet child type is registered."""
     lws = [r.name for r in spec.roles if r.workload.kind == c.KIND_LWS]
     if not lws:
@@ -116,11 +132,19 @@ def leader_worker_sets_condition(spec: RoleBasedGroupSpec, unregistered: frozens
 
 
 def role_plans(
-    namespace: str, group: str, annotations: dict[str, str], spec: RoleBasedGroupSpec, started: list[str], gang: Gang, observed: Observed
+    namespace: str,
+    group: str,
+    annotations: dict[str, str],
+    spec: GroupSpec,
+    started: list[str],
+    gang: Gang,
+    observed: Observed,
+    group_labels: dict[str, str] | None = None,
 ) -> dict[str, RolePlan]:
     """Every started role's plan before coordination and drains: its size, Service, rollout, and
-    each pod template's placement, gang enrolment and grace."""
+    each pod template's placement, gang enrolment, grace, and v1alpha2 labels and variables."""
     placement = topology.terms(namespace, group, annotations)
+    labelled = conventions.labels(namespace, group, annotations, group_labels or {})
     plans = {}
     for role in spec.roles:
         if role.name not in started:
@@ -128,11 +152,17 @@ def role_plans(
         templates = pod_templates(role)
         placed = topology.place(placement, role, templates)
         pods = []
-        for template, terms in zip(templates, placed):
+        for template, terms, env in zip(templates, placed, conventions.env(group, annotations, role, len(templates))):
             seconds, grace = rollout.grace(role, template)
             enrolled = gang.enrol(template)
-            pods.append(replace(enrolled, affinity=terms, pre_stop_seconds=seconds, termination_grace_seconds=grace))
-        plans[role.name] = RolePlan(role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role))
+            pods.append(
+                replace(enrolled, affinity=terms, pre_stop_seconds=seconds, termination_grace_seconds=grace, env=env, labels=labelled + enrolled.labels)
+            )
+        seen = observed.workload(workload_name(group, role.name))
+        management = str((observed.applied(seen).get("spec") or {}).get("podManagementPolicy") or role.pod_management_policy) if seen else role.pod_management_policy
+        plans[role.name] = RolePlan(
+            role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role), management
+        )
     return plans
 
 
@@ -170,7 +200,7 @@ class TooLarge(Exception):
 
 def role_children(
     group: str,
-    spec: RoleBasedGroupSpec,
+    spec: GroupSpec,
     plans: dict[str, RolePlan],
     templates: dict[str, tuple[dict[str, Any], ...]],
     kept: set[str],
@@ -212,7 +242,7 @@ def changing_roles(workloads: dict[str, dict[str, Any]], observed: Observed) -> 
     return out
 
 
-def role_statuses(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> list[dict[str, Any]]:
+def role_statuses(group: str, spec: GroupSpec, observed: Observed) -> list[dict[str, Any]]:
     out = []
     for role in spec.roles:
         got = counts(observed.workload(workload_name(group, role.name)), observed.role_pods(role.name))
@@ -242,7 +272,7 @@ def discovery_condition(cuts: list[Cut]) -> dict[str, Any]:
     )
 
 
-def conditions(spec: RoleBasedGroupSpec, p: Plan, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def conditions(spec: GroupSpec, p: Plan, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     not_ready = [_progress(s) if s["name"] in p.started else f"{s['name']} (not created)" for s in statuses if s["name"] not in p.ready]
     all_ready = not not_ready
     ready = condition(
@@ -283,13 +313,13 @@ def _frozen(parent: Parent, observed: Observed, invalid: Invalid, now: str) -> A
     return Answer(status=status, children=[(None, child) for child in observed.as_applied()])
 
 
-def _reconcile(request: SyncRequest) -> tuple[Answer, RoleBasedGroupSpec | Invalid, Observed]:
+def _reconcile(request: SyncRequest) -> tuple[Answer, GroupSpec | Invalid, Observed]:
     parent = request.parent
     group, namespace = parent.metadata.name, parent.metadata.namespace
-    observed = Observed.from_request(request.children, request.related, namespace)
+    observed = Observed.from_request(request.children, request.related, namespace, group)
     now = request_time(parent, request.children, observed)
 
-    parsed = validate(group, parent.spec)
+    parsed = validate(group, parent.spec, parent.metadata.annotations, observed.policy)
     if isinstance(parsed, Invalid):
         return _frozen(parent, observed, parsed, now), parsed, observed
     try:
@@ -299,7 +329,7 @@ def _reconcile(request: SyncRequest) -> tuple[Answer, RoleBasedGroupSpec | Inval
         return _frozen(parent, observed, invalid, now), invalid, observed
 
 
-def _answer(request: SyncRequest, parsed: RoleBasedGroupSpec, observed: Observed, now: str) -> Answer:
+def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: str) -> Answer:
     parent = request.parent
     group, namespace = parent.metadata.name, parent.metadata.namespace
     engines = runtimes(group, parsed, observed)  # engineRuntimes: profiles injected (hooks.core.runtimes)
@@ -309,9 +339,10 @@ def _answer(request: SyncRequest, parsed: RoleBasedGroupSpec, observed: Observed
     spec = draining.sized(sized.spec)  # a draining role keeps its replicas until its members are drained
     recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
     unregistered = unregistered_roles(spec, request.children)
-    p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld)
+    instance_sets = instance_set_roles(spec)
+    p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld | instance_sets)
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
-    plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed)
+    plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed, parent.metadata.labels)
     templates = {name: built_templates(namespace, group, rp) for name, rp in plans.items()}
     pod_template = {name: t[0] for name, t in templates.items()}  # a StatefulSet's or Deployment's spec.template
     coordinated = coordinate(group, spec, plans, pod_template, observed)
@@ -355,6 +386,7 @@ def _answer(request: SyncRequest, parsed: RoleBasedGroupSpec, observed: Observed
                 *filter(None, [scheduling_condition(spec, observed)]),
                 *gang_conditions,
                 *filter(None, [leader_worker_sets_condition(spec, unregistered)]),
+                *filter(None, [role_instance_sets_condition(instance_sets)]),
                 *filter(None, [engines.condition]),
             ],
             now=now,

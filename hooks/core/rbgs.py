@@ -3,9 +3,10 @@
 Pure and deterministic, like hooks.core.rbg. Members are RoleBasedGroups `<set>-<index>`,
 index 0 to replicas - 1:
 
-1. Parse and check the spec (either form: upstream's `template`, or the seed documents'
-   `groupTemplate` with roles named by `role`). An invalid spec freezes the set: every member
-   is returned as last applied and status says why.
+1. Parse and check the spec: v1alpha2's `groupTemplate` (labels, annotations and a group
+   spec), or the seed documents' v1alpha1 `groupTemplate` with roles named by `role`, converted
+   as the API server converts a v1alpha1 set. An invalid spec freezes the set: every member is
+   returned as last applied and status says why.
 2. Create: every missing member at once (startupPolicy Parallel, the default), or, Ordered,
    member i once member i - 1 is Ready.
 3. Roll: a member whose template hash is not the set's is given the new template while no more
@@ -24,7 +25,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import constants as c
-from ..api import RoleBasedGroupSetSpec, SetParent, SetSyncRequest
+from ..api import PATTERNS, RoleBasedGroupSetSpec, SetParent, SetSyncRequest
+from ..conversion.v1alpha1 import to_hub
 from ..naming import content_hash
 from ..validation import Invalid, Problem, loc_path, parse_spec
 from .observed import last_applied, latest_time
@@ -36,7 +38,7 @@ _OWN_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "metacon
 
 
 def from_seed(raw: dict[str, Any]) -> dict[str, Any]:
-    """The seed documents' spec in upstream's form: `groupTemplate` is `template`, a role's `role` its `name`."""
+    """The seed documents' spec as a v1alpha1 set's: `groupTemplate` is `template`, a role's `role` its `name`."""
     out = {k: v for k, v in raw.items() if k != "groupTemplate"}
     template = raw.get("groupTemplate")
     if isinstance(template, dict):
@@ -52,13 +54,20 @@ def from_seed(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _seed_path(path: str) -> str:
     """A problem's path as the seed form spells it."""
-    return re.sub(r"(\.roles\[\d+\])\.name", r"\1.role", path.replace("spec.template", "spec.groupTemplate", 1))
+    return re.sub(r"(\.roles\[\d+\])\.name", r"\1.role", path.replace("spec.groupTemplate.spec", "spec.groupTemplate", 1))
+
+
+def hub_spec(parent: SetParent) -> dict[str, Any]:
+    """The set's spec as v1alpha2 has it: a seed document's converted as the API server converts a v1alpha1 set."""
+    if parent.apiVersion != c.SEED_API_VERSION:
+        return parent.spec
+    written = {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBGS, "metadata": {}, "spec": from_seed(parent.spec)}
+    return dict(to_hub(written)["spec"])
 
 
 def parse_set(parent: SetParent) -> tuple[RoleBasedGroupSetSpec, dict[str, Any]] | Invalid:
-    """The spec, and the raw member template (as written, in upstream's form); or why it is invalid."""
-    seed = parent.apiVersion == c.SEED_API_VERSION
-    raw = from_seed(parent.spec) if seed else parent.spec
+    """The spec, and the raw member template (labels, annotations, spec, as written); or why it is invalid."""
+    raw = hub_spec(parent)
     try:
         spec = RoleBasedGroupSetSpec.model_validate(raw)
     except ValidationError as err:
@@ -66,12 +75,12 @@ def parse_set(parent: SetParent) -> tuple[RoleBasedGroupSetSpec, dict[str, Any]]
         invalid = Invalid(c.REASON_INVALID_FIELDS, tuple(problems))
     else:
         # The member's own checks (cycles, name lengths), with the longest member name.
-        checked = parse_spec(member_name(parent.metadata.name, max(spec.replicas - 1, 0)), raw["template"])
+        checked = parse_spec(member_name(parent.metadata.name, max(spec.replicas - 1, 0)), raw["groupTemplate"]["spec"])
         if not isinstance(checked, Invalid):
-            return spec, raw["template"]
-        problems = [Problem(p.path.replace("spec", "spec.template", 1), p.message) for p in checked.problems]
+            return spec, raw["groupTemplate"]
+        problems = [Problem(p.path.replace("spec", "spec.groupTemplate.spec", 1), p.message) for p in checked.problems]
         invalid = Invalid(checked.reason, tuple(problems))
-    if seed:
+    if parent.apiVersion == c.SEED_API_VERSION:
         invalid = Invalid(invalid.reason, tuple(Problem(_seed_path(p.path), p.message) for p in invalid.problems))
     return invalid
 
@@ -84,27 +93,47 @@ def template_hash(template: dict[str, Any]) -> str:
     return content_hash(template, 16)
 
 
+def _labelled(template: dict[str, Any] | None, labels: dict[str, str]) -> dict[str, Any]:
+    pod = template or {}
+    meta = pod.get("metadata") or {}
+    return {**pod, "metadata": {**meta, "labels": {**(meta.get("labels") or {}), **labels}}}
+
+
+def _role_labelled(role: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """A raw role whose pods carry `labels`: in its pattern's template, or its templateRef's patch
+    (template and templateRef exclude each other), or every component's template."""
+    out = dict(role)
+    for field in PATTERNS:
+        pattern = role.get(field)
+        if not isinstance(pattern, dict):
+            continue
+        if "components" in pattern:
+            components = [{**comp, "template": _labelled(comp.get("template"), labels)} for comp in pattern["components"]]
+            out[field] = {**pattern, "components": components}
+        elif "templateRef" in pattern:
+            ref = pattern["templateRef"]
+            out[field] = {**pattern, "templateRef": {**ref, "patch": _labelled(ref.get("patch"), labels)}}
+        else:
+            out[field] = {**pattern, "template": _labelled(pattern.get("template"), labels)}
+    return out
+
+
 def member(parent: SetParent, index: int, template: dict[str, Any], digest: str) -> dict[str, Any]:
-    """Member `index`: the set's labels and annotations, and the template, its pods labelled with the set."""
+    """Member `index`: the set's labels and annotations and the template's, and its spec, its pods labelled with the set."""
     name = parent.metadata.name
     ours = {c.LABEL_SET_NAME: name, c.LABEL_SET_INDEX: str(index)}
-    roles = []
-    for role in template["roles"]:
-        # A role from a roleTemplate gets the labels through its patch: template and templateRef exclude each other.
-        key = "templatePatch" if "templateRef" in role else "template"
-        pod = role.get(key) or {}
-        meta = pod.get("metadata") or {}
-        roles.append({**role, key: {**pod, "metadata": {**meta, "labels": {**(meta.get("labels") or {}), **ours}}}})
+    spec = template["spec"]
+    roles = [_role_labelled(role, ours) for role in spec["roles"]]
     annotations = {k: v for k, v in parent.metadata.annotations.items() if not k.startswith(_OWN_ANNOTATIONS)}
     return {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBG,
         "metadata": {
             "name": member_name(name, index),
-            "labels": {**parent.metadata.labels, **ours},
-            "annotations": {**annotations, c.ANNOTATION_SET_TEMPLATE_HASH: digest},
+            "labels": {**parent.metadata.labels, **(template.get("labels") or {}), **ours},
+            "annotations": {**annotations, **(template.get("annotations") or {}), c.ANNOTATION_SET_TEMPLATE_HASH: digest},
         },
-        "spec": {**template, "roles": roles},
+        "spec": {**spec, "roles": roles},
     }
 
 

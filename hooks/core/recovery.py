@@ -29,6 +29,8 @@ withheld, not even by a RecreateRBGOnPodRestart failure of another role.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +46,22 @@ from .status import condition
 
 WATCHING, BACKING_OFF, RECREATING, GAVE_UP = "Watching", "BackingOff", "Recreating", "GaveUp"
 POLICIES = (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE)
+# Kinds that recover by themselves (a LeaderWorkerSet: its own restart policy) or are not run.
+NOT_RECOVERED = (c.KIND_LWS, c.KIND_ROLE_INSTANCE_SET)
+
+
+def effective_policy(group: RecoveryPolicy | None, roles: Iterable[RoleSpec]) -> RecoveryPolicy:
+    """The group's recoveryPolicy, its delays lowered to the smallest a recovered role's
+    restartPolicyConfig sets (baseDelaySeconds, maxDelaySeconds): recovery paces the group as one."""
+    policy = group or RecoveryPolicy.model_validate({})
+    configs = [r.restart_config for r in roles]
+    base = [cfg.base_delay_seconds for cfg in configs if cfg.base_delay_seconds is not None]
+    most = [cfg.max_delay_seconds for cfg in configs if cfg.max_delay_seconds is not None]
+    if not base and not most:
+        return policy
+    return policy.model_copy(
+        update={"backoff_seconds": min([*base, policy.backoff_seconds]), "max_backoff_seconds": min([*most, policy.max_backoff_seconds])}
+    )
 
 
 @dataclass(frozen=True)
@@ -204,7 +222,7 @@ def recover(
     sync wrote; each sync goes on from the newer copy, and deletes (withholds workloads, drops the
     timer) only for a decision it observes in the ConfigMap, so that no stale copy can take an
     action twice."""
-    roles = {r.name: r for r in spec.roles if r.restart_policy in POLICIES and r.workload.kind != c.KIND_LWS}
+    roles = {r.name: r for r in spec.roles if r.restart_policy in POLICIES and r.workload.kind not in NOT_RECOVERED}
     if not roles:
         return Recovery()
     kept = kept_state(group, observed)
@@ -212,7 +230,7 @@ def recover(
     if observed.pods is None:
         message = f"{', '.join(roles)} have a restartPolicy, but the group's pods are not observed: register the customize hook"
         return Recovery(status=previous, condition=condition(c.COND_RECOVERING, False, c.REASON_PODS_NOT_OBSERVED, message))
-    policy = spec.recovery_policy or RecoveryPolicy.model_validate({})
+    policy = effective_policy(spec.recovery_policy, roles.values())
     state, cond = _advance(group, spec, roles, policy, observed, dict(previous), now, generation)
     before = {k: v for k, v in previous.items() if k != "version"}
     state["version"] = int(previous.get("version") or 0) + (state != before)
@@ -291,7 +309,7 @@ def _advance(
     if last and _seconds(last, first.time) > policy.max_backoff_seconds:
         streak = 0
     if any(roles[f.role].restart_policy == c.RESTART_RECREATE_GROUP for f in failures):
-        scope = [r.name for r in spec.roles if r.workload.kind != c.KIND_LWS]
+        scope = [r.name for r in spec.roles if r.workload.kind not in NOT_RECOVERED]
     else:
         scope = [r.name for r in spec.roles if any(f.role == r.name for f in failures)]
     if streak >= policy.restart_limit:

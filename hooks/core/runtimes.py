@@ -104,7 +104,7 @@ def _role(group: str, role: RoleSpec, observed: Observed, available: dict[str, C
             kept.append(name)
     template = inject(role.pod_template, [(r, given[r.profile_name]) for r in role.engine_runtimes])
     note = json.dumps(given, sort_keys=True, separators=(",", ":"))
-    return role.model_copy(update={"template": template, "annotations": {**role.annotations, c.ANNOTATION_ENGINE_RUNTIMES: note}}), kept
+    return role.with_template(template).model_copy(update={"annotations": {**role.annotations, c.ANNOTATION_ENGINE_RUNTIMES: note}}), kept
 
 
 def runtimes(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Runtimes:
@@ -125,7 +125,7 @@ def runtimes(group: str, spec: RoleBasedGroupSpec, observed: Observed) -> Runtim
         if problems:
             missing[role.name] = problems
             roles.append(role)
-        elif names:
+        elif names and role.template is not None:  # a customComponentsPattern role is not run yet
             injected, kept = _role(group, role, observed, available)
             roles.append(injected)
             keeps += [f"{role.name} keeps the {name} it was given ({c.PROFILE_NO_UPDATE})" for name in kept]

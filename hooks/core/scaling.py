@@ -64,5 +64,5 @@ def sizes(group: str, spec: RoleBasedGroupSpec, observed: Observed, status: dict
         if memo is not None:
             held[role.name] = memo
         if role.scaling_adapter and role.scaling_adapter.enable:
-            adapters.append(scaling_adapter(group, role.name, size))
+            adapters.append(scaling_adapter(group, role.name, size, role.scaling_adapter.labels))
     return Sizes(spec.model_copy(update={"roles": roles}), adapters, held)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import constants as c
-from ..api import RoleBasedGroupSpec, RoleSpec
+from ..api import PATTERNS, RoleBasedGroupSpec, RoleSpec
 from ..naming import workload_name
 
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -105,14 +105,12 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec) -> Iterator[Problem]:
         yield from _partition_problems(f"{at}.rolloutStrategy.rollingUpdate.partition", role)
         yield from _service_port_problems(f"{at}.servicePorts", role.service_ports)
         yield from _metadata_problems(at, role.labels, role.annotations)
-        yield from _template_source_problems(at, role, shared)
-        if role.template is not None:
-            yield from template_problems(f"{at}.template", role.template)
-        if (role.workload.api_version, role.workload.kind) not in c.SUPPORTED_WORKLOADS:
-            supported = ", ".join(f"{v}/{k}" for v, k in c.SUPPORTED_WORKLOADS)
+        yield from _pattern_problems(at, role, shared)
+        written = role.annotations.get(c.ANNOTATION_ROLE_WORKLOAD_TYPE)
+        if written is not None and written not in c.WORKLOAD_TYPES:
             yield Problem(
-                f"{at}.workload",
-                f"{role.workload.api_version}/{role.workload.kind} is not supported; use one of {supported}",
+                f"{at}.annotations[{c.ANNOTATION_ROLE_WORKLOAD_TYPE}]",
+                f"{written!r} is not a workload type; use one of {', '.join(c.WORKLOAD_TYPES)}",
             )
 
 
@@ -128,16 +126,39 @@ def _partition_problems(at: str, role: RoleSpec) -> Iterator[Problem]:
         yield Problem(at, f"{ru.partition!r} is outside {'0% to 100%' if found[2] else f'0 to {c.INT32_MAX}'}")
 
 
-def _template_source_problems(at: str, role: RoleSpec, shared: set[str]) -> Iterator[Problem]:
-    """Exactly one of template and templateRef; templatePatch only with templateRef, which names a roleTemplate."""
+def pattern_field(role: RoleSpec) -> str:
+    """The role's pattern as its field is spelled."""
+    if role.leader_worker_pattern is not None:
+        return "leaderWorkerPattern"
+    return "customComponentsPattern" if role.custom_components_pattern is not None else "standalonePattern"
+
+
+def _pattern_problems(at: str, role: RoleSpec, shared: set[str]) -> Iterator[Problem]:
+    """Exactly one pattern; in it, exactly one of template and templateRef, which names a roleTemplate."""
+    given = [p for p in PATTERNS if getattr(role, _SNAKE[p]) is not None]
+    if len(given) != 1:
+        yield Problem(at, f"exactly one of {', '.join(PATTERNS)} is required" + (f", not {' and '.join(given)}" if given else ""))
+        return
+    at = f"{at}.{given[0]}"
+    if role.custom_components_pattern is not None:
+        names: set[str] = set()
+        for j, component in enumerate(role.custom_components_pattern.components):
+            if component.name in names:
+                yield Problem(f"{at}.components[{j}].name", f"duplicate component name {component.name!r}")
+            names.add(component.name)
+            yield from template_problems(f"{at}.components[{j}].template", component.template)
+        return
     if role.template is not None and role.template_ref is not None:
         yield Problem(f"{at}.templateRef", "template and templateRef are mutually exclusive: set one of them")
     elif role.template is None and role.template_ref is None:
         yield Problem(f"{at}.template", "template or templateRef is required")
-    if role.template_patch is not None and role.template_ref is None:
-        yield Problem(f"{at}.templatePatch", "only valid with templateRef")
     if role.template_ref is not None and role.template_ref.name not in shared:
         yield Problem(f"{at}.templateRef.name", f"no entry of spec.roleTemplates is named {role.template_ref.name!r}")
+    if role.template is not None:
+        yield from template_problems(f"{at}.template", role.template)
+
+
+_SNAKE = {"standalonePattern": "standalone_pattern", "leaderWorkerPattern": "leader_worker_pattern", "customComponentsPattern": "custom_components_pattern"}
 
 
 def template_problems(at: str, template: dict[str, Any]) -> Iterator[Problem]:

@@ -1,15 +1,15 @@
 """Role templates: every role's effective pod template, made in the validation pass.
 
-A role with `templateRef` gets as `template` the template of the roleTemplate it names with the
-role's `templatePatch` merged over it (a strategic merge: hooks.strategicmerge); its
-`templateRef` and `templatePatch`, and the spec's `roleTemplates`, are then dropped, so the rest
-of the core (children, discovery, status) sees plain roles. A role with its own `template` is
+A role whose pattern has a `templateRef` gets as its pattern's `template` the template of the
+roleTemplate it names with the ref's `patch` merged over it (a strategic merge:
+hooks.strategicmerge); the `templateRef`, and the spec's `roleTemplates`, are then dropped, so the
+rest of the core (children, discovery, status) sees plain roles. A role with its own `template` is
 kept as it is. A change of a shared template thus changes the roles that use it, and no other.
 
 The patch is a free-form object the API server does not check, so the merged template is checked
 here as the API server checks a role's own template (the Kubernetes PodTemplateSpec schema) and
-as hooks.validation does; a problem is reported at `spec.roles[<i>].templatePatch`. So are a
-LeaderWorkerSet role's patchLeaderTemplate and patchWorkerTemplate, merged over its template.
+as hooks.validation does; a problem is reported at `spec.roles[<i>].<pattern>.templateRef.patch`.
+So are a LeaderWorkerSet role's leaderTemplatePatch and workerTemplatePatch, merged over its template.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .. import constants as c
 from ..api import PodTemplate, RoleBasedGroupSpec, RoleSpec
 from ..schemas.k8s import pod_template_problems
 from ..strategicmerge import PatchError, merge_pod_template
-from .rules import Invalid, Problem, loc_path, template_problems
+from .rules import Invalid, Problem, loc_path, pattern_field, template_problems
 
 _POD_TEMPLATE: TypeAdapter[Any] = TypeAdapter(PodTemplate)
 
@@ -40,11 +40,11 @@ def _checked(at: str, template: dict[str, Any], merged: str) -> tuple[list[Probl
 
 def _lws_problems(i: int, role: RoleSpec) -> tuple[list[Problem], list[Problem]]:
     """A LeaderWorkerSet role's leader and worker templates (patches over its template), checked."""
-    at = f"spec.roles[{i}].leaderWorkerSet"
+    at = f"spec.roles[{i}].leaderWorkerPattern"
     patches = (role.leader_worker_set.patch_leader_template, role.leader_worker_set.patch_worker_template) if role.leader_worker_set else (None, None)
     fields: list[Problem] = []
     checks: list[Problem] = []
-    for field, patch in zip(("patchLeaderTemplate", "patchWorkerTemplate"), patches):
+    for field, patch in zip(("leaderTemplatePatch", "workerTemplatePatch"), patches):
         if patch is None:
             continue
         try:
@@ -70,21 +70,21 @@ def resolve(spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec | Invalid:
     checks: list[Problem] = []
     for i, role in enumerate(spec.roles):
         if role.template_ref is not None:
-            at, name = f"spec.roles[{i}].templatePatch", role.template_ref.name
+            at, name = f"spec.roles[{i}].{pattern_field(role)}.templateRef.patch", role.template_ref.name
             if name not in shared:
                 fields.append(Problem(f"spec.roles[{i}].templateRef.name", f"no entry of spec.roleTemplates is named {name!r}"))
                 continue
             try:
-                template = merge_pod_template(shared[name], role.template_patch or {})
+                template = merge_pod_template(shared[name], role.template_ref.patch or {})
             except PatchError as err:
                 fields.append(Problem(f"{at}.{err.path}" if err.path else at, err.message))
                 continue
             found, checked = _checked(at, template, f"(in the template merged over roleTemplate {name!r})")
             fields, checks = fields + found, checks + checked
-            role = role.model_copy(update={"template": template, "template_ref": None, "template_patch": None})
+            role = role.with_template(template)
             if found:
                 continue
-        if role.workload.kind == c.KIND_LWS:
+        if role.workload.kind == c.KIND_LWS and role.leader_worker_pattern is not None:
             found, checked = _lws_problems(i, role)
             fields, checks = fields + found, checks + checked
         roles.append(role)

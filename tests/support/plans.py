@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hooks.api import RoleBasedGroupSpec, RoleSpec
+from hooks.api import GroupSpec, RoleBasedGroupSpec, RoleSpec
 from hooks.children.podtemplate import build_pod_template
 from hooks.children.workloads import workload
 from hooks.core.gang import Gang
@@ -18,7 +18,7 @@ NO_OBSERVED = Observed({})
 
 def plan_of(namespace: str, group: str, role: RoleSpec, annotations: dict[str, str] | None = None) -> RolePlan:
     """The role's plan in a new group: no gang, nothing observed."""
-    spec = RoleBasedGroupSpec.model_validate({"roles": [role.model_dump(by_alias=True, exclude_none=True)]})
+    spec = GroupSpec.model_validate({"roles": [role.model_dump(by_alias=True, exclude_none=True)]})
     return role_plans(namespace, group, annotations or {}, spec, [role.name], Gang(group, (role.name,)), NO_OBSERVED)[role.name]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from hooks import constants as c
 from hooks.api import AdapterSyncRequest, GangReadySyncRequest, SetSyncRequest, SyncRequest
+from hooks.conversion.v1alpha1 import to_hub
 from hooks.core import adapter, gangready, rbg, rbgs
 
 from .pods import workload_revision
@@ -121,13 +122,19 @@ def customize_request(parent_obj: Obj, controller_name: str = "rolebasedgroup") 
     return {"controller": controller(controller_name), "parent": parent_obj}
 
 
+def as_hub(req: Obj) -> Obj:
+    """The request with a v1alpha1 parent converted, as hooks.app does before the core."""
+    parent = req["parent"]
+    return {**req, "parent": to_hub(parent)} if parent.get("apiVersion") == c.API_VERSION_V1ALPHA1 else req
+
+
 def sync(req: Obj) -> rbg.Result:
-    return rbg.sync(SyncRequest.model_validate(req))
+    return rbg.sync(SyncRequest.model_validate(as_hub(req)))
 
 
 def finalize(req: Obj) -> rbg.Result:
     """The finalize hook's answer to a request (see request(finalizing=True))."""
-    return rbg.finalize(SyncRequest.model_validate(req))
+    return rbg.finalize(SyncRequest.model_validate(as_hub(req)))
 
 
 def startup_stages(parent_obj: Obj) -> list[Obj]:
@@ -199,7 +206,7 @@ def set_request(parent_obj: Obj, children: dict[str, dict[str, Any]] | None = No
 
 
 def sync_set(parent_obj: Obj, children: dict[str, dict[str, Any]] | None = None) -> rbgs.Result:
-    return rbgs.sync(SetSyncRequest.model_validate(set_request(parent_obj, children)))
+    return rbgs.sync(SetSyncRequest.model_validate(as_hub(set_request(parent_obj, children))))
 
 
 # RoleBasedGroupScalingAdapter, gang-ready pods ------------------------------------------------
@@ -212,7 +219,7 @@ def adapter_request(parent_obj: Obj, related: dict[str, Any] | None = None) -> O
 
 def sync_adapter(req: Obj) -> adapter.Result:
     """The scaling adapter hook's answer to a sync request."""
-    return adapter.sync(AdapterSyncRequest.model_validate(req))
+    return adapter.sync(AdapterSyncRequest.model_validate(as_hub(req)))
 
 
 def gang_request(target: Obj, *others: Obj, related_self: bool = True) -> Obj:

@@ -6,12 +6,13 @@ import pytest
 import yaml
 
 from hooks import constants as c
-from hooks.api import RoleBasedGroupSpec, RoleSpec
+from hooks.api import GroupSpec, RoleBasedGroupSpec, RoleSpec
 from hooks.children.discovery import Cut, discovery_configmap, discovery_document
 from hooks.children.service import headless_service
 from hooks.validation import Invalid, validate
 from hooks.naming import group_unique_key
 from tests.support.plans import pod_template as build_pod_template, workload_of
+from tests.support import hub
 
 KEY = group_unique_key("ns", "g")
 SELECTOR = {c.LABEL_GROUP_NAME: "g", c.LABEL_ROLE_NAME: "r"}
@@ -31,7 +32,7 @@ VOLUME = {"name": "rbg-cluster-config", "configMap": {"name": "g-discovery"}}
 
 
 def role(**extra) -> RoleSpec:
-    return RoleSpec.model_validate({"name": "r", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, **extra})
+    return hub.role({"name": "r", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}, **extra})
 
 
 def named(group, spec):
@@ -168,7 +169,7 @@ def test_pod_template_keeps_user_values_after_injected_ones_and_canonicalises():
 
 
 def _spec(*roles) -> RoleBasedGroupSpec:
-    return RoleBasedGroupSpec.model_validate({"roles": [r.model_dump() for r in roles]})
+    return GroupSpec.model_validate({"roles": [r.model_dump(by_alias=True, exclude_none=True) for r in roles]})
 
 
 def test_discovery_lists_only_resolvable_addresses():

@@ -27,7 +27,7 @@ UPSTREAM = UPSTREAM_EXAMPLES
     ],
 )
 def test_allowed(progress, skew, steps, want):
-    got = allowed([Progress(r, n, d, n) for r, n, d in progress], Fraction(int(skew[:-1]), 100), steps)
+    got = allowed([Progress(r, n, d, n) for r, n, d in progress], skew, steps)
     assert got == want
 
 
@@ -49,7 +49,7 @@ def test_a_coordinated_rollout_always_finishes_within_the_skew(sizes, skew, cana
         if done == limits:
             return
         progress = [Progress(r, n, done[r], limits[r]) for r, n in roles.items()]
-        now = allowed(progress, Fraction(skew, 100), {})
+        now = allowed(progress, f"{skew}%", {})
         assert all(done[r] <= now[r] <= limits[r] for r in roles)
         assert now != done  # progress: something may move
         before = dict(done)

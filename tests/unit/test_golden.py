@@ -173,14 +173,19 @@ def observed_children(desired: list[dict[str, Any]], types: list[str], time: str
     return observe(desired, time=time, types=types, revisions=pods)
 
 
-def group_related(answer: dict[str, Any], profiles: dict[str, dict[str, Any]], children: dict[str, dict[str, Any]], time: str) -> dict[str, Any]:
+def group_related(
+    answer: dict[str, Any], profiles: dict[str, dict[str, Any]], children: dict[str, dict[str, Any]], time: str, policies: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The related objects Metacontroller sends for a customize answer."""
     related: dict[str, Any] = {}
+    policies = policies or {}
     for res in answer["relatedResources"]:
         if res["resource"] == "pods":
             related[c.RELATED_POD] = workload_pods(children, time)
         elif res["resource"] == c.ENGINE_RUNTIME_PROFILES:
             related[c.RELATED_ENGINE_RUNTIME_PROFILE] = {f"/{n}": profiles[n] for n in res["names"] if n in profiles}
+        elif res["resource"] == c.COORDINATED_POLICIES:
+            related[c.RELATED_COORDINATED_POLICY] = {f"{NAMESPACE}/{n}": policies[n] for n in res["names"] if n in policies}
         else:
             raise AssertionError(f"a related resource the scenario does not provide: {res}")
     return related

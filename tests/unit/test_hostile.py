@@ -13,6 +13,7 @@ from tests.support.plans import services_of, workload_of
 from hooks.core import rbg
 from hooks.validation import parse_spec
 from tests.support import ROOT, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync
+from tests.support import hub
 
 PD = ROOT / "examples" / "pd-disagg.yaml"
 CONTAINER = {"spec": {"containers": [{"name": "c", "image": "i"}]}}
@@ -124,7 +125,7 @@ def test_the_longest_document_the_api_allows_fits_the_budget():
 
 
 def test_a_statefulset_does_not_grow_with_replicas():
-    small, huge = (workload_of("ns", "g", RoleSpec.model_validate({"name": "r", "replicas": n, "template": CONTAINER})) for n in (1, c.INT32_MAX))
+    small, huge = (workload_of("ns", "g", hub.role({"name": "r", "replicas": n, "template": CONTAINER})) for n in (1, c.INT32_MAX))
     assert len(go_json(huge)) - len(go_json(small)) == len(str(c.INT32_MAX)) - 1
 
 
@@ -147,7 +148,7 @@ def test_a_workload_metacontroller_could_not_store_freezes_the_group_with_the_re
 
 def test_applied_size_is_what_go_writes_in_the_annotation_plus_the_other_annotations():
     group = _with_env_of(1000)
-    role = RoleSpec.model_validate({**group["spec"]["roles"][1], "annotations": {"a": "<&>"}})
+    role = hub.role({**group["spec"]["roles"][1], "annotations": {"a": "<&>"}})
     sts = workload_of("ns", "g", role)
     sts["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", "a && b > c < d"]
     expected = len(go_json(sts).encode()) + len(c.ANNOTATION_LAST_APPLIED) + len("a") + len("<&>")

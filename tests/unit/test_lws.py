@@ -18,6 +18,7 @@ from tests.support.plans import services_of, workload_of as leader_worker_set
 from hooks.core.observed import is_ready, wants_pods
 from hooks.validation import parse_spec
 from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, parent, request, sync
+from tests.support import hub
 
 UPSTREAM_LWS = ["rbg-with-lws-workload", "exclusive-topology", "restart-policy", "rolling-update", "rolling-update-with-partition"]
 LWS = {"apiVersion": c.LWS_API_VERSION, "kind": c.KIND_LWS}
@@ -25,7 +26,7 @@ CONTAINER = {"name": "main", "image": "nginx", "ports": [{"name": "http", "conta
 
 
 def _role(**fields: Any) -> RoleSpec:
-    return RoleSpec.model_validate({"name": "lws", "workload": LWS, "template": {"spec": {"containers": [CONTAINER]}}, **fields})
+    return hub.role({"name": "lws", "workload": LWS, "template": {"spec": {"containers": [CONTAINER]}}, **fields})
 
 
 def _upstream(name: str) -> dict[str, Any]:

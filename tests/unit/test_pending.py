@@ -5,8 +5,9 @@ from hooks.api import RoleBasedGroupSpec
 from hooks.core.observed import Observed, wants_pods
 from hooks.core.pending import scheduling_condition
 from tests.support import pod as _pod, related_pods
+from tests.support import hub
 
-SPEC = RoleBasedGroupSpec.model_validate(
+SPEC = hub.spec(
     {"roles": [{"name": r, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}} for r in ("a", "b")]}
 )
 WAIT = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/4 nodes are available: 4 node(s) didn't match pod affinity rules."}

@@ -28,6 +28,7 @@ from hooks.core.services import service_of
 from hooks.core.rbg import held
 from hooks.decisions import PodDecision, RolePlan, Rollout
 from hooks.validation import pod_templates
+from tests.support import hub
 
 Obj = dict[str, Any]
 
@@ -58,7 +59,7 @@ def role(name: str = "app", kind: str = "StatefulSet", template: Obj | None = No
 
 
 def spec(*roles: Obj, **fields: Any) -> RoleBasedGroupSpec:
-    return RoleBasedGroupSpec.model_validate({"roles": list(roles) or [role()], **fields})
+    return hub.spec({"roles": list(roles) or [role()], **fields})
 
 
 def role_spec(**kw: Any) -> RoleSpec:

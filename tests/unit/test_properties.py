@@ -13,6 +13,7 @@ from hooks.children.discovery import discovery_document, to_yaml
 from hooks.core.observed import is_ready
 from hooks.validation import parse_spec
 from tests.support import go_json, observe, parent, request, sync
+from tests.support import hub
 
 NAMES = ["a", "b", "c", "d", "e"]
 KINDS = [{"apiVersion": "apps/v1", "kind": "StatefulSet"}, {"apiVersion": "apps/v1", "kind": "Deployment"}]
@@ -155,7 +156,7 @@ def listings(draw):
             "template": {},
         })
     started = draw(st.sets(st.sampled_from([r["name"] for r in roles])))
-    return RoleBasedGroupSpec.model_validate({"roles": roles}), started, draw(st.integers(0, 6000))
+    return hub.spec({"roles": roles}), started, draw(st.integers(0, 6000))
 
 
 @SETTINGS

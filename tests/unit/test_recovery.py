@@ -10,6 +10,7 @@ from hooks.api import RecoveryPolicy, RoleSpec
 from hooks.core.recovery import backoff, detect, fingerprint
 from tests.support import ROOT, condition, container_status, example_group, observe, related_pods, request, sync, terminated
 from tests.support import pod as support_pod
+from tests.support import hub
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 T0 = "2026-01-01T00:10:00Z"
@@ -87,8 +88,8 @@ def jobs(result):
 
 # --- detection ------------------------------------------------------------------------------------
 
-STS = RoleSpec.model_validate({"name": "app", "template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}})
-DEPLOY = RoleSpec.model_validate({**STS.model_dump(by_alias=True, exclude_none=True), "workload": {"apiVersion": "apps/v1", "kind": "Deployment"}})
+STS = hub.role({"name": "app", "template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}})
+DEPLOY = hub.role({"name": "app", "template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}, "workload": {"apiVersion": "apps/v1", "kind": "Deployment"}})
 WORKLOAD = {"metadata": {"name": "minimal-app", "generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "updateRevision": REV}}
 KNOWN = {"minimal-app-0": fingerprint(pod("minimal-app-0")), "minimal-app-1": fingerprint(pod("minimal-app-1", uid="uid-1111-b"))}
 APP1 = pod("minimal-app-1", uid="uid-1111-b")
