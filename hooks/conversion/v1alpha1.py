@@ -95,9 +95,13 @@ def _load(raw: str | None) -> Any:
         return None
 
 
+def _annotations(holder: Obj, where: str) -> Obj:
+    return _dict(holder.get("annotations") or {}, f"{where}annotations")
+
+
 def _pop_stash(meta: Obj) -> Obj | None:
     """The stash of a v1alpha1 object (taken off it), None when it has none."""
-    annotations = meta.get("annotations") or {}
+    annotations = _annotations(meta, "metadata.")
     if STASH not in annotations:
         return None
     stash = _load(annotations.pop(STASH))
@@ -106,9 +110,9 @@ def _pop_stash(meta: Obj) -> Obj | None:
     return stash
 
 
-def _set_annotations(holder: Obj, annotations: Obj, *, keep_empty: bool = False) -> None:
+def _set_annotations(holder: Obj, annotations: Obj) -> None:
     """`annotations` on `holder`: an empty map is dropped, as the API server stores it."""
-    if annotations or keep_empty:
+    if annotations:
         holder["annotations"] = annotations
     else:
         holder.pop("annotations", None)
@@ -258,13 +262,12 @@ def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
     """A v1alpha1 role as v1alpha2, its stash (if any) filling in what v1alpha1 cannot express."""
     name = role1["name"]
     lws = role1.get("leaderWorkerSet")
-    components = stash.get(COMPONENTS)
     pattern: Obj
-    if isinstance(components, dict) and lws is None and role1.get("template") is not None:
-        key, pattern = COMPONENTS, copy.deepcopy(components)
-        first = (pattern.get("components") or [{}])[0]
-        if pattern.get("components") and first.get("template") != role1["template"]:
-            first["template"] = role1["template"]  # an edit of the first component's template, made in v1alpha1
+    if COMPONENTS in stash and lws is None and role1.get("template") is not None:
+        key, pattern = COMPONENTS, copy.deepcopy(stash[COMPONENTS])
+        first = pattern["components"][0]
+        if first.get("template", {}) != role1["template"]:
+            first["template"] = role1["template"]  # the first component's template, edited in v1alpha1
     elif lws is not None:
         lws = _dict(lws, f"role {name}: leaderWorkerSet")
         key, pattern = LEADER_WORKER, {**({"size": lws["size"]} if "size" in lws else {}), **_template_source_up(role1)}
@@ -280,7 +283,7 @@ def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
     # (with the stashed delays, which v1alpha1 has no place for).
     restart = _restart_up(role1.get("restartPolicy"), key)
     kept = stash.get("restart")
-    if isinstance(kept, dict):
+    if kept is not None:
         if _restart_down(kept, key) == role1.get("restartPolicy"):
             restart = kept
         elif "restartPolicyConfig" in restart and isinstance(kept.get("restartPolicyConfig"), dict):
@@ -288,7 +291,7 @@ def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
             restart = {"restartPolicyConfig": {**restart["restartPolicyConfig"], **delays}}
     pattern.update(restart)
 
-    annotations = dict(role1.get("annotations") or {})
+    annotations = dict(_annotations(role1, f"role {name}: "))
     workload_type = _workload_type(role1.get("workload"))
     if workload_type is not None:
         annotations[WORKLOAD_TYPE] = workload_type
@@ -316,12 +319,14 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
     name = role2["name"]
     key = _pattern_key(role2)
     pattern: Obj = role2[key]
-    annotations = dict(_dict(role2.get("annotations") or {}, f"role {name}: annotations"))
+    annotations = dict(_annotations(role2, f"role {name}: "))
     workload_type = annotations.pop(WORKLOAD_TYPE, None)
 
     if key == COMPONENTS:
-        components = pattern.get("components") or [{}]
-        source = {"template": _dict(components[0], f"role {name}: customComponentsPattern.components[0]").get("template", {})}
+        components = pattern.get("components")
+        if not (isinstance(components, list) and components and isinstance(components[0], dict)):
+            raise ConversionError(f"role {name}: customComponentsPattern.components is not a list of components")
+        source = {"template": components[0].get("template", {})}
     else:
         source = _template_source_down(pattern)
     role1: Obj = {}
@@ -364,6 +369,30 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
     return role1, stash
 
 
+# What a role's stash holds: each part, the JSON types it may have (None: that part was absent).
+ROLE_STASH: dict[str, tuple[type, ...]] = {
+    COMPONENTS: (dict,),
+    "restart": (dict,),
+    "workloadType": (str, type(None)),
+    "sharedServiceSelection": (str, type(None)),
+    "scalingAdapterLabels": (dict,),
+    "fields": (dict,),
+}
+
+
+def _role_stash(stash: Any, name: str) -> Obj:
+    """A role's stash as from_hub writes it, or ConversionError."""
+    where = f"{STASH}: role {name}"
+    checked = _dict(stash, where)
+    for key, value in checked.items():
+        if not isinstance(value, ROLE_STASH.get(key, ())):
+            raise ConversionError(f"{where}: {key} is not what this conversion writes there")
+    components = checked.get(COMPONENTS, {"components": [{}]}).get("components")
+    if not (isinstance(components, list) and components and isinstance(components[0], dict)):
+        raise ConversionError(f"{where}: {COMPONENTS}.components is not a list of components")
+    return checked
+
+
 def _restart_fields(pattern: Obj) -> Obj:
     return {k: pattern[k] for k in RESTART_FIELDS if k in pattern}
 
@@ -381,16 +410,16 @@ def _put(holder: Obj, key: str, value: Any) -> None:
 
 def _spec_to_hub(spec1: Obj, annotations1: Obj, stash: Obj, where: str) -> tuple[Obj, Obj]:
     """A v1alpha1 group spec and annotations as v1alpha2's."""
-    role_stashes = stash.get("roles") or {}
+    role_stashes = _dict(stash.get("roles") or {}, f"{STASH} roles")
     spec2: Obj = {}
     for field, value in spec1.items():
         if field == "roles":
-            spec2[field] = [_role_to_hub(role, _dict(role_stashes.get(role["name"], {}), f"stash of role {role['name']}")) for role in _roles(spec1, where)]
+            spec2[field] = [_role_to_hub(role, _role_stash(role_stashes.get(role["name"], {}), role["name"])) for role in _roles(spec1, where)]
         elif field not in ("coordination", "podGroupPolicy"):
             spec2[field] = value
     annotations2 = _group_annotations_up(spec1, annotations1)
     # A stashed annotation comes back only if the v1alpha1 view of the group is the same with it.
-    for key, value in sorted(_dict(stash.get("annotations") or {}, "stash annotations").items()):
+    for key, value in sorted(_dict(stash.get("annotations") or {}, f"{STASH} annotations").items()):
         candidate = dict(annotations2)
         _put(candidate, key, value)
         if _group_annotations_down(candidate) == _group_annotations_down(annotations2):
@@ -423,7 +452,7 @@ def _spec_from_hub(spec2: Obj, annotations2: Obj, where: str) -> tuple[Obj, Obj,
 def _group_to_hub(obj: Obj) -> Obj:
     meta = _dict(obj.setdefault("metadata", {}), "metadata")
     stash = _pop_stash(meta)
-    spec, annotations = _spec_to_hub(_dict(obj.get("spec"), "spec"), meta.get("annotations") or {}, stash or {}, "spec")
+    spec, annotations = _spec_to_hub(_dict(obj.get("spec"), "spec"), _annotations(meta, "metadata."), stash or {}, "spec")
     obj["spec"] = spec
     _set_annotations(meta, annotations)
     return obj
@@ -431,7 +460,7 @@ def _group_to_hub(obj: Obj) -> Obj:
 
 def _group_from_hub(obj: Obj) -> Obj:
     meta = _dict(obj.setdefault("metadata", {}), "metadata")
-    spec, annotations, stash = _spec_from_hub(_dict(obj.get("spec"), "spec"), meta.get("annotations") or {}, "spec")
+    spec, annotations, stash = _spec_from_hub(_dict(obj.get("spec"), "spec"), _annotations(meta, "metadata."), "spec")
     obj["spec"] = spec
     _set_annotations(meta, {**annotations, STASH: dump(stash)} if stash else annotations)
     return obj
@@ -441,14 +470,17 @@ def _set_to_hub(obj: Obj) -> Obj:
     meta = _dict(obj.setdefault("metadata", {}), "metadata")
     stash = _pop_stash(meta) or {}
     spec1 = _dict(obj.get("spec"), "spec")
-    kept = _dict(stash.get("groupTemplate") or {}, "stash groupTemplate")
+    kept = _dict(stash.get("groupTemplate") or {}, f"{STASH} groupTemplate")
     group_spec, annotations = _spec_to_hub(
-        _dict(spec1.get("template"), "spec.template"), kept.get("annotations") or {}, stash.get("template") or {}, "spec.template"
+        _dict(spec1.get("template"), "spec.template"),
+        _annotations(kept, f"{STASH} groupTemplate."),
+        _dict(stash.get("template") or {}, f"{STASH} template"),
+        "spec.template",
     )
     group_template: Obj = {"labels": {}, **kept, "annotations": annotations, "spec": group_spec}
     _put(group_template, "labels", group_template["labels"])
     obj["spec"] = dict(("groupTemplate", group_template) if k == "template" else (k, v) for k, v in spec1.items())
-    _set_annotations(meta, meta.get("annotations") or {})
+    _set_annotations(meta, _annotations(meta, "metadata."))
     return obj
 
 
@@ -457,7 +489,7 @@ def _set_from_hub(obj: Obj) -> Obj:
     spec2 = _dict(obj.get("spec"), "spec")
     group_template = _dict(spec2.get("groupTemplate"), "spec.groupTemplate")
     group_spec, annotations, template_stash = _spec_from_hub(
-        _dict(group_template.get("spec"), "spec.groupTemplate.spec"), group_template.get("annotations") or {}, "spec.groupTemplate.spec"
+        _dict(group_template.get("spec"), "spec.groupTemplate.spec"), _annotations(group_template, "spec.groupTemplate."), "spec.groupTemplate.spec"
     )
     # v1alpha1's template is a group spec alone: the set's stash keeps the group's labels and
     # annotations (but those the spec's conversion regenerates), and anything else beside the spec.
@@ -468,7 +500,7 @@ def _set_from_hub(obj: Obj) -> Obj:
         kept["annotations"] = annotations
     stash = {k: v for k, v in (("groupTemplate", kept), ("template", template_stash)) if v}
     obj["spec"] = dict(("template", group_spec) if k == "groupTemplate" else (k, v) for k, v in spec2.items())
-    annotations1 = dict(meta.get("annotations") or {})
+    annotations1 = dict(_annotations(meta, "metadata."))
     if stash:
         annotations1[STASH] = dump(stash)
     _set_annotations(meta, annotations1)

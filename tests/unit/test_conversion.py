@@ -671,6 +671,12 @@ GOOD = {"apiVersion": V1, "kind": c.KIND_RBG, "metadata": {"name": "g", "namespa
             f"metadata.annotations[{conv.STASH}] is not a JSON object",
             id="broken-stash",
         ),
+        pytest.param(
+            V2,
+            {**GOOD, "metadata": {"name": "g", "namespace": "ns", "annotations": {conv.STASH: '{"roles": {"r": {"workloadType": 5}}}'}}},
+            f"{conv.STASH}: role r: workloadType is not what this conversion writes there",
+            id="stash-of-another-shape",
+        ),
         pytest.param(V1, {**GOOD, "apiVersion": V2, "spec": {"roles": [{"name": "r"}]}}, "role r: exactly one of standalonePattern, ", id="no-pattern"),
         pytest.param(V2, "RoleBasedGroup", "cannot convert 'RoleBasedGroup' to workloads.x-k8s.io/v1alpha2: not an object", id="not-an-object"),
     ],
