@@ -85,9 +85,9 @@ def dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _load(raw: str | None) -> Any:
+def _load(raw: Any) -> Any:
     """`raw` parsed, or None when absent or not JSON."""
-    if raw is None:
+    if not isinstance(raw, str):
         return None
     try:
         return json.loads(raw)
@@ -152,7 +152,7 @@ def gang_annotations(policy: Obj) -> dict[str, str]:
     return {}
 
 
-def _pod_group_policy(raw: str | None, annotations: Obj) -> Obj | None:
+def _pod_group_policy(raw: Any, annotations: Obj) -> Obj | None:
     """The podGroupPolicy upstream's key holds, if it is one and the gang annotations still say it."""
     policy = _load(raw)
     if not isinstance(policy, dict) or not set(policy) <= {"kubeScheduling", "volcanoScheduling"}:
@@ -162,7 +162,7 @@ def _pod_group_policy(raw: str | None, annotations: Obj) -> Obj | None:
     return policy if gang_annotations(policy) == {k: annotations[k] for k in GANG if k in annotations} else None
 
 
-def _coordination(raw: str | None) -> list[Any] | None:
+def _coordination(raw: Any) -> list[Any] | None:
     found = _load(raw)
     ok = isinstance(found, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in found)
     return found if ok else None
@@ -212,7 +212,7 @@ def _workload_type(workload: Any) -> str | None:
 
 def _workload_down(value: str | None, pattern: str) -> Obj:
     """A v1alpha2 role's workload: its annotation's `<apiVersion>/<kind>`, else its pattern's default."""
-    api_version, _, kind = (value or "").rpartition("/")
+    api_version, _, kind = value.rpartition("/") if isinstance(value, str) else ("", "", "")
     if not (api_version and kind):
         api_version, kind = DEFAULT_WORKLOAD[pattern]
     return {"apiVersion": api_version, "kind": kind}
@@ -229,8 +229,8 @@ def _restart_up(policy: str | None, pattern: str) -> Obj:
 
 
 def _restart_down(fields: Obj, pattern: str) -> str | None:
-    config = fields.get("restartPolicyConfig") or {}
-    if config.get("type"):
+    config = fields.get("restartPolicyConfig")
+    if isinstance(config, dict) and config.get("type"):
         return str(config["type"])
     if pattern == STANDALONE or fields.get("restartPolicy") == c.RESTART_NONE:
         return None
@@ -248,11 +248,11 @@ def _template_source_up(role1: Obj) -> Obj:
     return {}
 
 
-def _template_source_down(pattern: Obj) -> Obj:
+def _template_source_down(pattern: Obj, name: str) -> Obj:
     if pattern.get("template") is not None:
         return {"template": pattern["template"]}
     if pattern.get("templateRef") is not None:
-        ref = dict(pattern["templateRef"])
+        ref = dict(_dict(pattern["templateRef"], f"role {name}: templateRef"))
         patch = ref.pop("patch", None)
         return {"templateRef": ref, **({"templatePatch": patch} if patch is not None else {})}
     return {}
@@ -328,7 +328,7 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
             raise ConversionError(f"role {name}: customComponentsPattern.components is not a list of components")
         source = {"template": components[0].get("template", {})}
     else:
-        source = _template_source_down(pattern)
+        source = _template_source_down(pattern, name)
     role1: Obj = {}
     for field, value in role2.items():
         if field == "annotations":

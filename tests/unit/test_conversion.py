@@ -368,6 +368,40 @@ def test_a_review_converts_every_object_deterministically(obj: dict[str, Any], d
     assert response["convertedObjects"] == [expected, expected]
 
 
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.text("ab/{", max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["name", "roles", "template", "components", "x"]), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@st.composite
+def corrupted(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid object of either version with one value somewhere in it replaced by junk."""
+    obj = draw(any_object(V1) | any_object(V2))
+    if obj["apiVersion"] == V1 and draw(st.booleans()):
+        obj["metadata"].setdefault("annotations", {})[conv.STASH] = draw(st.sampled_from(["[]", '{"roles": {"a": {"fields": 1}}}', '{"annotations": []}']))
+    holder: Any = obj
+    while True:
+        keys = list(holder) if isinstance(holder, dict) else list(range(len(holder)))
+        if not keys:
+            return obj
+        key = draw(st.sampled_from(keys))
+        if not isinstance(holder[key], (dict, list)) or draw(st.integers(0, 3)) == 0:
+            holder[key] = draw(JUNK)
+            return obj
+        holder = holder[key]
+
+
+@needs_v2
+@SETTINGS
+@given(corrupted(), st.sampled_from([V1, V2]))
+def test_any_object_converts_or_fails_the_review_never_raises(obj: dict[str, Any], desired: str) -> None:
+    response = review(request(desired, obj))["response"]
+    assert response["result"]["status"] in ("Success", "Failure")
+    assert (response["result"]["status"] == "Success") == (len(response["convertedObjects"]) == 1)
+
+
 # --- table tests: the mapping ----------------------------------------------------------------------
 
 TEMPLATE = {"spec": {"containers": [{"name": "main", "image": "nginx:1"}]}}
