@@ -1,5 +1,7 @@
 """metacontroller/: the registration matches what the hooks emit, and the CRDs in crds/."""
 
+import re
+
 import yaml
 
 from hooks import constants as c
@@ -222,13 +224,51 @@ def test_hook_server_runs_unprivileged_without_api_access():
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     assert docs["ServiceAccount"]["automountServiceAccountToken"] is False and pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
-    container = pod["containers"][0]
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert [container["name"] for container in pod["containers"]] == ["hooks", "convert"]
+    for container in pod["containers"]:
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert container["readinessProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert "command" not in container  # the image's entry point, python3 -m hooks.server
+
+
+def test_the_convert_container_serves_https_under_the_tls_secret_behind_service_port_443():
+    """The API server calls the CRDs' conversion webhook at Service rbg-hooks, port 443, /convert."""
+    docs = {d["kind"]: d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text())}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    hooks, convert = pod["containers"]
+    assert convert["image"] == hooks["image"]
+    assert convert["args"] == [
+        "--bind", "0.0.0.0:9443", "--workers", "2", "--certfile", "/etc/rbg/tls/tls.crt", "--keyfile", "/etc/rbg/tls/tls.key",
+    ]
+    assert convert["ports"] == [{"name": "https", "containerPort": 9443}]
+    for probe in (convert["readinessProbe"], convert["livenessProbe"]):
+        assert probe["httpGet"] == {"path": "/healthz", "port": "https", "scheme": "HTTPS"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m for m in convert["volumeMounts"]}
+    tls = mounts["/etc/rbg/tls"]
+    assert tls["readOnly"] is True and volumes[tls["name"]]["secret"]["secretName"] == "rbg-hooks-tls"
+    assert volumes[tls["name"]]["secret"]["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"] == 65532
+    # Its metrics files in an emptyDir of its own: each server empties its directory at startup.
+    env = {e["name"]: e["value"] for e in convert["env"]}
+    (own,) = [m for path, m in mounts.items() if env["PROMETHEUS_MULTIPROC_DIR"].startswith(path + "/")]
+    assert "emptyDir" in volumes[own["name"]] and own["name"] not in {m["name"] for m in hooks["volumeMounts"]}
+
+    service = docs["Service"]
+    assert service["metadata"] == {"name": "rbg-hooks", "namespace": "rbg-system"}
+    assert service["spec"]["selector"].items() <= docs["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http"},
+        {"name": "https", "port": 443, "targetPort": "https"},
+    ]
+    # Every CRD that converts calls this Service's port 443 (rbgcli/crdgen writes the stanza).
+    for name in yaml.safe_load((ROOT / "crds" / "kustomization.yaml").read_text())["resources"]:
+        webhook = (yaml.safe_load((ROOT / "crds" / name).read_text())["spec"].get("conversion") or {}).get("webhook")
+        if webhook:
+            assert webhook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}
 
 
 def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
@@ -291,6 +331,8 @@ POD_GROUPS["scheduler-plugins-and-volcano"] = POD_GROUPS["scheduler-plugins"] + 
 # Every overlay: the optional child types it registers.
 REGISTERED = {**POD_GROUPS, c.LWS_OVERLAY: (c.CHILD_LWS,)}
 RESOURCES = {c.KIND_POD_GROUP: "podgroups", c.KIND_LWS: "leaderworkersets"}
+# The overlay that has cert-manager make the conversion webhook's certificate: it registers nothing.
+CERT_MANAGER = "cert-manager"
 
 
 def _kustomization(path):
@@ -321,7 +363,7 @@ def test_the_base_registration_has_no_optional_child_type():
 
 
 def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_rights():
-    assert {p.name for p in OVERLAYS.iterdir() if p.name != "components"} == set(REGISTERED)
+    assert {p.name for p in OVERLAYS.iterdir() if p.name not in ("components", CERT_MANAGER)} == set(REGISTERED)
     kind = {"configmaps": "ConfigMap", "services": "Service", "statefulsets": "StatefulSet", "deployments": "Deployment",
             "controllerrevisions": c.KIND_CONTROLLER_REVISION, "rolebasedgroupscalingadapters": c.KIND_RBGSA,
             "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP, "leaderworkersets": c.KIND_LWS}
@@ -339,3 +381,49 @@ def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_righ
         assert added == [([t.split(".", 1)[1].split("/")[0]], [RESOURCES[t.split(".", 1)[0]]], CHILD_VERBS) for t in types]
     # The overlay that the GangScheduling condition names registers that type.
     assert all(POD_GROUPS[overlay] == (t,) for t, overlay in c.GANG_OVERLAYS.items())
+
+
+# --- the conversion webhook's certificate by cert-manager ----------------------------------------
+
+CONVERTING = {f"{plural}.{c.GROUP}" for plural in ("rolebasedgroups", "rolebasedgroupsets", "rolebasedgroupscalingadapters", "clusterengineruntimeprofiles")}
+
+
+def test_the_cert_manager_overlay_makes_the_tls_secret_and_has_the_ca_injected_into_every_crd_that_converts():
+    """overlays/cert-manager: the base install plus its component (rendered by kubectl kustomize in
+    tests/e2e/test_conversion_webhook.py)."""
+    overlay = _kustomization(OVERLAYS / CERT_MANAGER)
+    assert overlay["resources"] == ["../../metacontroller"] and overlay["components"] == ["../components/cert-manager"]
+    component_dir = (OVERLAYS / CERT_MANAGER / overlay["components"][0]).resolve()
+    component = _kustomization(component_dir)
+    assert component["kind"] == "Component" and component["resources"] == ["certificates.yaml"]
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all((component_dir / "certificates.yaml").read_text())}
+    assert set(docs) == {("Issuer", "rbg-selfsigned"), ("Certificate", "rbg-hooks-ca"), ("Issuer", "rbg-hooks-ca"), ("Certificate", "rbg-hooks-serving")}
+    assert {d["apiVersion"] for d in docs.values()} == {"cert-manager.io/v1"}
+    assert {d["metadata"]["namespace"] for d in docs.values()} == {"rbg-system"}
+
+    def issuer(cert):
+        ref = cert["spec"]["issuerRef"]
+        assert (ref["group"], ref["kind"]) == ("cert-manager.io", "Issuer")
+        return docs[("Issuer", ref["name"])]["spec"]
+
+    ca = docs[("Certificate", "rbg-hooks-ca")]["spec"]
+    assert ca["isCA"] is True and issuer(docs[("Certificate", "rbg-hooks-ca")]) == {"selfSigned": {}}
+    serving = docs[("Certificate", "rbg-hooks-serving")]["spec"]
+    assert issuer(docs[("Certificate", "rbg-hooks-serving")]) == {"ca": {"secretName": ca["secretName"]}}
+    assert not serving.get("isCA") and "server auth" in serving["usages"]
+    # The Secret the convert container mounts, for the names the API server calls.
+    pod = _hook_pod()["spec"]
+    assert serving["secretName"] == next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v) == "rbg-hooks-tls"
+    assert serving["dnsNames"] == ["rbg-hooks.rbg-system.svc", "rbg-hooks.rbg-system.svc.cluster.local"]
+
+    (patch,) = component["patches"]
+    target = patch["target"]
+    assert (target["group"], target["kind"]) == ("apiextensions.k8s.io", "CustomResourceDefinition")
+    names = yaml.safe_load((ROOT / "crds" / "kustomization.yaml").read_text())["resources"]
+    crds = {d["metadata"]["name"]: d for d in (yaml.safe_load((ROOT / "crds" / name).read_text()) for name in names)}
+    annotated = {name for name in crds if re.fullmatch(target["name"], name)}
+    assert annotated == CONVERTING
+    # Every CRD that converts is annotated (today's crds/ may not convert yet).
+    assert {name for name, d in crds.items() if (d["spec"].get("conversion") or {}).get("webhook")} <= annotated
+    annotations = yaml.safe_load(patch["patch"])["metadata"]["annotations"]
+    assert annotations == {"cert-manager.io/inject-ca-from": "rbg-system/rbg-hooks-serving"}
