@@ -137,29 +137,35 @@ def _roles(spec: Obj, where: str) -> list[Obj]:
 # --- gang scheduling and coordination: group annotations in v1alpha2 ---------------------------
 
 
-def gang_annotations(policy: Obj) -> dict[str, str]:
+def gang_annotations(policy: Obj, *, name_the_queue: bool = True) -> dict[str, str]:
     """The v1alpha2 gang annotations of a v1alpha1 podGroupPolicy, as upstream's conversion writes
-    them; a Volcano gang names its queue (`default` when unset), since v1alpha2 picks Volcano by it."""
+    them, but for a Volcano gang without a queue: v1alpha2 tells Volcano by its queue or priority
+    class, so the queue is named (Volcano's `default`) unless `name_the_queue` is False (upstream's)."""
     kube, volcano = policy.get("kubeScheduling"), policy.get("volcanoScheduling")
     if isinstance(kube, dict):
         timeout = kube.get("scheduleTimeoutSeconds")
         return {c.ANNOTATION_GANG: "true", **({c.ANNOTATION_GANG_TIMEOUT: str(timeout)} if timeout is not None else {})}
     if isinstance(volcano, dict):
-        out = {c.ANNOTATION_GANG: "true", c.ANNOTATION_GANG_VOLCANO_QUEUE: volcano.get("queue") or "default"}
+        out = {c.ANNOTATION_GANG: "true"}
+        if volcano.get("queue") or name_the_queue:
+            out[c.ANNOTATION_GANG_VOLCANO_QUEUE] = volcano.get("queue") or "default"
         if volcano.get("priorityClassName"):
             out[c.ANNOTATION_GANG_VOLCANO_PRIORITY] = volcano["priorityClassName"]
         return out
     return {}
 
 
-def _pod_group_policy(raw: Any, annotations: Obj) -> Obj | None:
-    """The podGroupPolicy upstream's key holds, if it is one and the gang annotations still say it."""
-    policy = _load(raw)
+def pod_group_policy(annotations: Obj) -> Obj | None:
+    """The v1alpha1 podGroupPolicy a v1alpha2 group's annotations hold: upstream's key, if it holds
+    one and the gang annotations still say it (as this conversion or upstream's wrote them). Gang
+    annotations edited in v1alpha2 make it stale: then they are the group's gang, and it is not."""
+    policy = _load(annotations.get(PGP))
     if not isinstance(policy, dict) or not set(policy) <= {"kubeScheduling", "volcanoScheduling"}:
         return None
     if not all(isinstance(v, dict) for v in policy.values()):
         return None
-    return policy if gang_annotations(policy) == {k: annotations[k] for k in GANG if k in annotations} else None
+    gang = {k: annotations[k] for k in GANG if k in annotations}
+    return policy if gang in (gang_annotations(policy), gang_annotations(policy, name_the_queue=False)) else None
 
 
 def _coordination(raw: Any) -> list[Any] | None:
@@ -186,7 +192,7 @@ def _group_annotations_down(annotations2: Obj) -> tuple[Obj, Obj]:
     """v1alpha2 group annotations as v1alpha1 annotations and the spec fields they hold."""
     annotations1 = {k: v for k, v in annotations2.items() if k not in RESERVED}
     fields: Obj = {"coordination": _coordination(annotations2.get(COORD)) or []}
-    policy = _pod_group_policy(annotations2.get(PGP), annotations2)
+    policy = pod_group_policy(annotations2)
     if policy is not None:
         fields["podGroupPolicy"] = policy
         annotations1 = {k: v for k, v in annotations1.items() if k not in GANG}

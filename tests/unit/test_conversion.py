@@ -252,7 +252,8 @@ def group_annotations_v2(draw: st.DrawFn, names: list[str]) -> dict[str, str]:
     elif gang in ("converted", "stale"):
         policy = api_v1.PodGroupPolicy.model_validate(draw(pod_group_policies)).model_dump(mode="json", by_alias=True, exclude_none=True)
         out[conv.PGP] = draw(st.sampled_from([conv.dump, go_json]))(policy)
-        out.update(conv.gang_annotations(policy) if gang == "converted" else {c.ANNOTATION_GANG: "true", c.ANNOTATION_GANG_TIMEOUT: "7"})
+        converted = conv.gang_annotations(policy, name_the_queue=draw(st.booleans()))  # ours, or upstream's
+        out.update(converted if gang == "converted" else {c.ANNOTATION_GANG: "true", c.ANNOTATION_GANG_TIMEOUT: "7"})
     if draw(st.booleans()):
         coordination = [api_v1.Coordination.model_validate(x).model_dump(mode="json", by_alias=True, exclude_none=True) for x in draw(coordinations(names))]
         out[conv.COORD] = draw(st.sampled_from([conv.dump, go_json]))(coordination)
@@ -649,6 +650,15 @@ def test_gang_annotations_edited_in_v1alpha2_win_over_upstreams_raw_annotation()
     down["spec"]["podGroupPolicy"] = {"volcanoScheduling": {"queue": "q"}}
     up = annotations_of(conv.to_hub(down))
     assert json.loads(up[conv.PGP]) == {"volcanoScheduling": {"queue": "q"}} and up[c.ANNOTATION_GANG_VOLCANO_QUEUE] == "q"
+
+
+@needs_v2
+def test_a_volcano_gang_upstreams_conversion_wrote_without_a_queue_is_a_pod_group_policy() -> None:
+    written = {conv.PGP: '{"volcanoScheduling":{}}', c.ANNOTATION_GANG: "true", conv.ORIGIN: "v1alpha1"}
+    hub = group(V2, [v2_role()], written)
+    v1 = conv.from_hub(hub)
+    assert v1["spec"]["podGroupPolicy"] == {"volcanoScheduling": {}} and c.ANNOTATION_GANG not in annotations_of(v1)
+    assert conv.to_hub(v1) == hub
 
 
 @needs_v2
