@@ -85,12 +85,12 @@ def _parse(name: str, model: type[M]) -> M | Response:
         return _error(400, "request body must be a JSON object (a Metacontroller hook request)")
     parent = body.get("parent")
     if isinstance(parent, dict) and parent.get("apiVersion") == c.API_VERSION_V1ALPHA1:
-        # An older registration's v1alpha1 parent: the core plans from v1alpha2 only.
+        # An older registration's v1alpha1 parent: the core plans from v1alpha2 only. One that does
+        # not convert is left as it is, for the model to say what it is not.
         try:
             body = {**body, "parent": to_hub(parent)}
-        except ValueError as err:
-            _log(logging.WARNING, name, parent, "rejected: v1alpha1 parent not convertible", error=str(err))
-            return _error(422, f"not a {EXPECTED[model]} hook request: {err}")
+        except ValueError:
+            pass
     try:
         return model.model_validate(body)
     except ValidationError as err:

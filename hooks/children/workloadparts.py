@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import constants as c
 from ..api import RoleSpec
 from ..naming import workload_name
 from .podtemplate import selector_labels
 
 
 def workload_metadata(group: str, role: RoleSpec) -> dict[str, Any]:
-    """Name `<group>-<role>`, the role's labels and annotations, and the selector labels."""
+    """Name `<group>-<role>`, the role's labels and annotations (but the workload-type one, which is
+    the role's, as upstream), and the selector labels."""
     meta: dict[str, Any] = {
         "name": workload_name(group, role.name),
         "labels": {**role.labels, **selector_labels(group, role.name)},
     }
-    if role.annotations:
-        meta["annotations"] = dict(role.annotations)
+    annotations = {k: v for k, v in role.annotations.items() if k != c.ANNOTATION_ROLE_WORKLOAD_TYPE}
+    if annotations:
+        meta["annotations"] = annotations
     return meta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hooks import constants as c
 from hooks.api import GroupSpec, RoleBasedGroupSpec, RoleSpec
 from hooks.children.podtemplate import build_pod_template
 from hooks.children.workloads import workload
@@ -14,12 +15,15 @@ from hooks.core.services import service_of
 from hooks.decisions import PodDecision, RolePlan
 
 NO_OBSERVED = Observed({})
+# A group converted from v1alpha1: its pods get the labels and variables of v1alpha1 groups only.
+CONVERTED = {c.ANNOTATION_API_ORIGIN: c.VERSION_V1ALPHA1}
 
 
 def plan_of(namespace: str, group: str, role: RoleSpec, annotations: dict[str, str] | None = None) -> RolePlan:
-    """The role's plan in a new group: no gang, nothing observed."""
+    """The role's plan in a new group (by default one converted from v1alpha1): no gang, nothing observed."""
     spec = GroupSpec.model_validate({"roles": [role.model_dump(by_alias=True, exclude_none=True)]})
-    return role_plans(namespace, group, annotations or {}, spec, [role.name], Gang(group, (role.name,)), NO_OBSERVED)[role.name]
+    given = CONVERTED if annotations is None else annotations
+    return role_plans(namespace, group, given, spec, [role.name], Gang(group, (role.name,)), NO_OBSERVED)[role.name]
 
 
 def workload_of(namespace: str, group: str, role: RoleSpec) -> dict[str, Any]:

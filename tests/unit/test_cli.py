@@ -75,7 +75,7 @@ def test_validate_reports_a_template_patch_that_does_not_merge(tmp_path):
     )
     out = rbg("validate", str(bad))
     assert out.returncode == 1
-    assert "RoleBasedGroup g: spec.roles[0].templatePatch.spec.containers[0]: the merge key 'name' is missing" in out.stderr
+    assert "RoleBasedGroup g: spec.roles[0].standalonePattern.templateRef.patch.spec.containers[0]: the merge key 'name' is missing" in out.stderr
 
 
 def test_render_shows_the_podgroup_of_an_upstream_gang_example():

@@ -10,6 +10,7 @@ from hooks.api import SyncRequest
 from hooks.children.revision import template_hash
 from hooks.core import rbg
 from tests.support import ROOT, by_kind, condition, example_group, observe, request, sync
+from tests.support.requests import as_hub
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
 DIAMOND = ROOT / "examples" / "diamond.yaml"
@@ -215,7 +216,7 @@ def test_same_request_same_bytes():
 def _finalize(group, observed):
     req = request(group, observed)
     req["finalizing"] = True
-    return rbg.finalize(SyncRequest.model_validate(req))
+    return rbg.finalize(SyncRequest.model_validate(as_hub(req)))
 
 
 def test_finalize_tears_down_dependants_first():

@@ -10,7 +10,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from hooks import constants as c
+from hooks.api import v1alpha1
 from hooks.api import (
+    CoordinatedPolicySpec,
+    CoordinatedPolicyStatus,
     RoleBasedGroupScalingAdapterSpec,
     RoleBasedGroupScalingAdapterStatus,
     RoleBasedGroupSetSpec,
@@ -28,7 +31,9 @@ SET_FILE = CRDS / "rolebasedgroupsets.workloads.x-k8s.io.yaml"
 SEED_SET_FILE = CRDS / "seedrolebasedgroupsets.openpatio.io.yaml"
 ADAPTER_FILE = CRDS / "rolebasedgroupscalingadapters.workloads.x-k8s.io.yaml"
 PROFILE_FILE = CRDS / "clusterengineruntimeprofiles.workloads.x-k8s.io.yaml"
-FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE]
+POLICY_FILE = CRDS / "coordinatedpolicies.workloads.x-k8s.io.yaml"
+FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE, POLICY_FILE]
+V1 = c.VERSION_V1ALPHA1
 
 
 @functools.cache
@@ -46,13 +51,14 @@ def _crd(path=CRD_FILE):
     return copy.deepcopy(_parsed(path))
 
 
-def _version(path=CRD_FILE):
-    (version,) = _crd(path)["spec"]["versions"]
-    return version
+def _version(path=CRD_FILE, name=None):
+    """The CRD's version `name`; by default its storage version (the seed form's only one)."""
+    versions = _crd(path)["spec"]["versions"]
+    return next(v for v in versions if v["name"] == name) if name else next(v for v in versions if v["storage"])
 
 
-def _schema(path=CRD_FILE):
-    return _version(path)["schema"]["openAPIV3Schema"]
+def _schema(path=CRD_FILE, version=None):
+    return _version(path, version)["schema"]["openAPIV3Schema"]
 
 
 def test_committed_crd_is_generated_from_the_models():
@@ -103,38 +109,55 @@ def _walk(model, schema, path, renamed=None):
             _walk(sub, prop["items"] if prop.get("type") == "array" else prop, f"{path}.{alias}", renamed)
 
 
-def test_spec_schema_matches_the_models_field_by_field():
-    _walk(RoleBasedGroupSpec, _schema()["properties"]["spec"], "spec")
+@pytest.mark.parametrize("version,model", [(c.VERSION, RoleBasedGroupSpec), (V1, v1alpha1.RoleBasedGroupSpec)])
+def test_spec_schema_matches_the_models_field_by_field(version, model):
+    _walk(model, _schema(CRD_FILE, version)["properties"]["spec"], "spec")
 
 
-def test_status_schema_matches_the_models_field_by_field():
-    _walk(RoleBasedGroupStatus, _schema()["properties"]["status"], "status")
+@pytest.mark.parametrize("version", [c.VERSION, V1])
+def test_status_schema_matches_the_models_field_by_field(version):
+    _walk(RoleBasedGroupStatus, _schema(CRD_FILE, version)["properties"]["status"], "status")
 
 
-SEED_SPELLING = {RoleBasedGroupSetSpec: {"template": "groupTemplate"}, RoleSpec: {"name": "role"}}
+SEED_SPELLING = {v1alpha1.RoleBasedGroupSetSpec: {"template": "groupTemplate"}, v1alpha1.RoleSpec: {"name": "role"}}
 
 
 @pytest.mark.parametrize(
-    ("path", "model", "part", "renamed"),
+    ("path", "version", "model", "part", "renamed"),
     [
-        (SET_FILE, RoleBasedGroupSetSpec, "spec", None),
-        (SET_FILE, RoleBasedGroupSetStatus, "status", None),
-        (SEED_SET_FILE, RoleBasedGroupSetSpec, "spec", SEED_SPELLING),
-        (SEED_SET_FILE, RoleBasedGroupSetStatus, "status", None),
-        (ADAPTER_FILE, RoleBasedGroupScalingAdapterSpec, "spec", None),
-        (ADAPTER_FILE, RoleBasedGroupScalingAdapterStatus, "status", None),
+        (SET_FILE, c.VERSION, RoleBasedGroupSetSpec, "spec", None),
+        (SET_FILE, V1, v1alpha1.RoleBasedGroupSetSpec, "spec", None),
+        (SET_FILE, c.VERSION, RoleBasedGroupSetStatus, "status", None),
+        (SEED_SET_FILE, V1, v1alpha1.RoleBasedGroupSetSpec, "spec", SEED_SPELLING),
+        (SEED_SET_FILE, V1, RoleBasedGroupSetStatus, "status", None),
+        (ADAPTER_FILE, c.VERSION, RoleBasedGroupScalingAdapterSpec, "spec", None),
+        (ADAPTER_FILE, V1, RoleBasedGroupScalingAdapterSpec, "spec", None),
+        (ADAPTER_FILE, c.VERSION, RoleBasedGroupScalingAdapterStatus, "status", None),
+        (POLICY_FILE, c.VERSION, CoordinatedPolicySpec, "spec", None),
+        (POLICY_FILE, c.VERSION, CoordinatedPolicyStatus, "status", None),
     ],
-    ids=["set-spec", "set-status", "seed-set-spec", "seed-set-status", "adapter-spec", "adapter-status"],
+    ids=["set-spec", "set-v1alpha1-spec", "set-status", "seed-set-spec", "seed-set-status", "adapter-spec", "adapter-v1alpha1-spec", "adapter-status", "policy-spec", "policy-status"],
 )
-def test_new_kinds_schemas_match_the_models_field_by_field(path, model, part, renamed):
-    _walk(model, _schema(path)["properties"][part], part, renamed)
+def test_new_kinds_schemas_match_the_models_field_by_field(path, version, model, part, renamed):
+    _walk(model, _schema(path, version)["properties"][part], part, renamed)
+
+
+@pytest.mark.parametrize("path", [CRD_FILE, SET_FILE, ADAPTER_FILE, PROFILE_FILE], ids=lambda p: p.name)
+def test_v1alpha2_is_stored_v1alpha1_served_deprecated_and_converted_by_the_webhook(path):
+    crd = _crd(path)["spec"]
+    assert [(v["name"], v["served"], v["storage"], v.get("deprecated", False)) for v in crd["versions"]] == [(c.VERSION, True, True, False), (V1, True, False, True)]
+    assert "deprecated" in crd["versions"][1]["deprecationWarning"]
+    hook = crd["conversion"]["webhook"]
+    assert crd["conversion"]["strategy"] == "Webhook" and hook["conversionReviewVersions"] == ["v1"]
+    assert hook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}
 
 
 def test_set_template_is_the_whole_group_spec_with_its_rules():
-    template = _schema(SET_FILE)["properties"]["spec"]["properties"]["template"]
-    group = _schema()["properties"]["spec"]
-    assert {k: v for k, v in template.items() if k != "description"} == {k: v for k, v in group.items() if k != "description"}
-    assert template["x-kubernetes-validations"] == group["x-kubernetes-validations"]
+    for version, template in ((c.VERSION, lambda s: s["groupTemplate"]["properties"]["spec"]), (V1, lambda s: s["template"])):
+        got = template(_schema(SET_FILE, version)["properties"]["spec"]["properties"])
+        group = _schema(CRD_FILE, version)["properties"]["spec"]
+        assert {k: v for k, v in got.items() if k != "description"} == {k: v for k, v in group.items() if k != "description"}
+        assert got["x-kubernetes-validations"] == group["x-kubernetes-validations"]
 
 
 def test_seed_set_spells_the_template_group_template_and_roles_role():
@@ -143,7 +166,7 @@ def test_seed_set_spells_the_template_group_template_and_roles_role():
     group = spec["properties"]["groupTemplate"]
     role = group["properties"]["roles"]["items"]
     assert "name" not in role["properties"] and "role" in role["required"]
-    assert role["properties"]["role"] == _schema()["properties"]["spec"]["properties"]["roles"]["items"]["properties"]["name"]
+    assert role["properties"]["role"] == _schema(CRD_FILE, V1)["properties"]["spec"]["properties"]["roles"]["items"]["properties"]["name"]
     assert "startupPolicy" in spec["properties"] and "startupPolicy" in group["properties"]
     rules = [r["rule"] for r in group["x-kubernetes-validations"]]
     assert rules == [
@@ -153,11 +176,11 @@ def test_seed_set_spells_the_template_group_template_and_roles_role():
         "!has(self.roleTemplates) || self.roleTemplates.all(tpl, self.roleTemplates.exists_one(other, other.name == tpl.name))",
         "self.roles.all(r, !has(r.templateRef) || (has(self.roleTemplates) && self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)))",
     ]
-    assert role["x-kubernetes-validations"] == _schema()["properties"]["spec"]["properties"]["roles"]["items"]["x-kubernetes-validations"]
+    assert role["x-kubernetes-validations"] == _schema(CRD_FILE, V1)["properties"]["spec"]["properties"]["roles"]["items"]["x-kubernetes-validations"]
     root = " ".join(r["rule"] for r in _schema(SEED_SET_FILE)["x-kubernetes-validations"])
     assert "self.spec.groupTemplate.roles.all(r, " in root and "size(r.role)" in root and "r.name" not in root
     # Otherwise the workloads.x-k8s.io set's schema, exactly.
-    assert spec == generate.seed_set_schema(_schema(SET_FILE)["properties"]["spec"])
+    assert spec == generate.seed_set_schema(_schema(SET_FILE, V1)["properties"]["spec"])
     assert _schema(SEED_SET_FILE)["properties"]["status"] == _schema(SET_FILE)["properties"]["status"]
 
 
@@ -166,12 +189,12 @@ def test_set_rules_bound_member_workload_names_and_the_set_name():
     assert "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')" in rules
     highest = "(self.spec.replicas > 0 ? self.spec.replicas - 1 : 0)"
     assert (
-        f"!has(self.spec) || self.spec.template.roles.all(r, size(self.metadata.name) + size(string{highest}) + 1 "
+        f"!has(self.spec) || self.spec.groupTemplate.spec.roles.all(r, size(self.metadata.name) + size(string{highest}) + 1 "
         f"+ size(r.name) + 1 <= {c.MAX_WORKLOAD_NAME})"
     ) in rules
     spec = _schema(SET_FILE)["properties"]["spec"]["properties"]
     assert spec["replicas"]["maximum"] == c.MAX_SET_REPLICAS and spec["replicas"]["default"] == 1
-    assert spec["template"]["properties"]["roles"]["maxItems"] == 32  # the rules' cost stays bounded
+    assert spec["groupTemplate"]["properties"]["spec"]["properties"]["roles"]["maxItems"] == 32  # the rules' cost stays bounded
 
 
 def _names(path):
@@ -186,8 +209,9 @@ def test_names_groups_and_short_names():
         (c.SEED_GROUP, c.KIND_RBGS, "seedrolebasedgroupsets", ["oprbgs"], "Namespaced"),  # names of its own: see below
         (c.GROUP, c.KIND_RBGSA, "rolebasedgroupscalingadapters", ["rbgsa"], "Namespaced"),
         (c.GROUP, c.KIND_ENGINE_RUNTIME_PROFILE, "clusterengineruntimeprofiles", [], "Cluster"),  # as upstream's
+        (c.GROUP, c.KIND_COORDINATED_POLICY, "coordinatedpolicies", ["cpolicy"], "Namespaced"),  # as upstream's
     ]
-    assert all(_version(p)["name"] == c.VERSION and _version(p)["served"] and _version(p)["storage"] for p in FILES)
+    assert all(_version(p)["name"] == (V1 if p == SEED_SET_FILE else c.VERSION) and _version(p)["served"] for p in FILES)
 
 
 def _typed_names(names):
@@ -254,7 +278,7 @@ def test_adapter_printer_columns():
 
 def test_template_and_ports_use_the_kubernetes_schemas():
     role = _schema()["properties"]["spec"]["properties"]["roles"]["items"]["properties"]
-    containers = role["template"]["properties"]["spec"]["properties"]["containers"]["items"]["properties"]
+    containers = role["standalonePattern"]["properties"]["template"]["properties"]["spec"]["properties"]["containers"]["items"]["properties"]
     assert {"name", "image", "env", "resources", "volumeMounts"} <= set(containers)
     assert "port" in role["servicePorts"]["items"]["properties"]
 
@@ -265,20 +289,21 @@ def test_role_templates_schema_and_rules():
     assert templates["maxItems"] == 32 and templates["items"]["required"] == ["name", "template"]
     assert templates["items"]["properties"]["template"] == {**_k8s_template(), "description": "The pod template."}
     role = spec["properties"]["roles"]["items"]
-    assert "template" not in role["required"]
-    assert {k: v for k, v in role["properties"]["template"].items() if k != "description"} == _k8s_template()
-    assert role["properties"]["templateRef"]["required"] == ["name"]
-    assert role["properties"]["templateRef"]["properties"]["name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-    patch = role["properties"]["templatePatch"]
-    assert (patch["type"], patch["x-kubernetes-preserve-unknown-fields"]) == ("object", True) and "properties" not in patch
-    assert role["x-kubernetes-validations"] == [
-        {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
-        {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
-        {"rule": "!has(self.templatePatch) || has(self.templateRef)", "message": "templatePatch is only valid with templateRef"},
-    ]
+    for pattern in ("standalonePattern", "leaderWorkerPattern"):
+        source = role["properties"][pattern]
+        assert {k: v for k, v in source["properties"]["template"].items() if k != "description"} == _k8s_template()
+        assert source["properties"]["templateRef"]["required"] == ["name"]
+        assert source["properties"]["templateRef"]["properties"]["name"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+        patch = source["properties"]["templateRef"]["properties"]["patch"]
+        assert (patch["type"], patch["x-kubernetes-preserve-unknown-fields"]) == ("object", True) and "properties" not in patch
+        assert source["x-kubernetes-validations"] == [
+            {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
+            {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
+        ]
+    assert role["x-kubernetes-validations"][0]["rule"] == "[has(self.standalonePattern), has(self.leaderWorkerPattern), has(self.customComponentsPattern)].exists_one(x, x)"
     rules = {r["message"]: r for r in spec["x-kubernetes-validations"]}
     assert rules["roleTemplates names must be unique"]["fieldPath"] == ".roleTemplates"
-    assert "self.roleTemplates.exists(tpl, tpl.name == r.templateRef.name)" in rules["every templateRef must name an entry of spec.roleTemplates"]["rule"]
+    assert "self.roleTemplates.exists(tpl, tpl.name == r.standalonePattern.templateRef.name)" in rules["every templateRef must name an entry of spec.roleTemplates"]["rule"]
 
 
 def _k8s_template():

@@ -14,7 +14,7 @@ from tests.support import pod as support_pod
 
 GROUP = parent(
     {
-        "apiVersion": c.API_VERSION,
+        "apiVersion": c.API_VERSION_V1ALPHA1,
         "kind": c.KIND_RBG,
         "metadata": {"name": "uniffle"},
         "spec": {

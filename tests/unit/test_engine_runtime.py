@@ -31,7 +31,7 @@ def _group(*runtimes: dict[str, Any], replicas: int = 1) -> dict[str, Any]:
     role = {"name": "app", "replicas": replicas, "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}
     if runtimes:
         role["engineRuntimes"] = list(runtimes)
-    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [role]}})
+    return parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [role]}})
 
 
 def _request(group: dict[str, Any], profiles: list[dict[str, Any]], children: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def _paths(node, at=()):
 @st.composite
 def requests(draw):
     spec = draw(specs())
-    group = parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": draw(st.sampled_from(["g", "1g", "ü"]))}, "spec": spec})
+    group = parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": draw(st.sampled_from(["g", "1g", "ü"]))}, "spec": spec})
     # Observed children: some of what a valid version of the group would have, maybe stripped of
     # their last-applied annotation or given status of any shape.
     valid = copy.deepcopy(group)

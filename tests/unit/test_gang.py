@@ -14,6 +14,7 @@ from hooks.children.podgroup import kube_pod_group, volcano_pod_group
 from hooks.children.podtemplate import add_decision
 from hooks.core import rbg
 from hooks.core.gang import Gang
+from tests.support.requests import as_hub
 from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, find_condition, observe, parent, request, sync
 
 KUBE, VOLCANO = c.CHILD_KUBE_POD_GROUP, c.CHILD_VOLCANO_POD_GROUP
@@ -174,12 +175,12 @@ def test_an_unregistered_pod_group_type_gives_no_pod_group_no_enrolled_pod_and_s
 
 def test_the_optional_types_are_validated_where_present_and_never_required():
     group = example_group(PD)
-    SyncRequest.model_validate(request(group))  # absent: not registered
+    SyncRequest.model_validate(as_hub(request(group)))  # absent: not registered
     for bad in (None, {"default/x": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}}):
         req = request(group)
         req["children"][KUBE] = bad
         with pytest.raises(ValidationError):
-            SyncRequest.model_validate(req)
+            SyncRequest.model_validate(as_hub(req))
 
 
 # --- what the upstream examples make --------------------------------------------------------------
@@ -360,10 +361,10 @@ def test_finalize_keeps_the_pod_group_until_the_last_workload_goes():
     req = then(group, got)
     req["parent"]["metadata"]["deletionTimestamp"] = TIME
     req["finalizing"] = True
-    assert pod_groups(rbg.finalize(SyncRequest.model_validate(req))) == pod_groups(got)
+    assert pod_groups(rbg.finalize(SyncRequest.model_validate(as_hub(req)))) == pod_groups(got)
     for key in (c.CHILD_STATEFULSET, c.CHILD_DEPLOYMENT):
         req["children"][key] = {}
-    assert pod_groups(rbg.finalize(SyncRequest.model_validate(req))) == []
+    assert pod_groups(rbg.finalize(SyncRequest.model_validate(as_hub(req)))) == []
 
 
 # --- property: no reachable state holds a PodGroup that can not be satisfied ---------------------
@@ -467,7 +468,7 @@ def gangs(draw):
     spec = {"roles": roles, "startupPolicy": draw(st.sampled_from(["Ordered", "Parallel"]))}
     if policy := draw(st.sampled_from(POLICIES)):
         spec["podGroupPolicy"] = policy
-    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": spec})
+    return parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": spec})
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

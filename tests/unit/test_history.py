@@ -8,6 +8,7 @@ from hooks import constants as c
 from hooks.children.revision import controller_revision, template_hash
 from hooks.core.history import numbering
 from hooks.validation import Invalid, parse_spec
+from tests.support import hub
 from tests.support import ROOT, by_kind, example_group, observe, request, sync
 
 MINIMAL = ROOT / "examples" / "minimal.yaml"
@@ -208,5 +209,5 @@ def test_frozen_group_keeps_its_history_as_applied():
 def test_revision_history_limit_is_checked(limit):
     spec = copy.deepcopy(example_group(MINIMAL)["spec"])
     spec["revisionHistoryLimit"] = limit
-    got = parse_spec("minimal", spec)
+    got = parse_spec("minimal", hub.group(spec)["spec"])
     assert isinstance(got, Invalid) and got.problems[0].path == "spec.revisionHistoryLimit"

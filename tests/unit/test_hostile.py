@@ -12,6 +12,7 @@ from hooks.children import workloads
 from tests.support.plans import services_of, workload_of
 from hooks.core import rbg
 from hooks.validation import parse_spec
+from tests.support.requests import as_hub
 from tests.support import ROOT, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync
 from tests.support import hub
 
@@ -53,11 +54,11 @@ def _configmap(children):
 
 def test_32_roles_of_int32_max_replicas_answer_at_once():
     roles = [{"name": f"r{i}", "replicas": c.INT32_MAX, "servicePorts": [{"port": 80}], "template": CONTAINER} for i in range(32)]
-    group = parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"},
+    group = parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"},
                     "spec": {"roles": roles, "startupPolicy": "Parallel"}})
     with deadline(1):
         result = sync(request(group))
-        finalized = rbg.finalize(SyncRequest.model_validate({**request(group, observe(result.children)), "finalizing": True}))
+        finalized = rbg.finalize(SyncRequest.model_validate(as_hub({**request(group, observe(result.children)), "finalizing": True})))
     assert len(go_json(_configmap(result.children)["data"][c.DISCOVERY_FILE])) - 2 <= c.DISCOVERY_MAX_BYTES
     assert {sts["spec"]["replicas"] for sts in result.children if sts["kind"] == "StatefulSet"} == {c.INT32_MAX}
     assert finalized.finalized is False and finalized.children
@@ -115,7 +116,7 @@ def test_the_longest_document_the_api_allows_fits_the_budget():
     """32 roles of the longest names, 64 service ports of the longest names each, int32 replicas."""
     ports = [{"name": f"port-{i:010d}", "port": 65535} for i in range(c.MAX_SERVICE_PORTS)]
     roles = [{"name": f"{i:02d}".rjust(50, "r"), "replicas": c.INT32_MAX, "servicePorts": ports, "template": CONTAINER} for i in range(32)]
-    group = parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"},
+    group = parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"},
                     "spec": {"roles": roles, "startupPolicy": "Parallel"}})
     result = sync(request(group))
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"

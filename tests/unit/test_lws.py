@@ -132,7 +132,7 @@ def test_patches_merge_lists_by_their_kubernetes_keys():
 
 
 def test_a_bad_patch_freezes_the_group_at_its_path():
-    group = parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [
+    group = parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [
         {"name": "lws", "workload": LWS, "template": {"spec": {"containers": [CONTAINER]}},
          "leaderWorkerSet": {"size": 2, "patchWorkerTemplate": {"spec": {"containers": [{"image": "x"}]}}}},
     ]}})
@@ -198,7 +198,7 @@ def test_lws_readiness_needs_the_desired_replicas():
 
 
 def _gated() -> dict[str, Any]:
-    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [
+    return parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": [
         {"name": "router", "dependencies": ["model"], "template": {"spec": {"containers": [CONTAINER]}}},
         {"name": "model", "replicas": 2, "workload": LWS, "leaderWorkerSet": {"size": 4}, "template": {"spec": {"containers": [CONTAINER]}}},
     ]}})
@@ -289,7 +289,7 @@ def test_a_policy_on_an_lws_role_alone_observes_no_pods():
 @pytest.mark.parametrize("name", UPSTREAM_LWS)
 def test_upstream_lws_examples_validate_render_and_reach_ready(name):
     group = _upstream(name)
-    assert not hasattr(parse_spec(group["metadata"]["name"], group["spec"]), "problems")
+    assert not hasattr(parse_spec(group["metadata"]["name"], hub.group(group["spec"])["spec"]), "problems")
     result = _run(group)[-1]
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
     assert condition(result.status, c.COND_READY)["status"] == "True", condition(result.status, c.COND_READY)["message"]

@@ -40,7 +40,7 @@ def groups(draw, acyclic=True):
             }
         )
     policy = draw(st.sampled_from(["Ordered", "Parallel"]))
-    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"},
+    return parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": "g"},
                    "spec": {"roles": roles, "startupPolicy": policy}})
 
 

@@ -11,7 +11,7 @@ import yaml
 from hooks import constants as c
 from hooks.api import RoleBasedGroupSetSpec
 from hooks.core import rbgs
-from tests.support import ROOT, UPSTREAM_EXAMPLES, condition
+from tests.support import ROOT, UPSTREAM_EXAMPLES, condition, hub
 from tests.support import observe_members as observed, sync_set as sync
 
 UPSTREAM = UPSTREAM_EXAMPLES / "rbgs"
@@ -25,7 +25,7 @@ TEMPLATE = {
 
 def parent(replicas=3, template=None, generation=1, **spec):
     return {
-        "apiVersion": c.API_VERSION,
+        "apiVersion": c.API_VERSION_V1ALPHA1,  # converted (tests.support.sync_set), as hooks.app converts it
         "kind": c.KIND_RBGS,
         "metadata": {
             "name": "s",
@@ -47,7 +47,7 @@ def names(result):
 
 
 def images(result):
-    return {ch["metadata"]["name"]: ch["spec"]["roles"][0]["template"]["spec"]["containers"][0]["image"] for ch in result.children}
+    return {ch["metadata"]["name"]: ch["spec"]["roles"][0]["standalonePattern"]["template"]["spec"]["containers"][0]["image"] for ch in result.children}
 
 
 def with_image(image):
@@ -66,7 +66,7 @@ def test_members_carry_the_set_labels_annotations_and_template():
     assert m["metadata"]["annotations"]["rolebasedgroup.workloads.x-k8s.io/exclusive-topology"] == "kubernetes.io/hostname"
     assert not any(k.startswith("kubectl.kubernetes.io") for k in m["metadata"]["annotations"])
     for role in m["spec"]["roles"]:  # pods carry the set's labels: status.selector selects them
-        assert role["template"]["metadata"]["labels"] == {c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "1"}
+        assert role["standalonePattern"]["template"]["metadata"]["labels"] == {c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "1"}
     assert result.status["selector"] == f"{c.LABEL_SET_NAME}=s"
 
 
@@ -163,7 +163,7 @@ def test_an_invalid_set_keeps_its_members_and_says_why():
     result = sync(parent(1, cyclic, generation=2), observed(existing))
     assert result.children == existing  # not even scaled down
     invalid = condition(result.status, c.COND_INVALID_SPEC)
-    assert invalid["status"] == "True" and invalid["message"].startswith("spec.template.roles")
+    assert invalid["status"] == "True" and invalid["message"].startswith("spec.groupTemplate.spec.roles")
 
 
 def test_a_seed_form_problem_is_reported_in_its_own_spelling():
@@ -231,7 +231,7 @@ def test_plan_properties(replicas, existing, ready, outdated, max_unavailable, o
     down for an update only within maxUnavailable (at least 1); a rollout always progresses;
     Ordered creates only after a Ready predecessor."""
     spec = RoleBasedGroupSetSpec.model_validate(
-        {"replicas": replicas, "template": TEMPLATE, "startupPolicy": "Ordered" if ordered else "Parallel",
+        {"replicas": replicas, "groupTemplate": {"spec": hub.group(TEMPLATE)["spec"]}, "startupPolicy": "Ordered" if ordered else "Parallel",
          "rolloutStrategy": {"rollingUpdate": {"maxUnavailable": max_unavailable}}}
     )
     members = {}
@@ -266,10 +266,10 @@ def test_members_of_a_template_with_role_templates_label_pods_through_the_patch(
     result = sync(parent(1, template))
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
     roles = result.children[0]["spec"]["roles"]
-    assert all("template" not in r for r in roles)
-    assert roles[1]["templatePatch"]["metadata"]["labels"] == {"x": "y", c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "0"}
+    assert all("template" not in r["standalonePattern"] for r in roles)
+    assert roles[1]["standalonePattern"]["templateRef"]["patch"]["metadata"]["labels"] == {"x": "y", c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "0"}
 
 
 def test_seed_paths_rename_only_role_names():
-    assert rbgs._seed_path("spec.template.roles[2].name") == "spec.groupTemplate.roles[2].role"
-    assert rbgs._seed_path("spec.template.roleTemplates[0].name") == "spec.groupTemplate.roleTemplates[0].name"
+    assert rbgs._seed_path("spec.groupTemplate.spec.roles[2].name") == "spec.groupTemplate.roles[2].role"
+    assert rbgs._seed_path("spec.groupTemplate.spec.roleTemplates[0].name") == "spec.groupTemplate.roleTemplates[0].name"

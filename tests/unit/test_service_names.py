@@ -38,7 +38,7 @@ def _hard_coded() -> list[Path]:
     for path in sorted(UPSTREAM.rglob("*.yaml")):
         text = path.read_text()
         groups = [d for d in yaml.safe_load_all(text) if d and d.get("kind") == c.KIND_RBG]
-        if re.search(r"\.s-[a-z0-9-]+", text) and any(d.get("apiVersion") == c.API_VERSION for d in groups):
+        if re.search(r"\.s-[a-z0-9-]+", text) and any(d.get("apiVersion") == c.API_VERSION_V1ALPHA1 for d in groups):
             out.append(path)
     return out
 
@@ -288,7 +288,7 @@ def _two_roles(name: str = "grp", roles: tuple[str, ...] = ("a", "b")) -> Obj:
             "template": {"spec": {"containers": [{"name": r, "image": "busybox:1.36", "ports": [{"containerPort": 8000}]}]}},
         }
 
-    return parent({"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": [role(r) for r in roles]}})
+    return parent({"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": [role(r) for r in roles]}})
 
 
 def test_a_running_group_keeps_its_service_names_and_its_pods() -> None:

@@ -8,6 +8,7 @@ import pytest
 from hooks import constants as c
 from hooks.validation import resolve
 from hooks.validation import Invalid, parse_spec
+from tests.support import hub
 from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, startup_stages, sync
 
 UPSTREAM_EXAMPLE = UPSTREAM_EXAMPLES / "basics" / "rbg-with-roletemplates.yaml"
@@ -110,19 +111,19 @@ def test_a_patch_change_changes_only_its_role():
 
 
 def test_resolve_keeps_own_templates_and_leaves_plain_roles():
-    spec = parse_spec("minimal", _shared_group()["spec"])
+    spec = parse_spec("minimal", hub.group(_shared_group()["spec"])["spec"])
     assert not isinstance(spec, Invalid)
     resolved = resolve(spec)
     assert not isinstance(resolved, Invalid)
     assert resolved.roles[2] is spec.roles[2]  # own template: untouched
-    assert resolved.role_templates == [] and all(r.template_ref is None and r.template_patch is None for r in resolved.roles)
+    assert resolved.role_templates == [] and all(r.template_ref is None for r in resolved.roles)
     assert resolved.roles[1].template == {"spec": {"containers": [{"name": "main", "image": "engine:1"}]}}
     assert resolved.roles[0].template is not resolved.roles[1].template  # no sharing between roles
     assert spec.role_templates[0].template == {"spec": {"containers": [{"name": "main", "image": "engine:1"}]}}  # input unchanged
 
 
 def test_resolve_of_a_spec_without_role_templates_is_the_spec():
-    spec = parse_spec("minimal", example_group(ROOT / "examples" / "minimal.yaml")["spec"])
+    spec = parse_spec("minimal", hub.group(example_group(ROOT / "examples" / "minimal.yaml")["spec"])["spec"])
     assert resolve(spec) is spec
 
 
@@ -141,7 +142,7 @@ def _running(group):
         pytest.param(
             lambda s: s["roles"][0].update(templateRef={"name": "nope"}),
             c.REASON_INVALID_ROLES,
-            "spec.roles[0].templateRef.name: no entry of spec.roleTemplates is named 'nope'",
+            "spec.roles[0].standalonePattern.templateRef.name: no entry of spec.roleTemplates is named 'nope'",
             id="missing-template",
         ),
         pytest.param(
@@ -153,31 +154,31 @@ def _running(group):
         pytest.param(
             lambda s: s.pop("roleTemplates"),
             c.REASON_INVALID_ROLES,
-            "spec.roles[0].templateRef.name: no entry of spec.roleTemplates is named 'base'",
+            "spec.roles[0].standalonePattern.templateRef.name: no entry of spec.roleTemplates is named 'base'",
             id="templates-removed",
         ),
         pytest.param(
             lambda s: s["roles"][0].update(templatePatch={"spec": {"containers": [{"image": "x"}]}}),
             c.REASON_INVALID_FIELDS,
-            "spec.roles[0].templatePatch.spec.containers[0]: the merge key 'name' is missing",
+            "spec.roles[0].standalonePattern.templateRef.patch.spec.containers[0]: the merge key 'name' is missing",
             id="patch-does-not-merge",
         ),
         pytest.param(
             lambda s: s["roles"][1].update(templatePatch={"spec": {"containers": [{"name": "main", "ports": [{"containerPort": "http"}]}]}}),
             c.REASON_INVALID_FIELDS,
-            "spec.roles[1].templatePatch.spec.containers[0].ports[0].containerPort: must be of type integer (in the template merged over roleTemplate 'base')",
+            "spec.roles[1].standalonePattern.templateRef.patch.spec.containers[0].ports[0].containerPort: must be of type integer (in the template merged over roleTemplate 'base')",
             id="patch-breaks-the-schema",
         ),
         pytest.param(
             lambda s: s["roles"][1].update(templatePatch={"spec": {"containers": [{"name": "main", "$patch": "delete"}]}}),
             c.REASON_INVALID_ROLES,
-            "spec.roles[1].templatePatch.spec.containers: at least one container is required",
+            "spec.roles[1].standalonePattern.templateRef.patch.spec.containers: at least one container is required",
             id="patch-deletes-every-container",
         ),
         pytest.param(
             lambda s: s["roles"][1].update(templatePatch={"metadata": {"labels": {"app": "a b"}}}),
             c.REASON_INVALID_ROLES,
-            "spec.roles[1].templatePatch.metadata.labels[app]: 'a b' is not a valid label value",
+            "spec.roles[1].standalonePattern.templateRef.patch.metadata.labels[app]: 'a b' is not a valid label value",
             id="patch-breaks-a-label",
         ),
     ],
