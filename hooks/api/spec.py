@@ -74,10 +74,10 @@ class InPlaceUpdateStrategy(Model):
 
 
 class RollingUpdate(Model):
-    type: Literal["Recreate", "InPlaceIfPossible"] | None = Field(
+    type: Literal["Recreate", "InPlaceIfPossible", "InPlaceOnly", "RecreatePod"] | None = Field(
         None,
-        description="Recreate replaces every pod at once; InPlaceIfPossible (upstream's default) rolls pods one "
-        "by one, as Kubernetes workloads cannot change a pod's template in place.",
+        description="Recreate replaces every pod at once; InPlaceIfPossible (upstream's default), InPlaceOnly and "
+        "RecreatePod roll pods one by one: StatefulSet, Deployment and LeaderWorkerSet roles replace a pod to change it.",
     )
     partition: IntOrString = Field(
         0, description="StatefulSet roles: pods at and above this ordinal (a count, or a percentage of replicas) get a new template: a canary."
@@ -507,13 +507,16 @@ class RoleSpec(Model):
 
     @property
     def restart_config(self) -> RestartPolicyConfig:
+        """The pattern's restartPolicyConfig, its type defaulted: the deprecated restartPolicy, else
+        RecreateRoleInstanceOnPodRestart for leaderWorkerPattern, customComponentsPattern and any
+        LeaderWorkerSet role (which then recreates its groups itself), None otherwise."""
         p = self.pattern
         config = p.restart_policy_config or RestartPolicyConfig()
         if config.type is not None:
             return config
         legacy = None if isinstance(p, StandalonePattern) else p.restart_policy
-        default = c.RESTART_NONE if isinstance(p, StandalonePattern) else c.RESTART_RECREATE_ROLE
-        return config.model_copy(update={"type": legacy or default})
+        recreates = not isinstance(p, StandalonePattern) or self.workload.kind == c.KIND_LWS
+        return config.model_copy(update={"type": legacy or (c.RESTART_RECREATE_ROLE if recreates else c.RESTART_NONE)})
 
     @property
     def restart_policy(self) -> str:
@@ -581,9 +584,17 @@ class RoleBasedGroupSpec(Model):
     )
 
 
+class GroupTemplateMeta(Model):
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels of every member group.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of every member group.")
+
+
 class GroupTemplate(Model):
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of every member group.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of every member group (gang scheduling, exclusive topology).")
+    metadata: GroupTemplateMeta | None = Field(
+        None, description="Labels and annotations of every member group, as upstream's examples write them (labels and annotations beside it win)."
+    )
     spec: RoleBasedGroupSpec = Field(description="The spec of every member group.")
 
 

@@ -224,23 +224,31 @@ def _workload_down(value: str | None, pattern: str) -> Obj:
     return {"apiVersion": api_version, "kind": kind}
 
 
-def _restart_up(policy: str | None, pattern: str) -> Obj:
-    """v1alpha1's restartPolicy as the pattern's fields. Absent means None in v1alpha1, and in
-    standalonePattern; the other patterns' default is RecreateRoleInstanceOnPodRestart, so there it
-    is written in the deprecated field (as upstream's conversion does), and an explicit policy in
+def _restart_up(policy: str | None, pattern: str, lws: bool) -> Obj:
+    """v1alpha1's restartPolicy as the pattern's fields (`lws`: the role runs as a LeaderWorkerSet).
+    Absent means None in v1alpha1, but for a LeaderWorkerSet, which then recreates its groups
+    itself: that is v1alpha2's default there, as RecreateRoleInstanceOnPodRestart, and None
+    standalonePattern's. A leaderWorkerPattern role on another workload gets an absent policy as the
+    deprecated field's None (as upstream's conversion writes it); an explicit one goes in
     restartPolicyConfig: both stay apart on the way back."""
     if policy is None:
-        return {} if pattern == STANDALONE else {"restartPolicy": c.RESTART_NONE}
+        return {} if lws or pattern == STANDALONE else {"restartPolicy": c.RESTART_NONE}
     return {"restartPolicyConfig": {"type": policy}}
 
 
-def _restart_down(fields: Obj, pattern: str) -> str | None:
+def _restart_down(fields: Obj, pattern: str, lws: bool) -> str | None:
     config = fields.get("restartPolicyConfig")
     if isinstance(config, dict) and config.get("type"):
         return str(config["type"])
-    if pattern == STANDALONE or fields.get("restartPolicy") == c.RESTART_NONE:
+    if fields.get("restartPolicy") == c.RESTART_NONE:
         return None
-    return str(fields.get("restartPolicy") or c.RESTART_RECREATE_ROLE)
+    if fields.get("restartPolicy"):
+        return str(fields["restartPolicy"])
+    return None if lws or pattern == STANDALONE else c.RESTART_RECREATE_ROLE
+
+
+def runs_lws(workload: Any) -> bool:
+    return isinstance(workload, dict) and workload.get("kind") == c.KIND_LWS
 
 
 def _template_source_up(role1: Obj) -> Obj:
@@ -287,10 +295,11 @@ def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
 
     # Restart: the stashed fields if they still say the policy the role has, else the policy alone
     # (with the stashed delays, which v1alpha1 has no place for).
-    restart = _restart_up(role1.get("restartPolicy"), key)
+    lws_kind = runs_lws(role1.get("workload"))
+    restart = _restart_up(role1.get("restartPolicy"), key, lws_kind)
     kept = stash.get("restart")
     if kept is not None:
-        if _restart_down(kept, key) == role1.get("restartPolicy"):
+        if _restart_down(kept, key, lws_kind) == role1.get("restartPolicy"):
             restart = kept
         elif "restartPolicyConfig" in restart and isinstance(kept.get("restartPolicyConfig"), dict):
             delays = {k: v for k, v in kept["restartPolicyConfig"].items() if k in DELAYS}
@@ -343,10 +352,10 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
             role1[field] = {k: v for k, v in value.items() if k != "labels"}
         elif field not in PATTERNS and field not in V2_ROLE_ONLY_DEFAULTS:
             role1[field] = value
-    restart = _restart_down(pattern, key)
+    role1["workload"] = _workload_down(workload_type, key)
+    restart = _restart_down(pattern, key, runs_lws(role1["workload"]))
     if restart is not None:
         role1["restartPolicy"] = restart
-    role1["workload"] = _workload_down(workload_type, key)
     role1.update(source)
     if key == LEADER_WORKER:
         lws: Obj = {"size": pattern["size"]} if "size" in pattern else {}

@@ -145,10 +145,11 @@ def _kind(role: dict[str, Any]) -> str:
 
 def _restart_policy(role: dict[str, Any]) -> str:
     """A raw role's restart policy, as hooks.api.RoleSpec.restart_policy reads it."""
-    standalone = "standalonePattern" in role
+    standalone = not ("leaderWorkerPattern" in role or "customComponentsPattern" in role)
     pattern = _mapping(role.get("standalonePattern") or role.get("leaderWorkerPattern") or role.get("customComponentsPattern"))
     written = _mapping(pattern.get("restartPolicyConfig")).get("type") or (None if standalone else pattern.get("restartPolicy"))
-    return str(written or (c.RESTART_NONE if standalone else c.RESTART_RECREATE_ROLE))
+    recreates = not standalone or _kind(role) == c.KIND_LWS
+    return str(written or (c.RESTART_RECREATE_ROLE if recreates else c.RESTART_NONE))
 
 
 def profile_names(spec: dict[str, Any]) -> list[str]:

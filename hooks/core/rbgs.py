@@ -125,13 +125,14 @@ def member(parent: SetParent, index: int, template: dict[str, Any], digest: str)
     spec = template["spec"]
     roles = [_role_labelled(role, ours) for role in spec["roles"]]
     annotations = {k: v for k, v in parent.metadata.annotations.items() if not k.startswith(_OWN_ANNOTATIONS)}
+    written = template.get("metadata") or {}
     return {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBG,
         "metadata": {
             "name": member_name(name, index),
-            "labels": {**parent.metadata.labels, **(template.get("labels") or {}), **ours},
-            "annotations": {**annotations, **(template.get("annotations") or {}), c.ANNOTATION_SET_TEMPLATE_HASH: digest},
+            "labels": {**parent.metadata.labels, **written.get("labels", {}), **(template.get("labels") or {}), **ours},
+            "annotations": {**annotations, **written.get("annotations", {}), **(template.get("annotations") or {}), c.ANNOTATION_SET_TEMPLATE_HASH: digest},
         },
         "spec": {**spec, "roles": roles},
     }

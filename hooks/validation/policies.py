@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from .. import constants as c
 from ..api import Coordination, CoordinatedPolicySpec, KubeScheduling, PodGroupPolicy, VolcanoScheduling
 from ..api.v1alpha1 import Coordination as CoordinationV1alpha1
+from ..conversion.v1alpha1 import pod_group_policy
 from .rules import Problem, loc_path
 
 _V1ALPHA1_COORDINATION: TypeAdapter[list[CoordinationV1alpha1]] = TypeAdapter(list[CoordinationV1alpha1])
@@ -29,11 +30,11 @@ def _annotation(key: str) -> str:
 
 def gang(annotations: dict[str, str]) -> PodGroupPolicy | Problem | None:
     """The gang the group's annotations ask for: Volcano when a queue or priority class is named,
-    else scheduler-plugins with its timeout."""
-    raw = annotations.get(c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY)
-    if raw is not None:
+    else scheduler-plugins with its timeout; a converted v1alpha1 group's podGroupPolicy as written."""
+    written = pod_group_policy(annotations)  # a converted v1alpha1 group's, while its gang annotations say it
+    if written is not None:
         try:
-            return PodGroupPolicy.model_validate_json(raw)
+            return PodGroupPolicy.model_validate(written)
         except ValidationError as err:
             return Problem(_annotation(c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY), f"not a v1alpha1 podGroupPolicy: {err.errors()[0]['msg']}")
     if annotations.get(c.ANNOTATION_GANG) != "true":

@@ -76,7 +76,7 @@ def test_verbose_shows_the_http_requests(kubeconfig, argv):
     assert said == NOT_FOUND
     assert requests == [
         f"HTTP Request: GET http://127.0.0.1:{kubeconfig_port(kubeconfig)}"
-        '/apis/workloads.x-k8s.io/v1alpha1/namespaces/ns/rolebasedgroups/g "HTTP/1.0 404 Not Found"\n'
+        '/apis/workloads.x-k8s.io/v1alpha2/namespaces/ns/rolebasedgroups/g "HTTP/1.0 404 Not Found"\n'
     ]
 
 

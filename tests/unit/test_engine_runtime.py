@@ -201,12 +201,13 @@ def test_steady_state_returns_the_same_children() -> None:
 def test_customize_asks_for_the_named_profiles_by_name() -> None:
     spec = {"roles": [{"name": "a", "engineRuntimes": [{"profileName": "q"}, {"profileName": "p"}]}, {"name": "b", "engineRuntimes": [{"profileName": "p"}]}]}
     assert profile_names(spec) == ["p", "q"]
+    policy = {"apiVersion": c.API_VERSION, "resource": c.COORDINATED_POLICIES, "namespace": "ns", "names": ["g"]}  # always
     assert customize("ns", "g", {}, spec) == {
-        "relatedResources": [{"apiVersion": c.API_VERSION, "resource": c.ENGINE_RUNTIME_PROFILES, "names": ["p", "q"]}]
+        "relatedResources": [{"apiVersion": c.API_VERSION, "resource": c.ENGINE_RUNTIME_PROFILES, "names": ["p", "q"]}, policy]
     }
-    assert customize("ns", "g", {}, {"roles": [{"name": "a"}]}) == {"relatedResources": []}
-    spec["roles"][0]["restartPolicy"] = c.RESTART_RECREATE_ROLE  # pods too
-    assert [r["resource"] for r in customize("ns", "g", {}, spec)["relatedResources"]] == ["pods", c.ENGINE_RUNTIME_PROFILES]
+    assert customize("ns", "g", {}, {"roles": [{"name": "a"}]}) == {"relatedResources": [policy]}
+    spec["roles"][0]["standalonePattern"] = {"restartPolicyConfig": {"type": c.RESTART_RECREATE_ROLE}}  # pods too
+    assert [r["resource"] for r in customize("ns", "g", {}, spec)["relatedResources"]] == ["pods", c.ENGINE_RUNTIME_PROFILES, c.COORDINATED_POLICIES]
 
 
 def test_profiles_without_pods_leave_pods_unobserved() -> None:

@@ -84,7 +84,7 @@ def test_9000_prefill_and_decode_fit_the_annotation_limit_the_full_listing_break
     cm = _configmap(result.children)
     # Room for a second copy: kubectl's own last-applied annotation after `rbg render | kubectl apply`.
     assert _annotation_bytes(cm) <= c.MAX_ANNOTATIONS_BYTES // 2
-    spec = parse_spec("sglang-pd", _pd(9000, 9000)["spec"])
+    spec = parse_spec("sglang-pd", hub.group(_pd(9000, 9000)["spec"])["spec"])
     full, _ = discovery_document("sglang-pd", spec, {"prefill", "decode"}, services_of("sglang-pd", spec), budget=10**9)
     untruncated = {**cm, "data": {c.DISCOVERY_FILE: to_yaml(full)}}
     assert _annotation_bytes(untruncated) > c.MAX_ANNOTATIONS_BYTES  # what the API server refused

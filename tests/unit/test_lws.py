@@ -139,7 +139,7 @@ def test_a_bad_patch_freezes_the_group_at_its_path():
     result = sync(request(group, _with_lws()))
     invalid = condition(result.status, c.COND_INVALID_SPEC)
     assert invalid["status"] == "True"
-    assert invalid["message"].startswith("spec.roles[0].leaderWorkerSet.patchWorkerTemplate.spec.containers")
+    assert invalid["message"].startswith("spec.roles[0].leaderWorkerPattern.workerTemplatePatch.spec.containers")
     assert result.children == []
 
 
@@ -278,9 +278,9 @@ def test_recovery_leaves_lws_roles_to_lws():
 def test_a_policy_on_an_lws_role_alone_observes_no_pods():
     spec = _gated()["spec"]
     spec["roles"][1]["restartPolicy"] = "RecreateRBGOnPodRestart"
-    assert not wants_pods({}, spec)
+    assert not wants_pods({}, hub.group(spec)["spec"])
     spec["roles"][0]["restartPolicy"] = "RecreateRBGOnPodRestart"
-    assert wants_pods({}, spec)
+    assert wants_pods({}, hub.group(spec)["spec"])
 
 
 # --- upstream's five LWS examples --------------------------------------------------------------

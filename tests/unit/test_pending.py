@@ -38,10 +38,12 @@ def test_the_first_waiting_pod_by_role_order_is_quoted():
 
 
 def test_which_groups_ask_for_their_pods():
-    roles = {"roles": [{"name": "a"}]}
+    roles = {"roles": [{"name": "a", "standalonePattern": {}}]}
     assert not wants_pods({}, roles)
-    assert not wants_pods({}, {"roles": [{"name": "a", "restartPolicy": "None"}]})
-    assert wants_pods({}, {"roles": [{"name": "a", "restartPolicy": c.RESTART_RECREATE_ROLE}]})
+    assert not wants_pods({}, {"roles": [{"name": "a", "standalonePattern": {"restartPolicyConfig": {"type": "None"}}}]})
+    assert wants_pods({}, {"roles": [{"name": "a", "standalonePattern": {"restartPolicyConfig": {"type": c.RESTART_RECREATE_ROLE}}}]})
     assert wants_pods({c.ANNOTATIONS_EXCLUSIVE_TOPOLOGY[1]: "zone"}, roles)
     assert wants_pods({c.ANNOTATION_COLOCATED_TOPOLOGY: "zone"}, roles)
-    assert wants_pods({}, {**roles, "podGroupPolicy": {"kubeScheduling": {}}})
+    assert wants_pods({c.ANNOTATION_GANG: "true"}, roles)
+    # A LeaderWorkerSet recreates its own groups, by default too: its pods are not needed for that.
+    assert not wants_pods({}, {"roles": [{"name": "a", "leaderWorkerPattern": {}}]})

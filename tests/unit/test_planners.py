@@ -1168,7 +1168,7 @@ ENABLED = {"scalingAdapter": {"enable": True}}
 
 def adapter(replicas: Any) -> Obj:
     return {
-        "apiVersion": "workloads.x-k8s.io/v1alpha1",
+        "apiVersion": "workloads.x-k8s.io/v1alpha2",
         "kind": "RoleBasedGroupScalingAdapter",
         "metadata": {"name": "g-app", "labels": {GROUP_LABEL: G, ROLE_LABEL: "app"}},
         "spec": {"replicas": replicas, "scaleTargetRef": {"name": G, "role": "app"}},

@@ -104,10 +104,11 @@ def test_same_pods_in_any_order_give_the_same_bytes():
 def test_customize_asks_for_the_pods_of_a_group_with_a_recovery_policy_by_unique_key(policy):
     client = create_app().test_client()
     group = example_group(MINIMAL)
-    assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": []}
+    policy = {"apiVersion": c.API_VERSION, "resource": c.COORDINATED_POLICIES, "namespace": "default", "names": ["minimal"]}
+    assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [policy]}
     for none in ("None", None):
         group["spec"]["roles"][0]["restartPolicy"] = none
-        assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": []}
+        assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [policy]}
     group["spec"]["roles"][1]["restartPolicy"] = policy
     got = client.post("/customize", json={"controller": {}, "parent": group})
     assert got.status_code == 200
@@ -117,7 +118,8 @@ def test_customize_asks_for_the_pods_of_a_group_with_a_recovery_policy_by_unique
                 "apiVersion": "v1",
                 "resource": "pods",
                 "labelSelector": {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key("default", "minimal")}},
-            }
+            },
+            policy,
         ]
     }
     assert client.post("/customize", json={"parent": group}).status_code == 422

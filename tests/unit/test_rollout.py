@@ -13,6 +13,7 @@ from lightkube import ApiError
 from hooks import constants as c
 from rbgcli import history as rollout
 from hooks.children.revision import template_hash
+from hooks.conversion.v1alpha1 import to_hub
 from rbgcli.main import parser
 from rbgcli.cluster import Failed, _patched, colour, pause_plan, undo_plan
 from rbgclient.kube import user_config
@@ -24,8 +25,8 @@ NEW_IMAGE = "lmsysorg/sglang:v0.5.4"
 
 
 def _stored(group):
-    """The group as the API server returns it."""
-    out = copy.deepcopy(group)
+    """The group as the API server returns it (v1alpha2: written as v1alpha1, converted)."""
+    out = to_hub(copy.deepcopy(group))
     out["metadata"].update(uid=UID, resourceVersion="42")
     return out
 
@@ -61,8 +62,13 @@ def rolled():
     return stored, revs
 
 
+def _template(role):
+    """A stored (v1alpha2) role's own template."""
+    return role["standalonePattern"]["template"]
+
+
 def _hash(group, role):
-    return template_hash(next(r for r in group["spec"]["roles"] if r["name"] == role)["template"])
+    return template_hash(_template(next(r for r in group["spec"]["roles"] if r["name"] == role)))
 
 
 def test_revisions_are_read_per_role_and_only_the_groups_own(rolled):
@@ -139,22 +145,22 @@ def test_undo_goes_back_to_the_previous_revision(rolled):
     patch, said = undo_plan(group, "prefill", None, revs)
     assert patch["metadata"] == {"resourceVersion": "42"}  # the API server refuses it (409) if the group changed since
     after = _applied(group, patch)
-    assert after["spec"]["roles"][1]["template"] == example_group(PD)["spec"]["roles"][1]["template"]
+    assert _template(after["spec"]["roles"][1]) == example_group(PD)["spec"]["roles"][1]["template"]
     assert [r for i, r in enumerate(after["spec"]["roles"]) if i != 1] == [r for i, r in enumerate(group["spec"]["roles"]) if i != 1]
-    assert said == [f"role prefill: template set to revision 1 ({template_hash(after['spec']['roles'][1]['template'])})"]
+    assert said == [f"role prefill: template set to revision 1 ({template_hash(_template(after['spec']['roles'][1]))})"]
 
 
 def test_undo_of_every_role_changes_only_those_with_a_previous_revision(rolled):
     group, revs = rolled
     patch, said = undo_plan(group, None, None, revs)
-    assert _applied(group, patch)["spec"]["roles"][1]["template"]["spec"]["containers"][0]["image"] == "lmsysorg/sglang:v0.5.3.post3"
+    assert _template(_applied(group, patch)["spec"]["roles"][1])["spec"]["containers"][0]["image"] == "lmsysorg/sglang:v0.5.3.post3"
     assert said[:2] == ["role router: no previous revision, left as it is", "role decode: no previous revision, left as it is"]
 
 
 def test_undo_to_a_revision(rolled):
     group, revs = rolled
     patch, _ = undo_plan(group, "prefill", 1, revs)
-    assert _applied(group, patch)["spec"]["roles"][1]["template"]["spec"]["containers"][0]["image"] == "lmsysorg/sglang:v0.5.3.post3"
+    assert _template(_applied(group, patch)["spec"]["roles"][1])["spec"]["containers"][0]["image"] == "lmsysorg/sglang:v0.5.3.post3"
     assert undo_plan(group, "prefill", 2, revs) == (None, ["role prefill: already at the template of revision 2, left as it is"])
 
 
@@ -177,15 +183,14 @@ def test_undo_errors(rolled, role, to, error, message):
 def test_undo_of_a_role_made_from_a_role_template_gives_it_its_own_template(rolled):
     group, revs = rolled
     shared = copy.deepcopy(group)
-    prefill = shared["spec"]["roles"][1]
+    prefill = shared["spec"]["roles"][1]["standalonePattern"]
     shared["spec"]["roleTemplates"] = [{"name": "sglang", "template": prefill.pop("template")}]
-    prefill["templateRef"] = {"name": "sglang"}
-    prefill["templatePatch"] = {"metadata": {"labels": {"tier": "prefill"}}}
+    prefill["templateRef"] = {"name": "sglang", "patch": {"metadata": {"labels": {"tier": "prefill"}}}}
     patch, said = undo_plan(shared, "prefill", 1, revs)
     role = _applied(shared, patch)["spec"]["roles"][1]
-    assert "templateRef" not in role and "templatePatch" not in role
-    assert role["template"] == example_group(PD)["spec"]["roles"][1]["template"]
-    assert said[0] == "role 'prefill' used templateRef 'sglang' with a templatePatch: it now has its own template (revision 1); roleTemplates are unchanged"
+    assert "templateRef" not in role["standalonePattern"]
+    assert _template(role) == example_group(PD)["spec"]["roles"][1]["template"]
+    assert said[0] == "role 'prefill' used templateRef 'sglang' with a patch: it now has its own template (revision 1); roleTemplates are unchanged"
 
 
 def test_pause_and_resume(rolled):
