@@ -15,6 +15,7 @@ from hooks.core.observed import Observed, customize, profile_names
 from hooks.core.runtimes import inject
 from rbgcli.crdgen import profile_crd
 from hooks.schemas.k8s import schema_problems
+from tests.support.requests import as_hub
 from tests.support import UPSTREAM_EXAMPLES, by_kind, condition, observe, parent, related_profiles, request, sync
 
 SGLANG = UPSTREAM_EXAMPLES / "pd-disagg" / "sglang"
@@ -211,7 +212,7 @@ def test_customize_asks_for_the_named_profiles_by_name() -> None:
 
 
 def test_profiles_without_pods_leave_pods_unobserved() -> None:
-    req = SyncRequest.model_validate(_request(_group({"profileName": "agent"}), [_profile()]))
+    req = SyncRequest.model_validate(as_hub(_request(_group({"profileName": "agent"}), [_profile()])))
     observed = Observed.from_request(req.children, req.related, "default")
     assert observed.pods is None and list(observed.profiles) == ["agent"]
 

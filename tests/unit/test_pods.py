@@ -104,11 +104,11 @@ def test_same_pods_in_any_order_give_the_same_bytes():
 def test_customize_asks_for_the_pods_of_a_group_with_a_recovery_policy_by_unique_key(policy):
     client = create_app().test_client()
     group = example_group(MINIMAL)
-    policy = {"apiVersion": c.API_VERSION, "resource": c.COORDINATED_POLICIES, "namespace": "default", "names": ["minimal"]}
-    assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [policy]}
+    coordinated = {"apiVersion": c.API_VERSION, "resource": c.COORDINATED_POLICIES, "namespace": "default", "names": ["minimal"]}
+    assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [coordinated]}
     for none in ("None", None):
         group["spec"]["roles"][0]["restartPolicy"] = none
-        assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [policy]}
+        assert client.post("/customize", json={"controller": {}, "parent": group}).get_json() == {"relatedResources": [coordinated]}
     group["spec"]["roles"][1]["restartPolicy"] = policy
     got = client.post("/customize", json={"controller": {}, "parent": group})
     assert got.status_code == 200
@@ -119,7 +119,7 @@ def test_customize_asks_for_the_pods_of_a_group_with_a_recovery_policy_by_unique
                 "resource": "pods",
                 "labelSelector": {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key("default", "minimal")}},
             },
-            policy,
+            coordinated,
         ]
     }
     assert client.post("/customize", json={"parent": group}).status_code == 422
