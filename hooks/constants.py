@@ -116,6 +116,9 @@ ANNOTATION_GANG_VOLCANO_PRIORITY = "rbg.workloads.x-k8s.io/group-gang-scheduling
 # upstream's keys); the hooks read the coordination as the group's CoordinatedPolicy when it has none.
 ANNOTATION_V1ALPHA1_COORDINATION = "conversion.workloads.x-k8s.io/v1alpha1-coordination"
 ANNOTATION_V1ALPHA1_POD_GROUP_POLICY = "conversion.workloads.x-k8s.io/v1alpha1-pod-group-policy"
+# On a v1alpha1 object converted from v1alpha2: what v1alpha1 has no field for, as JSON, so the
+# way back gives the v1alpha2 object again (hooks.conversion.v1alpha1).
+ANNOTATION_V1ALPHA2_STASH = "conversion.workloads.x-k8s.io/v1alpha2"
 # On a group converted from a v1alpha1 object: its pods keep the labels and variables they had.
 ANNOTATION_API_ORIGIN = "rbg.workloads.x-k8s.io/api-origin"
 # CoordinatedPolicy: bound to the RoleBasedGroup of its namespace and name.
