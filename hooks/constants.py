@@ -105,6 +105,7 @@ WORKLOAD_KINDS = (KIND_STATEFULSET, KIND_DEPLOYMENT, KIND_LWS)
 # (standalonePattern: a StatefulSet; leaderWorkerPattern: a LeaderWorkerSet).
 ANNOTATION_ROLE_WORKLOAD_TYPE = "rbg.workloads.x-k8s.io/role-workload-type"
 KIND_ROLE_INSTANCE_SET = "RoleInstanceSet"  # upstream's own workload: not run by the hooks yet
+KIND_INSTANCE_SET = "InstanceSet"  # its v1alpha1 name
 WORKLOAD_TYPES = (*(f"{v}/{k}" for v, k in SUPPORTED_WORKLOADS), f"{API_VERSION}/{KIND_ROLE_INSTANCE_SET}")
 # v1alpha2 gang scheduling: group annotations instead of spec.podGroupPolicy. The gang is a
 # scheduler-plugins PodGroup, or a Volcano one when a Volcano queue or priority class is named.

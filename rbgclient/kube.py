@@ -36,6 +36,15 @@ FIELD_MANAGER = "rbg"
 
 RoleBasedGroup = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBG, "rolebasedgroups")
 RoleBasedGroupScalingAdapter = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGSA, "rolebasedgroupscalingadapters")
+CoordinatedPolicy = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_COORDINATED_POLICY, c.COORDINATED_POLICIES)
+# Every other kind and version of ours, known to lightkube's codecs: apply_manifests decodes documents with them.
+for _version in (c.VERSION, c.VERSION_V1ALPHA1):
+    if _version != c.VERSION:
+        create_namespaced_resource(c.GROUP, _version, c.KIND_RBG, "rolebasedgroups")
+        create_namespaced_resource(c.GROUP, _version, c.KIND_RBGSA, "rolebasedgroupscalingadapters")
+    create_namespaced_resource(c.GROUP, _version, c.KIND_RBGS, "rolebasedgroupsets")
+    create_global_resource(c.GROUP, _version, c.KIND_ENGINE_RUNTIME_PROFILE, c.ENGINE_RUNTIME_PROFILES)
+create_namespaced_resource(c.SEED_GROUP, c.VERSION_V1ALPHA1, c.KIND_RBGS, c.SEED_PLURAL)
 CompositeController = create_global_resource(
     "metacontroller.k8s.io", "v1alpha1", "CompositeController", "compositecontrollers"
 )

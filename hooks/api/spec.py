@@ -375,7 +375,7 @@ class LeaderWorkerPattern(Model):
 
 class InstanceComponent(Model):
     name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Component name, unique in the role.")
-    size: int = Field(1, ge=0, le=c.INT32_MAX, description="Pods of this component per instance.")
+    size: int | None = Field(None, ge=0, le=c.INT32_MAX, description="Pods of this component per instance (1 when unset).")
     service_name: str | None = Field(None, max_length=63, description="The headless Service of the component's pods.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of the component's pods.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Annotations of the component's pods.")

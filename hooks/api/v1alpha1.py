@@ -50,11 +50,20 @@ class TemplateRef(Model):
 # A role's rules; the hooks check the same (hooks.validation) and say which field is wrong.
 ROLE_TEMPLATE_RULES: list[Any] = [
     {"rule": "!(has(self.template) && has(self.templateRef))", "message": "template and templateRef are mutually exclusive"},
-    {"rule": "has(self.template) || has(self.templateRef)", "message": "template or templateRef is required"},
+    {"rule": "has(self.template) || has(self.templateRef) || has(self.components)", "message": "template or templateRef is required"},
     {"rule": "!has(self.templatePatch) || has(self.templateRef)", "message": "templatePatch is only valid with templateRef"},
 ]
 
 
+
+
+class InstanceComponent(Model):
+    """A component of upstream's v1alpha1 InstanceSet roles (v1alpha2's customComponentsPattern)."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=DNS_LABEL, description="Component name, unique in the role.")
+    size: int | None = Field(None, ge=0, le=c.INT32_MAX, description="Pods of this component per instance.")
+    service_name: str | None = Field(None, max_length=63, description="The headless Service of the component's pods.")
+    template: Annotated[dict[str, Any], _shaped(PodTemplate)] = Field(json_schema_extra={"k8s": "PodTemplateSpec"}, description="The component's pod template.")
 
 
 class RoleSpec(Model):
@@ -100,6 +109,9 @@ class RoleSpec(Model):
     template_patch: dict[str, Any] | None = Field(
         None,
         description="A strategic-merge patch (a partial pod template) over the template that templateRef names; only with templateRef.",
+    )
+    components: list[InstanceComponent] | None = Field(
+        None, max_length=MAX_ROLES, description="Components of each instance of an InstanceSet role (v1alpha2: customComponentsPattern)."
     )
     leader_worker_set: LeaderWorkerTemplate | None = Field(None, description="A LeaderWorkerSet role's groups: each a leader and size - 1 workers, with leader and worker patches.")
     service_ports: list[Annotated[dict[str, Any], _shaped(ServicePort)]] = Field(

@@ -38,6 +38,8 @@ RESERVED = (COORD, PGP, ORIGIN, STASH)
 STANDALONE, LEADER_WORKER, COMPONENTS = "standalonePattern", "leaderWorkerPattern", "customComponentsPattern"
 PATTERNS = (STANDALONE, LEADER_WORKER, COMPONENTS)
 RESTART_FIELDS = ("restartPolicy", "restartPolicyConfig")
+# A v1alpha2 component's parts that v1alpha1's InstanceSet components lack.
+COMPONENT_META = ("labels", "annotations")
 DELAYS = ("baseDelaySeconds", "maxDelaySeconds")
 # A v1alpha2 role without the workload-type annotation runs as its pattern's default.
 DEFAULT_WORKLOAD = {
@@ -46,7 +48,7 @@ DEFAULT_WORKLOAD = {
     COMPONENTS: (c.API_VERSION, c.KIND_ROLE_INSTANCE_SET),
 }
 # v1alpha1 role fields that v1alpha2 spells otherwise; every other role field is the same in both.
-V1_ROLE_ONLY = ("restartPolicy", "workload", "template", "templateRef", "templatePatch", "leaderWorkerSet")
+V1_ROLE_ONLY = ("restartPolicy", "workload", "template", "templateRef", "templatePatch", "leaderWorkerSet", "components")
 # v1alpha2 role fields with no v1alpha1 counterpart, and what a role converted up gets.
 V2_ROLE_ONLY_DEFAULTS: Obj = {"podManagementPolicy": "Parallel"}
 
@@ -121,6 +123,12 @@ def _set_annotations(holder: Obj, annotations: Obj) -> None:
 def _dict(value: Any, where: str) -> Obj:
     if not isinstance(value, dict):
         raise ConversionError(f"{where} is not an object")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Obj]:
+    if not (isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+        raise ConversionError(f"{where} is not a list of objects")
     return value
 
 
@@ -210,9 +218,15 @@ def _pattern_key(role2: Obj) -> str:
     return found[0]
 
 
+# Upstream's own workload in each version: v1alpha1's InstanceSet is v1alpha2's RoleInstanceSet.
+INSTANCE_SET_V1 = f"{c.API_VERSION_V1ALPHA1}/{c.KIND_INSTANCE_SET}"
+INSTANCE_SET_V2 = f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"
+
+
 def _workload_type(workload: Any) -> str | None:
     if isinstance(workload, dict) and workload.get("apiVersion") and workload.get("kind"):
-        return f"{workload['apiVersion']}/{workload['kind']}"
+        written = f"{workload['apiVersion']}/{workload['kind']}"
+        return INSTANCE_SET_V2 if written == INSTANCE_SET_V1 else written
     return None
 
 
@@ -221,6 +235,8 @@ def _workload_down(value: str | None, pattern: str) -> Obj:
     api_version, _, kind = value.rpartition("/") if isinstance(value, str) else ("", "", "")
     if not (api_version and kind):
         api_version, kind = DEFAULT_WORKLOAD[pattern]
+    if f"{api_version}/{kind}" == INSTANCE_SET_V2:
+        api_version, _, kind = INSTANCE_SET_V1.rpartition("/")
     return {"apiVersion": api_version, "kind": kind}
 
 
@@ -277,11 +293,13 @@ def _role_to_hub(role1: Obj, stash: Obj) -> Obj:
     name = role1["name"]
     lws = role1.get("leaderWorkerSet")
     pattern: Obj
-    if COMPONENTS in stash and lws is None and role1.get("template") is not None:
-        key, pattern = COMPONENTS, copy.deepcopy(stash[COMPONENTS])
-        first = pattern["components"][0]
-        if first.get("template", {}) != role1["template"]:
-            first["template"] = role1["template"]  # the first component's template, edited in v1alpha1
+    if role1.get("components") is not None:
+        # Upstream's v1alpha1 InstanceSet components; their labels and annotations (v1alpha2's) by name.
+        meta = stash.get("componentMeta") or {}
+        components = [
+            {**comp, "labels": {}, "annotations": {}, **meta.get(comp.get("name"), {})} for comp in _list(role1["components"], f"role {name}: components")
+        ]
+        key, pattern = COMPONENTS, {"components": components}
     elif lws is not None:
         lws = _dict(lws, f"role {name}: leaderWorkerSet")
         key, pattern = LEADER_WORKER, {**({"size": lws["size"]} if "size" in lws else {}), **_template_source_up(role1)}
@@ -339,9 +357,9 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
 
     if key == COMPONENTS:
         components = pattern.get("components")
-        if not (isinstance(components, list) and components and isinstance(components[0], dict)):
+        if not (isinstance(components, list) and all(isinstance(comp, dict) for comp in components)):
             raise ConversionError(f"role {name}: customComponentsPattern.components is not a list of components")
-        source = {"template": components[0].get("template", {})}
+        source = {"components": [{k: v for k, v in comp.items() if k not in COMPONENT_META} for comp in components]}
     else:
         source = _template_source_down(pattern, name)
     role1: Obj = {}
@@ -367,7 +385,9 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
     # The stash: each part v1alpha1 cannot express whose stash-less conversion back differs.
     stash: Obj = {}
     if key == COMPONENTS:
-        stash[COMPONENTS] = {k: v for k, v in pattern.items() if k not in RESTART_FIELDS}
+        meta = {comp["name"]: {k: comp[k] for k in COMPONENT_META if comp.get(k)} for comp in components if any(comp.get(k) for k in COMPONENT_META)}
+        if meta:
+            stash["componentMeta"] = meta
     base = _role_to_hub(role1, stash)
     if _restart_fields(base[key]) != _restart_fields(pattern):
         stash["restart"] = _restart_fields(pattern)
@@ -386,7 +406,7 @@ def _role_from_hub(role2: Obj) -> tuple[Obj, Obj]:
 
 # What a role's stash holds: each part, the JSON types it may have (None: that part was absent).
 ROLE_STASH: dict[str, tuple[type, ...]] = {
-    COMPONENTS: (dict,),
+    "componentMeta": (dict,),
     "restart": (dict,),
     "workloadType": (str, type(None)),
     "sharedServiceSelection": (str, type(None)),
@@ -402,9 +422,8 @@ def _role_stash(stash: Any, name: str) -> Obj:
     for key, value in checked.items():
         if not isinstance(value, ROLE_STASH.get(key, ())):
             raise ConversionError(f"{where}: {key} is not what this conversion writes there")
-    components = checked.get(COMPONENTS, {"components": [{}]}).get("components")
-    if not (isinstance(components, list) and components and isinstance(components[0], dict)):
-        raise ConversionError(f"{where}: {COMPONENTS}.components is not a list of components")
+    if not all(isinstance(meta, dict) for meta in checked.get("componentMeta", {}).values()):
+        raise ConversionError(f"{where}: componentMeta is not what this conversion writes there")
     return checked
 
 

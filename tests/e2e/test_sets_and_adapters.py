@@ -31,7 +31,7 @@ from tests.support import ROOT, UPSTREAM_EXAMPLES, condition as cond, pods_of, u
 pytestmark = pytest.mark.metacontroller
 
 RoleBasedGroupSet = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGS, "rolebasedgroupsets")
-SeedSet = create_namespaced_resource(c.SEED_GROUP, c.VERSION, c.KIND_RBGS, c.SEED_PLURAL)
+SeedSet = create_namespaced_resource(c.SEED_GROUP, c.VERSION_V1ALPHA1, c.KIND_RBGS, c.SEED_PLURAL)
 Adapter = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_RBGSA, "rolebasedgroupscalingadapters")
 
 SET, SEED_SET = "RoleBasedGroupSet", "SeedRoleBasedGroupSet"  # the recorder's names for the two set kinds

@@ -589,23 +589,36 @@ def test_a_restart_policy_edited_in_v1alpha1_wins_and_keeps_the_delays() -> None
 
 
 @needs_v2
-def test_a_custom_components_role_is_a_standalone_role_in_v1alpha1_and_comes_back_whole() -> None:
-    components = [{"name": "leader", "size": 1, "template": TEMPLATE}, {"name": "worker", "size": 2, "serviceName": "w", "template": {"spec": {"containers": [{"name": "w", "image": "w:1"}]}}}]
+def test_a_custom_components_role_is_an_instance_set_role_in_v1alpha1_and_comes_back_whole() -> None:
+    components = [
+        {"name": "leader", "size": 1, "labels": {"tier": "l"}, "template": TEMPLATE},
+        {"name": "worker", "size": 2, "serviceName": "w", "annotations": {"a": "b"}, "template": {"spec": {"containers": [{"name": "w", "image": "w:1"}]}}},
+    ]
     hub = group(V2, [{"name": "r", "customComponentsPattern": {"components": components, "restartPolicyConfig": {"type": "None"}}}])
     v1 = conv.from_hub(hub)
     role = role_of(v1)
-    assert role["template"] == TEMPLATE and "leaderWorkerSet" not in role and role["restartPolicy"] == "None"
-    assert role["workload"] == {"apiVersion": c.API_VERSION, "kind": c.KIND_ROLE_INSTANCE_SET}
-    assert stash(v1)["roles"]["r"][conv.COMPONENTS]["components"][1]["serviceName"] == "w"
+    # Upstream's v1alpha1 spelling: an InstanceSet role with components (which have no labels or annotations there).
+    assert role["components"] == [{k: v for k, v in comp.items() if k not in ("labels", "annotations")} for comp in components]
+    assert "template" not in role and "leaderWorkerSet" not in role and role["restartPolicy"] == "None"
+    assert role["workload"] == {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_INSTANCE_SET}
+    assert stash(v1)["roles"]["r"]["componentMeta"] == {"leader": {"labels": {"tier": "l"}}, "worker": {"annotations": {"a": "b"}}}
     assert conv.to_hub(v1) == hub
-    # The first component's template edited in v1alpha1: the edit wins, the rest comes back.
+    # A component's template edited in v1alpha1: the edit wins, its labels come back.
     edited = {"spec": {"containers": [{"name": "main", "image": "nginx:2"}]}}
-    role["template"] = edited
+    role["components"][0]["template"] = edited
     again = role_of(conv.to_hub(v1))["customComponentsPattern"]
-    assert again["components"][0]["template"] == edited and again["components"][1] == role_of(hub)["customComponentsPattern"]["components"][1]
-    # Made a LeaderWorkerSet role in v1alpha1: the components are gone.
-    role["leaderWorkerSet"] = {"size": 2}
-    assert conv.PATTERNS[1] in role_of(conv.to_hub(v1)) and conv.COMPONENTS not in role_of(conv.to_hub(v1))
+    assert again["components"] == [
+        {**role_of(hub)["customComponentsPattern"]["components"][0], "template": edited},
+        role_of(hub)["customComponentsPattern"]["components"][1],
+    ]
+
+
+def test_upstreams_v1alpha1_instance_set_runs_on_v1alpha2_role_instance_sets() -> None:
+    v1 = group(V1, [{"name": "e", "workload": {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_INSTANCE_SET}, "components": [{"name": "x", "size": 2, "template": TEMPLATE}]}])
+    role = role_of(conv.to_hub(v1))
+    assert role["customComponentsPattern"] == {"components": [{"name": "x", "size": 2, "template": TEMPLATE, "labels": {}, "annotations": {}}], "restartPolicy": "None"}
+    assert role["annotations"] == {c.ANNOTATION_ROLE_WORKLOAD_TYPE: f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"}
+    assert conv.from_hub(conv.to_hub(v1)) == v1
 
 
 @needs_v2
