@@ -100,6 +100,17 @@ def serve(bind: str, workers: int, certfile: str | None = None, keyfile: str | N
     _Server(options).run()
 
 
+def tls_problem(certfile: str | None, keyfile: str | None) -> str | None:
+    """What is wrong with the options --certfile and --keyfile, if anything (`python -m hooks.server`
+    and `rbg serve` refuse to serve then)."""
+    if (certfile is None) != (keyfile is None):
+        return "--certfile and --keyfile go together: give both (HTTPS) or neither (HTTP)"
+    for flag, file in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if file is not None and not (os.path.isfile(file) and os.access(file, os.R_OK)):
+            return f"{flag} {file}: no such readable file"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m hooks.server", description="serve the Metacontroller hooks with gunicorn")
     ap.add_argument("--bind", default="127.0.0.1:8080", help="host:port (default 127.0.0.1:8080)")
@@ -110,11 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--certfile", help="serving certificate (PEM; with --keyfile): serve HTTPS, as the conversion webhook")
     ap.add_argument("--keyfile", help="its private key (PEM; with --certfile)")
     args = ap.parse_args(argv)
-    if (args.certfile is None) != (args.keyfile is None):
-        ap.error("--certfile and --keyfile go together: give both (HTTPS) or neither (HTTP)")
-    for flag, file in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
-        if file is not None and not (os.path.isfile(file) and os.access(file, os.R_OK)):
-            ap.error(f"{flag} {file}: no such readable file")
+    if problem := tls_problem(args.certfile, args.keyfile):
+        ap.error(problem)
     # One JSON line per hook request (hooks.app), on stderr with gunicorn's own log.
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     serve(bind=args.bind, workers=args.workers, certfile=args.certfile, keyfile=args.keyfile)

@@ -20,7 +20,7 @@ overlays/leaderworkerset does (LeaderWorkerSets as a child type).
 The API server converts between our CRDs' versions by calling the hook server's `/convert` over
 HTTPS. With `rbg`, a second hook server (`hooks-tls`) serves it on 127.0.0.1 under a certificate
 signed by a CA of its own (state_dir/conversion/), and every CRD of ours whose conversion webhook
-calls the Service rbg-system/rbg-hooks is installed calling that server by URL, trusting that CA
+calls the Service rbg-system/rbg-convert is installed calling that server by URL, trusting that CA
 (with_conversion_url).
 """
 
@@ -129,9 +129,9 @@ GO_GC = "400"
 # server drops the field and a StatefulSet updates one pod at a time.
 FEATURE_GATES = "--feature-gates=MaxUnavailableStatefulSet=true"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-# The Service our CRDs' conversion webhooks call in a cluster (metacontroller/hooks.yaml); the
+# The Service our CRDs' conversion webhooks call in a cluster (metacontroller/convert.yaml); the
 # local cluster calls its hooks-tls server by URL instead.
-CONVERSION_SERVICE = {"namespace": "rbg-system", "name": "rbg-hooks"}
+CONVERSION_SERVICE = {"namespace": "rbg-system", "name": "rbg-convert"}
 STOP_GRACE_SECONDS = 10
 
 

@@ -171,14 +171,14 @@ AGE: dict[str, Any] = {"name": "Age", "type": "date", "jsonPath": ".metadata.cre
 SCALE: dict[str, str] = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}
 
 
-# The API server calls the conversion webhook through the hook Service's HTTPS port; installs fill
+# The API server calls the conversion webhook through Service rbg-convert (metacontroller/convert.yaml); installs fill
 # in its caBundle (the cert-manager overlay, or by hand: docs/installation.md), the local cluster
 # points it at its own hook server.
 CONVERSION: dict[str, Any] = {
     "strategy": "Webhook",
     "webhook": {
         "conversionReviewVersions": ["v1"],
-        "clientConfig": {"service": {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}},
+        "clientConfig": {"service": {"namespace": "rbg-system", "name": "rbg-convert", "path": "/convert", "port": 443}},
     },
 }
 

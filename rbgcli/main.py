@@ -103,9 +103,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from hooks.server import serve
+    from hooks.server import serve, tls_problem
 
-    serve(bind=args.bind, workers=args.workers)
+    if problem := tls_problem(args.certfile, args.keyfile):
+        raise SystemExit(f"rbg serve: error: {problem}")
+    serve(bind=args.bind, workers=args.workers, certfile=args.certfile, keyfile=args.keyfile)
     return 0
 
 
@@ -241,6 +243,11 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=4,
         help="processes, each serving one request at a time (default 4); more than the syncs Metacontroller runs at once",
     )
+    s.add_argument(
+        "--certfile", metavar="PEM",
+        help="serving certificate (with --keyfile): serve HTTPS, as the API server's conversion webhook (/convert)",
+    )
+    s.add_argument("--keyfile", metavar="PEM", help="the certificate's private key (with --certfile)")
     s.set_defaults(func=cmd_serve)
 
     r = sub.add_parser("render", help="print the children the hooks would return, offline")

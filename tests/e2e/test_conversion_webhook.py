@@ -145,20 +145,26 @@ def test_the_cert_manager_overlay_is_the_install_plus_certificates_and_ca_inject
     # The injector fills the caBundle of the conversion webhook: each annotated CRD that has one.
     serving = by_key[("Certificate", "rbg-hooks-serving")]
     assert f"{serving['metadata']['namespace']}/{serving['metadata']['name']}" == INJECT["cert-manager.io/inject-ca-from"]
-    deployment = by_key[("Deployment", "rbg-hooks")]
-    secrets = [v["secret"]["secretName"] for v in deployment["spec"]["template"]["spec"]["volumes"] if "secret" in v]
-    assert secrets == [serving["spec"]["secretName"]]
+    # Its Secret is mounted by the conversion webhook's pods alone, for the Service the CRDs call.
+    secrets = {
+        name: [v["secret"]["secretName"] for v in by_key[("Deployment", name)]["spec"]["template"]["spec"]["volumes"] if "secret" in v]
+        for name in ("rbg-hooks", "rbg-convert")
+    }
+    assert secrets == {"rbg-hooks": [], "rbg-convert": [serving["spec"]["secretName"]]}
+    assert by_key[("Service", CONVERSION_SERVICE["name"])]["metadata"]["namespace"] == CONVERSION_SERVICE["namespace"]
+    assert serving["spec"]["dnsNames"][0] == "{name}.{namespace}.svc".format(**CONVERSION_SERVICE)
 
 
 def test_the_cert_manager_overlay_but_cert_managers_objects_passes_a_server_side_dry_run(cluster: LocalCluster):
     """Every object of overlays/cert-manager but its Issuers and Certificates (whose CRDs need not be
-    here), as a server-side dry run: the annotated CRDs and the Deployment with its `convert` container."""
+    here), as a server-side dry run: the annotated CRDs and the Deployments rbg-hooks and rbg-convert."""
     cluster.install_crds([third_party_crds() / "metacontroller.k8s.io_crds-v1.yaml"])
     _rbg_system(cluster)
     docs = [d for d in _built(cluster, ROOT / "overlays" / "cert-manager") if d["kind"] not in CERT_MANAGER_KINDS]
     for doc in docs:
         apply_manifests(cluster.kube, [doc], dry_run=True)
     assert {d["kind"] for d in docs} >= {"CustomResourceDefinition", "Deployment", "Service"}
+    assert {d["metadata"]["name"] for d in docs if d["kind"] in ("Deployment", "Service")} == {"rbg-hooks", "rbg-convert"}
 
 
 def test_the_cert_manager_overlay_passes_a_server_side_dry_run_with_cert_managers_crds(cluster: LocalCluster):
@@ -206,7 +212,7 @@ def test_the_docs_commands_without_cert_manager_make_a_certificate_and_a_ca_bund
     assert made.returncode == 0, made.stderr
     assert "tls.crt: OK" in made.stdout
     certs = tmp_path / "rbg-hooks-tls"
-    for name in ("rbg-hooks.rbg-system.svc", "rbg-hooks.rbg-system.svc.cluster.local"):
+    for name in ("rbg-convert.rbg-system.svc", "rbg-convert.rbg-system.svc.cluster.local"):
         verified = subprocess.run(["openssl", "verify", "-CAfile", "ca.crt", "-verify_hostname", name, "tls.crt"],
                                   cwd=certs, capture_output=True, text=True)
         assert verified.returncode == 0, verified.stderr

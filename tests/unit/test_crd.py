@@ -149,7 +149,7 @@ def test_v1alpha2_is_stored_v1alpha1_served_deprecated_and_converted_by_the_webh
     assert "deprecated" in crd["versions"][1]["deprecationWarning"]
     hook = crd["conversion"]["webhook"]
     assert crd["conversion"]["strategy"] == "Webhook" and hook["conversionReviewVersions"] == ["v1"]
-    assert hook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}
+    assert hook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-convert", "path": "/convert", "port": 443}
 
 
 def test_set_template_is_the_whole_group_spec_with_its_rules():

@@ -222,28 +222,71 @@ def test_engine_runtime_profiles_are_read_by_users_and_edited_by_those_granted_i
     assert granted == {(c.GROUP, c.ENGINE_RUNTIME_PROFILES): CHILD_VERBS | {"deletecollection"}}
 
 
+def _hook_server():
+    """The hook server's objects as metacontroller/ installs them: (kind, name) -> document."""
+    files = [f for f in yaml.safe_load((MC / "kustomization.yaml").read_text())["resources"] if f in ("hooks.yaml", "convert.yaml")]
+    assert files == ["hooks.yaml", "convert.yaml"]
+    return {(d["kind"], d["metadata"]["name"]): d for f in files for d in yaml.safe_load_all((MC / f).read_text())}
+
+
+def _pod(docs, name):
+    return docs[("Deployment", name)]["spec"]["template"]
+
+
 def test_hook_server_runs_unprivileged_without_api_access():
-    docs = {d["kind"]: d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text())}
-    pod = docs["Deployment"]["spec"]["template"]["spec"]
-    assert docs["ServiceAccount"]["automountServiceAccountToken"] is False and pod["automountServiceAccountToken"] is False
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert [container["name"] for container in pod["containers"]] == ["hooks", "convert"]
-    for container in pod["containers"]:
-        assert container["securityContext"] == {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        }
-        assert container["readinessProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        assert "command" not in container  # the image's entry point, python3 -m hooks.server
+    docs = _hook_server()
+    assert docs[("ServiceAccount", "rbg-hooks")]["automountServiceAccountToken"] is False
+    for name, containers in (("rbg-hooks", ["hooks"]), ("rbg-convert", ["convert"])):
+        pod = _pod(docs, name)["spec"]
+        assert pod["serviceAccountName"] == "rbg-hooks" and pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert [container["name"] for container in pod["containers"]] == containers
+        for container in pod["containers"]:
+            assert container["image"] == "rbg-hooks:latest"
+            assert container["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            }
+            assert container["readinessProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert "command" not in container  # the image's entry point, python3 -m hooks.server
+    assert docs[("Deployment", "rbg-convert")]["spec"]["replicas"] == docs[("Deployment", "rbg-hooks")]["spec"]["replicas"]
 
 
-def test_the_convert_container_serves_https_under_the_tls_secret_behind_service_port_443():
-    """The API server calls the CRDs' conversion webhook at Service rbg-hooks, port 443, /convert."""
-    docs = {d["kind"]: d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text())}
-    pod = docs["Deployment"]["spec"]["template"]["spec"]
-    hooks, convert = pod["containers"]
-    assert convert["image"] == hooks["image"]
+def test_the_metacontroller_hooks_mount_no_secret_and_serve_http_alone():
+    """Without Secret rbg-hooks-tls (metacontroller/ applied before the certificate is made) only
+    the conversion webhook waits: the pods Metacontroller calls start without it."""
+    docs = _hook_server()
+    pod = _pod(docs, "rbg-hooks")["spec"]
+    assert [set(v) for v in pod["volumes"]] == [{"name", "emptyDir"}]  # /tmp alone: no Secret, projected or not
+    (hooks,) = pod["containers"]
+    assert not [e for e in hooks.get("env", []) + hooks.get("envFrom", []) if "secretRef" in e or "secretKeyRef" in e.get("valueFrom", {})]
+    assert hooks["ports"] == [{"name": "http", "containerPort": 8080}] and "--certfile" not in hooks["args"]
+    # Metacontroller calls this Service's port 80 (SERVICE: the registration's `service:` webhooks).
+    service = docs[("Service", SERVICE["name"])]
+    assert service["spec"]["ports"] == [{"name": "http", "port": SERVICE["port"], "targetPort": "http"}]
+
+
+def test_each_service_selects_its_own_deployments_pods_alone():
+    """Service rbg-hooks never sends Metacontroller to a conversion pod (no plain HTTP there), nor
+    rbg-convert the API server to a hook pod (no TLS there): their selectors match disjoint pods."""
+    docs = _hook_server()
+    pods = {name: _pod(docs, name)["metadata"]["labels"] for name in ("rbg-hooks", "rbg-convert")}
+    for name in pods:
+        deployment = docs[("Deployment", name)]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= pods[name].items()
+        selector = docs[("Service", name)]["spec"]["selector"]
+        assert [pod for pod, labels in pods.items() if selector.items() <= labels.items()] == [name]
+    # The Deployments' own selectors are disjoint too: neither adopts the other's pods.
+    for name, other in (("rbg-hooks", "rbg-convert"), ("rbg-convert", "rbg-hooks")):
+        assert not docs[("Deployment", name)]["spec"]["selector"]["matchLabels"].items() <= pods[other].items()
+
+
+def test_rbg_convert_serves_https_under_the_tls_secret_behind_service_port_443():
+    """The API server calls the CRDs' conversion webhook at Service rbg-convert, port 443, /convert."""
+    docs = _hook_server()
+    pod = _pod(docs, "rbg-convert")["spec"]
+    (convert,) = pod["containers"]
     assert convert["args"] == [
         "--bind", "0.0.0.0:9443", "--workers", "2", "--certfile", "/etc/rbg/tls/tls.crt", "--keyfile", "/etc/rbg/tls/tls.key",
     ]
@@ -255,23 +298,19 @@ def test_the_convert_container_serves_https_under_the_tls_secret_behind_service_
     tls = mounts["/etc/rbg/tls"]
     assert tls["readOnly"] is True and volumes[tls["name"]]["secret"]["secretName"] == "rbg-hooks-tls"
     assert volumes[tls["name"]]["secret"]["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"] == 65532
-    # Its metrics files in an emptyDir of its own: each server empties its directory at startup.
+    # Its metrics files in a writable emptyDir (the root filesystem is read-only).
     env = {e["name"]: e["value"] for e in convert["env"]}
     (own,) = [m for path, m in mounts.items() if env["PROMETHEUS_MULTIPROC_DIR"].startswith(path + "/")]
-    assert "emptyDir" in volumes[own["name"]] and own["name"] not in {m["name"] for m in hooks["volumeMounts"]}
+    assert "emptyDir" in volumes[own["name"]]
 
-    service = docs["Service"]
-    assert service["metadata"] == {"name": "rbg-hooks", "namespace": "rbg-system"}
-    assert service["spec"]["selector"].items() <= docs["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
-    assert service["spec"]["ports"] == [
-        {"name": "http", "port": 80, "targetPort": "http"},
-        {"name": "https", "port": 443, "targetPort": "https"},
-    ]
+    service = docs[("Service", "rbg-convert")]
+    assert service["metadata"] == {"name": "rbg-convert", "namespace": "rbg-system"}
+    assert service["spec"]["ports"] == [{"name": "https", "port": 443, "targetPort": "https"}]
     # Every CRD that converts calls this Service's port 443 (rbgcli/crdgen writes the stanza).
     for name in yaml.safe_load((ROOT / "crds" / "kustomization.yaml").read_text())["resources"]:
         webhook = (yaml.safe_load((ROOT / "crds" / name).read_text())["spec"].get("conversion") or {}).get("webhook")
         if webhook:
-            assert webhook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}
+            assert webhook["clientConfig"]["service"] == {"namespace": "rbg-system", "name": "rbg-convert", "path": "/convert", "port": 443}
 
 
 def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
@@ -288,7 +327,7 @@ def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
 
 
 def _hook_pod():
-    return next(d for d in yaml.safe_load_all((MC / "hooks.yaml").read_text()) if d["kind"] == "Deployment")["spec"]["template"]
+    return _pod(_hook_server(), "rbg-hooks")
 
 
 def test_metrics_files_go_to_the_writable_emptydir_and_annotations_name_the_metrics_port():
@@ -414,10 +453,10 @@ def test_the_cert_manager_overlay_makes_the_tls_secret_and_has_the_ca_injected_i
     serving = docs[("Certificate", "rbg-hooks-serving")]["spec"]
     assert issuer(docs[("Certificate", "rbg-hooks-serving")]) == {"ca": {"secretName": ca["secretName"]}}
     assert not serving.get("isCA") and "server auth" in serving["usages"]
-    # The Secret the convert container mounts, for the names the API server calls.
-    pod = _hook_pod()["spec"]
+    # The Secret rbg-convert's pods mount, for the names the API server calls: Service rbg-convert.
+    pod = _pod(_hook_server(), "rbg-convert")["spec"]
     assert serving["secretName"] == next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v) == "rbg-hooks-tls"
-    assert serving["dnsNames"] == ["rbg-hooks.rbg-system.svc", "rbg-hooks.rbg-system.svc.cluster.local"]
+    assert serving["dnsNames"] == ["rbg-convert.rbg-system.svc", "rbg-convert.rbg-system.svc.cluster.local"]
 
     (patch,) = component["patches"]
     target = patch["target"]

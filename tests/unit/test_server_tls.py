@@ -1,5 +1,6 @@
-"""`python -m hooks.server --certfile --keyfile`: the same hook server over HTTPS, for the API
-server's conversion webhook; and the local cluster's certificates and CRD rewrite for it."""
+"""`python -m hooks.server --certfile --keyfile` (and `rbg serve`'s): the same hook server over
+HTTPS, for the API server's conversion webhook; and the local cluster's certificates and CRD
+rewrite for it."""
 
 from __future__ import annotations
 
@@ -68,6 +69,27 @@ def test_a_missing_or_unreadable_file_is_refused_before_serving(served, pem, tmp
     assert f"{missing} {tmp_path / 'absent.pem'}: no such readable file" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # a directory is not a certificate either
         server.main(["--certfile", str(tmp_path), "--keyfile", pem[1]])
+
+
+def test_rbg_serve_takes_the_same_options(served, pem, tmp_path, capsys):
+    """`rbg serve --certfile --keyfile`: HTTPS as the image's entry point serves it; refused alike."""
+    from rbgcli.main import main as rbg
+
+    cert, key = pem
+    assert rbg(["serve", "--bind", "127.0.0.1:9443", "--workers", "2", "--certfile", cert, "--keyfile", key]) == 0
+    assert rbg(["serve"]) == 0
+    assert served == [
+        {"bind": "127.0.0.1:9443", "workers": 2, "certfile": cert, "keyfile": key},
+        {"bind": "127.0.0.1:8080", "workers": 4, "certfile": None, "keyfile": None},
+    ]
+    for argv, message in (
+        (["--certfile", cert], "--certfile and --keyfile go together"),
+        (["--certfile", cert, "--keyfile", str(tmp_path / "absent.pem")], f"--keyfile {tmp_path / 'absent.pem'}: no such readable file"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            rbg(["serve", *argv])
+        assert isinstance(exit_.value.code, str) and message in exit_.value.code  # exit status 1
+    assert len(served) == 2
 
 
 def test_serve_hands_the_certificate_to_gunicorn(monkeypatch, tmp_path, pem):
@@ -155,7 +177,7 @@ def test_the_server_answers_over_https_under_a_ca_signed_certificate_and_picks_u
 
 # --- the local cluster's CRDs: conversion by URL ---------------------------------------------------
 
-SERVICE = {"namespace": "rbg-system", "name": "rbg-hooks", "path": "/convert", "port": 443}
+SERVICE = {"namespace": "rbg-system", "name": "rbg-convert", "path": "/convert", "port": 443}
 
 
 def _crd(conversion=None):
