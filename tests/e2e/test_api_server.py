@@ -23,7 +23,7 @@ def _doc(path):
 
 def _group(name="g", roles=None, **spec):
     roles = roles or [{"name": "a", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}]
-    return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": roles, **spec}}
+    return {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": roles, **spec}}
 
 
 def _role(name, **extra):
@@ -84,10 +84,10 @@ spec:
     out = cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest)
     assert out.returncode == 0, out.stderr
     stored = as_dict(kube.get(RoleBasedGroup, "upstream", namespace=ns))
-    role = stored["spec"]["roles"][0]
-    assert role["workload"] == {"apiVersion": "apps/v1", "kind": "StatefulSet"}
+    role = stored["spec"]["roles"][0]  # read as v1alpha2
+    assert role["annotations"] == {c.ANNOTATION_ROLE_WORKLOAD_TYPE: "apps/v1/StatefulSet"}
     assert role["engineRuntimes"][0]["profileName"] == "sglang-pd-runtime"
-    assert role["template"]["spec"]["containers"][0]["resources"]["limits"]["rdma/hca"] == 1
+    assert role["standalonePattern"]["template"]["spec"]["containers"][0]["resources"]["limits"]["rdma/hca"] == 1
 
 
 REJECTED = [
@@ -115,6 +115,27 @@ REJECTED = [
 ]
 
 
+def _v2(roles, **spec):
+    return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": "g"}, "spec": {"roles": roles, **spec}}
+
+
+TEMPLATE = {"spec": {"containers": [{"name": "c", "image": "i"}]}}
+REJECTED += [
+    ("no-pattern", _v2([{"name": "a"}]), "exactly one of standalonePattern, leaderWorkerPattern and customComponentsPattern is required"),
+    ("two-patterns", _v2([{"name": "a", "standalonePattern": {"template": TEMPLATE}, "leaderWorkerPattern": {"template": TEMPLATE}}]),
+     "exactly one of standalonePattern"),
+    ("pattern-template-and-ref", _v2([{"name": "a", "standalonePattern": {"template": TEMPLATE, "templateRef": {"name": "t"}}}],
+                                     roleTemplates=[{"name": "t", "template": TEMPLATE}]), "template and templateRef are mutually exclusive"),
+    ("pattern-ref-to-nothing", _v2([{"name": "a", "leaderWorkerPattern": {"templateRef": {"name": "nope"}}}]),
+     "every templateRef must name an entry of spec.roleTemplates"),
+    ("unknown-workload-type", _v2([{"name": "a", "annotations": {c.ANNOTATION_ROLE_WORKLOAD_TYPE: "batch/v1/Job"}, "standalonePattern": {"template": TEMPLATE}}]),
+     f"annotation {c.ANNOTATION_ROLE_WORKLOAD_TYPE} must be one of"),
+    ("delays-inverted", _v2([{"name": "a", "leaderWorkerPattern": {"template": TEMPLATE, "restartPolicyConfig": {"baseDelaySeconds": 60, "maxDelaySeconds": 5}}}]),
+     "maxDelaySeconds must be greater than or equal to baseDelaySeconds"),
+    ("v1alpha1-field-in-v1alpha2", _v2([{"name": "a", "template": TEMPLATE}]), 'unknown field "spec.roles[0].template"'),
+]
+
+
 @pytest.mark.parametrize("obj,message", [r[1:] for r in REJECTED], ids=[r[0] for r in REJECTED])
 def test_invalid_groups_are_rejected_with_a_clear_message(cluster, ns, obj, message):
     with pytest.raises(Rejected) as err:
@@ -127,7 +148,7 @@ def _set(name="s", replicas=2, roles=None, seed=False):
     roles = roles or [_role("a")]
     if not seed:
         spec = {"replicas": replicas, "template": {"roles": roles}}
-        return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": name}, "spec": spec}
+        return {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBGS, "metadata": {"name": name}, "spec": spec}
     roles = [{"role": r["name"], **{k: v for k, v in r.items() if k != "name"}} for r in roles]
     spec = {"replicas": replicas, "groupTemplate": {"roles": roles}}
     return {"apiVersion": c.SEED_API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": name}, "spec": spec}
@@ -203,9 +224,11 @@ def test_scaling_adapter_is_a_scale_target(cluster, ns):
 
 
 def test_kubectl_explain_walks_into_the_pod_template(cluster):
-    out = cluster.kubectl("explain", "rbg.spec.roles.template.spec.containers.resources")
+    out = cluster.kubectl("explain", "rbg.spec.roles.standalonePattern.template.spec.containers.resources")
     assert out.returncode == 0, out.stderr
     assert "limits" in out.stdout and "requests" in out.stdout
+    out = cluster.kubectl("explain", "rbg.spec.roles.template.spec.containers.resources", f"--api-version={c.API_VERSION_V1ALPHA1}")
+    assert out.returncode == 0, out.stderr
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -258,7 +281,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
         # namespaced objects dry-run only into an existing namespace
         apply_manifests(kube, [doc], dry_run=doc["kind"] != "Namespace")
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CompositeController"} == {
-        "rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter",
+        "rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter", "coordinatedpolicy",
     }  # every one dry-run above
     (decorator,) = [d for d in docs if d["kind"] == "DecoratorController"]
     assert decorator["metadata"]["name"] == "gang-ready"  # dry-run above
@@ -267,7 +290,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"} == {
         "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
         "seedrolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
-        "clusterengineruntimeprofiles.workloads.x-k8s.io",
+        "clusterengineruntimeprofiles.workloads.x-k8s.io", "coordinatedpolicies.workloads.x-k8s.io",
     }
     controller = next(d for d in docs if d["kind"] == "CompositeController" and d["metadata"]["name"] == "rolebasedgroup")
     with pytest.raises(ApiError, match="spec.hooks.sync.webhook.timeout"):  # the schema is really checked
