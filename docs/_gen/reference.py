@@ -1,8 +1,9 @@
 """MkDocs hook: the reference pages, generated from the code at build time so they cannot drift.
 
 - reference/api.md: every field of the RoleBasedGroup, RoleBasedGroupSet,
-  RoleBasedGroupScalingAdapter and ClusterEngineRuntimeProfile specs and statuses, walked from
-  the pydantic models in hooks.api (camelCase alias, type, default, description);
+  RoleBasedGroupScalingAdapter, ClusterEngineRuntimeProfile and CoordinatedPolicy specs and
+  statuses (workloads.x-k8s.io/v1alpha2), walked from the pydantic models in hooks.api (camelCase
+  alias, type, default, description);
 - reference/names.md: every label, annotation and injected environment variable of
   hooks.constants, with its line from docs/_gen/descriptions.yaml;
 - reference/conditions.md: every condition type and reason of hooks.constants, likewise, and
@@ -44,6 +45,7 @@ KINDS = (
     ("RoleBasedGroupSet", "RoleBasedGroupSetSpec", "RoleBasedGroupSetStatus"),
     ("RoleBasedGroupScalingAdapter", "RoleBasedGroupScalingAdapterSpec", "RoleBasedGroupScalingAdapterStatus"),
     ("ClusterEngineRuntimeProfile", "ClusterEngineRuntimeProfileSpec", None),
+    ("CoordinatedPolicy", "CoordinatedPolicySpec", "CoordinatedPolicyStatus"),
 )
 # hooks.constants prefixes -> (section of descriptions.yaml, what it is).
 CONSTANT_KINDS = (
@@ -89,7 +91,9 @@ def api_page(problems: list[str]) -> str:
         "# API fields",
         "",
         "Generated from the pydantic models in `hooks/api/`, from which the CRDs in `crds/` are "
-        "generated too (`make crd`). Field names are as written in manifests (camelCase). Pod "
+        "generated too (`make crd`): `workloads.x-k8s.io/v1alpha2`, the version stored and read "
+        "by the hooks. How `v1alpha1`'s fields map onto these: "
+        "[API versions](../concepts/api-versions.md). Field names are as written in manifests (camelCase). Pod "
         "templates, containers, volumes and service ports are validated with the Kubernetes "
         "v1.34 schemas of those types.",
         "",
