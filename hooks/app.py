@@ -184,7 +184,7 @@ def _convert() -> Response:
         return _error(500, "internal error; the API server will retry")
     result = answer["response"]["result"]
     if result.get("status") != "Success":
-        _log(logging.WARNING, "convert", None, "not converted", message=result.get("message"))
+        _log(logging.WARNING, "convert", None, "not converted", reason=result.get("message"))
     return _reply(200, answer)
 
 

@@ -11,6 +11,7 @@ change) and reaches Ready, or, where this cluster lacks what it needs, its statu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ def documents(path: Path) -> list[dict[str, Any]]:
 
 
 FILES = sorted(p for p in V07.rglob("*.yaml") if any(d["kind"] in DOC_KINDS for d in documents(p)))
-V1ALPHA2_GROUPS = [p for p in FILES if "deprecated" not in p.parts and any(d["kind"] == c.KIND_RBG for d in documents(p))]
+# Upstream's documents no schema of the Kubernetes pod template takes: a container's probes written
+# under a volume (a wrong indentation). Upstream's own CRD refuses them alike; the API server names the field.
+DEFECTS = {"inference/agg-standalone.yaml": r'volumes\[name="dshm"\]\.(readiness|liveness)Probe: field not declared in schema'}
+
+
+V1ALPHA2_GROUPS = [
+    p for p in FILES if "deprecated" not in p.parts and str(p.relative_to(V07)) not in DEFECTS and any(d["kind"] == c.KIND_RBG for d in documents(p))
+]
 
 
 def test_the_corpus_is_upstreams_v070() -> None:
@@ -54,6 +62,10 @@ def test_every_document_is_accepted_as_written_with_strict_field_validation(clus
     docs = [d for d in documents(path) if d["kind"] not in NOT_OURS]
     text = yaml.safe_dump_all(docs, sort_keys=False)
     got = cluster.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict", "--field-manager=v07", "-f", "-", input=text)
+    defect = DEFECTS.get(str(path.relative_to(V07)))
+    if defect is not None:
+        assert got.returncode != 0 and re.search(defect, got.stderr), got.stderr
+        return
     assert got.returncode == 0, got.stderr
     if any(d["apiVersion"] == c.API_VERSION_V1ALPHA1 for d in docs):
         assert "is deprecated" in got.stderr, "v1alpha1 is served with a deprecation warning"

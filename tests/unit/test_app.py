@@ -208,3 +208,33 @@ def test_oversized_body_is_refused_before_parsing(client, monkeypatch):
 def test_other_routes_answer_json_errors(client, method, path, code):
     got = client.open(path, method=method)
     assert got.status_code == code and "error" in got.get_json()
+
+
+# --- the conversion webhook ------------------------------------------------------------------------
+def _review(*objects, desired=c.API_VERSION):
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "request": {"uid": "u-1", "desiredAPIVersion": desired, "objects": list(objects)}}
+
+
+def test_convert_route_converts_a_v1alpha1_group(client):
+    got = _post(client, "/convert", _review(_req()["parent"]))
+    assert got.status_code == 200
+    response = got.get_json()["response"]
+    assert response["uid"] == "u-1" and response["result"] == {"status": "Success"}
+    (converted,) = response["convertedObjects"]
+    assert converted["apiVersion"] == c.API_VERSION and "standalonePattern" in converted["spec"]["roles"][0]
+
+
+def test_convert_route_fails_an_object_it_cannot_convert_in_the_review_not_with_a_500(client, caplog):
+    caplog.set_level("INFO", logger="rbg.hooks")
+    bad = {**_req()["parent"], "spec": {"roles": "not a list"}}
+    got = _post(client, "/convert", _review(bad))
+    assert got.status_code == 200
+    result = got.get_json()["response"]["result"]
+    assert result["status"] == "Failure" and "roles" in result["message"] and got.get_json()["response"]["convertedObjects"] == []
+    assert "not converted" in caplog.records[-1].getMessage()
+
+
+def test_convert_route_answers_400_to_a_body_that_is_no_review(client):
+    assert _post(client, "/convert", {"kind": "ConversionReview"}).status_code == 400
+    assert client.post("/convert", data="[]", content_type="application/json").status_code == 400
