@@ -328,10 +328,18 @@ class RestartPolicyConfig(Model):
         "restarts to the workload (the default of standalonePattern).",
     )
     base_delay_seconds: int | None = Field(
-        None, ge=0, le=86400, description="Wait before the second recreation in a row, doubled for each further one (default: spec.recoveryPolicy's, 30)."
+        None,
+        ge=0,
+        le=86400,
+        description="Wait before the second recreation in a row, doubled for each further one; replaces spec.recoveryPolicy's "
+        "backoffSeconds (30) for the group, the smallest of the roles that set it.",
     )
     max_delay_seconds: int | None = Field(
-        None, ge=0, le=86400, description="Longest wait between recreations (default: spec.recoveryPolicy's, 600)."
+        None,
+        ge=0,
+        le=86400,
+        description="Longest wait between recreations; replaces spec.recoveryPolicy's maxBackoffSeconds (600) for the group, "
+        "the smallest of the roles that set it.",
     )
 
 
@@ -410,6 +418,11 @@ ROLE_RULES: list[Any] = [
         f"self.annotations['{c.ANNOTATION_ROLE_WORKLOAD_TYPE}'] in {list(c.WORKLOAD_TYPES)}",
         "message": f"annotation {c.ANNOTATION_ROLE_WORKLOAD_TYPE} must be one of {', '.join(c.WORKLOAD_TYPES)}",
     },
+    {
+        "rule": f"!has(self.customComponentsPattern) || !has(self.annotations) || !('{c.ANNOTATION_ROLE_WORKLOAD_TYPE}' in self.annotations) || "
+        f"self.annotations['{c.ANNOTATION_ROLE_WORKLOAD_TYPE}'] == '{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}'",
+        "message": "customComponentsPattern runs on RoleInstanceSets only",
+    },
 ]
 
 
@@ -451,7 +464,9 @@ class RoleSpec(Model):
         0, ge=0, le=c.INT32_MAX, description="Seconds a new pod must be Ready before it counts as available (StatefulSet and Deployment roles)."
     )
     pod_management_policy: Literal["OrderedReady", "Parallel"] = Field(
-        "Parallel", description="Parallel (default) creates a role's pods at once; OrderedReady one by one, each once the one before is Ready."
+        "Parallel",
+        description="StatefulSet roles: Parallel (default) creates a role's pods at once; OrderedReady one by one, each once the "
+        "one before is Ready. Fixed when the StatefulSet is created (Kubernetes does not change it).",
     )
     drain_policy: DrainPolicy | None = Field(
         None,
@@ -570,7 +585,7 @@ class RoleBasedGroupSpec(Model):
         description="Pod templates that roles share (templateRef), each role patching its own (templateRef.patch).",
     )
     recovery_policy: RecoveryPolicy | None = Field(
-        None, description="Ours: backoff and restart budget of failure recovery (a role's restartPolicyConfig overrides the delays)."
+        None, description="Ours: backoff and restart budget of failure recovery (delays a recovered role sets in restartPolicyConfig replace these)."
     )
     startup_policy: Literal["Ordered", "Parallel"] = Field(
         "Ordered",

@@ -51,17 +51,16 @@ NOT_RECOVERED = (c.KIND_LWS, c.KIND_ROLE_INSTANCE_SET)
 
 
 def effective_policy(group: RecoveryPolicy | None, roles: Iterable[RoleSpec]) -> RecoveryPolicy:
-    """The group's recoveryPolicy, its delays lowered to the smallest a recovered role's
-    restartPolicyConfig sets (baseDelaySeconds, maxDelaySeconds): recovery paces the group as one."""
+    """The group's recoveryPolicy, but the delays recovered roles set in restartPolicyConfig
+    (baseDelaySeconds, maxDelaySeconds) replace its own: the smallest of them, as recovery paces
+    the group as one; the longest wait is never below the first."""
     policy = group or RecoveryPolicy.model_validate({})
     configs = [r.restart_config for r in roles]
-    base = [cfg.base_delay_seconds for cfg in configs if cfg.base_delay_seconds is not None]
-    most = [cfg.max_delay_seconds for cfg in configs if cfg.max_delay_seconds is not None]
-    if not base and not most:
+    base = min((cfg.base_delay_seconds for cfg in configs if cfg.base_delay_seconds is not None), default=policy.backoff_seconds)
+    most = min((cfg.max_delay_seconds for cfg in configs if cfg.max_delay_seconds is not None), default=policy.max_backoff_seconds)
+    if (base, most) == (policy.backoff_seconds, policy.max_backoff_seconds):
         return policy
-    return policy.model_copy(
-        update={"backoff_seconds": min([*base, policy.backoff_seconds]), "max_backoff_seconds": min([*most, policy.max_backoff_seconds])}
-    )
+    return policy.model_copy(update={"backoff_seconds": base, "max_backoff_seconds": max(most, base)})
 
 
 @dataclass(frozen=True)

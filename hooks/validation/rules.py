@@ -141,6 +141,8 @@ def _pattern_problems(at: str, role: RoleSpec, shared: set[str]) -> Iterator[Pro
         return
     at = f"{at}.{given[0]}"
     if role.custom_components_pattern is not None:
+        if role.workload.kind != c.KIND_ROLE_INSTANCE_SET:
+            yield Problem(f"{at.rsplit('.', 1)[0]}.annotations[{c.ANNOTATION_ROLE_WORKLOAD_TYPE}]", "customComponentsPattern runs on RoleInstanceSets only")
         names: set[str] = set()
         for j, component in enumerate(role.custom_components_pattern.components):
             if component.name in names:

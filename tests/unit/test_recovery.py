@@ -7,7 +7,7 @@ import pytest
 
 from hooks import constants as c
 from hooks.api import RecoveryPolicy, RoleSpec
-from hooks.core.recovery import backoff, detect, fingerprint
+from hooks.core.recovery import backoff, detect, effective_policy, fingerprint
 from tests.support import ROOT, condition, container_status, example_group, observe, related_pods, request, sync, terminated
 from tests.support import pod as support_pod
 from tests.support import hub
@@ -276,3 +276,23 @@ def test_a_role_whose_workload_is_gone_waits_for_its_previous_pods_to_go():
     assert condition(result.status, c.COND_PROGRESSING)["message"] == "app waits for its previous pods to go"
     # Orphaned on purpose (no owner): a new workload adopts it.
     assert workloads(step(g, children, [pod("minimal-db-0"), pod("minimal-app-0")])) == ["minimal-app", "minimal-db"]
+
+
+def _delayed(name: str, base: int | None = None, most: int | None = None) -> RoleSpec:
+    config = {k: v for k, v in (("baseDelaySeconds", base), ("maxDelaySeconds", most)) if v is not None}
+    return RoleSpec.model_validate({"name": name, "standalonePattern": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}},
+                                                                       "restartPolicyConfig": {"type": "RecreateRoleInstanceOnPodRestart", **config}}})
+
+
+@pytest.mark.parametrize(
+    "roles,want",
+    [
+        pytest.param([_delayed("a")], (30, 600), id="none-set-the-groups"),
+        pytest.param([_delayed("a", 120)], (120, 600), id="a-longer-base-replaces-the-groups"),
+        pytest.param([_delayed("a", 120, 900), _delayed("b", 60)], (60, 900), id="the-smallest-each"),
+        pytest.param([_delayed("a", 90, 20)], (90, 90), id="the-longest-wait-never-below-the-first"),
+    ],
+)
+def test_role_restart_delays_replace_the_groups(roles, want):
+    got = effective_policy(None, roles)
+    assert (got.backoff_seconds, got.max_backoff_seconds) == want
