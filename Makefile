@@ -64,3 +64,4 @@ golden: install
 
 bench: install
 	$(PYTHON) bench/hook_latency.py
+	$(PYTHON) bench/convert_latency.py

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from hooks.api import SyncRequest  # noqa: E402
 from hooks.app import dumps  # noqa: E402
+from hooks.conversion.v1alpha1 import to_hub  # noqa: E402
 from hooks.core import rbg  # noqa: E402
 from hooks.server import tune_gc  # noqa: E402
 from tests.support import observe, parent, request  # noqa: E402
@@ -65,7 +66,8 @@ def group(n: int) -> dict:
 
 
 def steady_request(n: int) -> bytes:
-    p = group(n)
+    """The group as Metacontroller sends it: v1alpha2 (written as v1alpha1, converted), every child observed."""
+    p = to_hub(group(n))
     first = rbg.sync(SyncRequest.model_validate(request(p)))
     p["status"] = first.status
     return json.dumps(request(p, observe(first.children))).encode()
@@ -111,7 +113,7 @@ def hook_server(workers: int = 4) -> Iterator[str]:
             try:
                 requests.get(f"{base}/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow to answer on a busy machine
                 time.sleep(0.1)
         yield base
     finally:
