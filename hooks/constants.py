@@ -46,6 +46,11 @@ LABEL_GROUP_UNIQUE_KEY = "rolebasedgroup.workloads.x-k8s.io/group-unique-key"
 LABEL_POD_INDEX = "apps.kubernetes.io/pod-index"
 # Set by the StatefulSet controller on every pod: the revision (status.updateRevision) it runs.
 LABEL_REVISION = "controller-revision-hash"
+# Upstream's rollout history (its kubectl rbg plugin reads it): a ControllerRevision of the whole
+# spec per change, labelled with the group's name (LABEL_GROUP_NAME_V2) and this hash of its data;
+# every workload labelled LABEL_ROLE_REVISION_PREFIX + <role> with the hash of its role.
+LABEL_GROUP_REVISION = "rbg.workloads.x-k8s.io/group-revision"
+LABEL_ROLE_REVISION_PREFIX = "rbg.workloads.x-k8s.io/role-revision-"
 # On the group's ControllerRevisions (its rollout history, hooks.core.history): the hash of the
 # role's pod template that the revision records, also the last part of its name.
 LABEL_REVISION_HASH = "rolebasedgroup.workloads.x-k8s.io/revision-hash"

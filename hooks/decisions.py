@@ -54,3 +54,4 @@ class RolePlan:
     rollout: Rollout = field(default_factory=Rollout)
     # A StatefulSet's, immutable: the role's podManagementPolicy when it is created, then what it has.
     pod_management_policy: str = "Parallel"
+    labels: tuple[tuple[str, str], ...] = ()  # the workload's own, beside the role's (upstream's revision label)

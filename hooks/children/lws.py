@@ -29,4 +29,4 @@ def leader_worker_set(group: str, plan: RolePlan, templates: tuple[dict[str, Any
         "leaderWorkerTemplate": {"size": size, "restartPolicy": restart, "leaderTemplate": templates[0], "workerTemplate": templates[1]},
         "rolloutStrategy": rollout,
     }
-    return {"apiVersion": c.LWS_API_VERSION, "kind": c.KIND_LWS, "metadata": workload_metadata(group, plan.role), "spec": spec}
+    return {"apiVersion": c.LWS_API_VERSION, "kind": c.KIND_LWS, "metadata": workload_metadata(group, plan.role, plan.labels), "spec": spec}

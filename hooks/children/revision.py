@@ -43,3 +43,16 @@ def controller_revision(
         "data": {"template": template},
         "revision": revision,
     }
+
+
+def group_revision(group: str, name: str, digest: str, data: dict[str, Any], revision: int) -> dict[str, Any]:
+    """Revision number `revision` of the group's spec, in upstream's form (its `kubectl rbg rollout
+    history|diff|undo` reads these): labelled with the group's name and the hash of `data`, a
+    strategic-merge patch that puts the spec's roles (without replicas) and roleTemplates back."""
+    return {
+        "apiVersion": c.APPS_V1,
+        "kind": c.KIND_CONTROLLER_REVISION,
+        "metadata": {"name": name, "labels": {c.LABEL_GROUP_NAME_V2: group, c.LABEL_GROUP_REVISION: digest}},
+        "data": data,
+        "revision": revision,
+    }

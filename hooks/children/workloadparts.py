@@ -10,12 +10,12 @@ from ..naming import workload_name
 from .podtemplate import selector_labels
 
 
-def workload_metadata(group: str, role: RoleSpec) -> dict[str, Any]:
+def workload_metadata(group: str, role: RoleSpec, labels: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """Name `<group>-<role>`, the role's labels and annotations (but the workload-type one, which is
-    the role's, as upstream), and the selector labels."""
+    the role's, as upstream), `labels`, and the selector labels."""
     meta: dict[str, Any] = {
         "name": workload_name(group, role.name),
-        "labels": {**role.labels, **selector_labels(group, role.name)},
+        "labels": {**role.labels, **dict(labels), **selector_labels(group, role.name)},
     }
     annotations = {k: v for k, v in role.annotations.items() if k != c.ANNOTATION_ROLE_WORKLOAD_TYPE}
     if annotations:

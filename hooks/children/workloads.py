@@ -34,7 +34,7 @@ def statefulset(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...
     }
     if plan.role.min_ready_seconds:
         spec["minReadySeconds"] = plan.role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": workload_metadata(group, plan.role), "spec": spec}
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_STATEFULSET, "metadata": workload_metadata(group, plan.role, plan.labels), "spec": spec}
 
 
 def deployment(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def deployment(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]
         spec["paused"] = True
     if plan.role.min_ready_seconds:
         spec["minReadySeconds"] = plan.role.min_ready_seconds
-    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": workload_metadata(group, plan.role), "spec": spec}
+    return {"apiVersion": c.APPS_V1, "kind": c.KIND_DEPLOYMENT, "metadata": workload_metadata(group, plan.role, plan.labels), "spec": spec}
 
 
 Builder = Callable[[str, RolePlan, tuple[dict[str, Any], ...]], dict[str, Any]]

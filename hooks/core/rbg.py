@@ -44,7 +44,7 @@ from ..children.workloads import INDEX_LABELS, applied_size, workload
 from ..decisions import RolePlan
 from ..naming import workload_name
 from ..validation import Invalid, Problem, pod_templates, validate
-from . import conventions, rollout, topology
+from . import conventions, grouphistory, rollout, topology
 from .coordination import Coordinated, coordinate, coordination_condition
 from .drain import Rollouts, drain, drain_condition, hold_rollouts
 from .gang import Gang, schedule
@@ -140,9 +140,11 @@ def role_plans(
     gang: Gang,
     observed: Observed,
     group_labels: dict[str, str] | None = None,
+    workload_labels: dict[str, tuple[tuple[str, str], ...]] | None = None,
 ) -> dict[str, RolePlan]:
     """Every started role's plan before coordination and drains: its size, Service, rollout, and
-    each pod template's placement, gang enrolment, grace, and v1alpha2 labels and variables."""
+    each pod template's placement, gang enrolment, grace, and v1alpha2 labels and variables;
+    `workload_labels`, by role, its workload's own labels (upstream's revision label)."""
     placement = topology.terms(namespace, group, annotations)
     labelled = conventions.labels(namespace, group, annotations, group_labels or {})
     plans = {}
@@ -161,7 +163,8 @@ def role_plans(
         seen = observed.workload(workload_name(group, role.name))
         management = str((observed.applied(seen).get("spec") or {}).get("podManagementPolicy") or role.pod_management_policy) if seen else role.pod_management_policy
         plans[role.name] = RolePlan(
-            role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role), management
+            role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role), management,
+            (workload_labels or {}).get(role.name, ()),
         )
     return plans
 
@@ -342,7 +345,8 @@ def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: st
     instance_sets = instance_set_roles(spec)
     p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld | instance_sets)
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
-    plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed, parent.metadata.labels)
+    revision_labels = grouphistory.workload_labels(parent.metadata.annotations, parent.spec)
+    plans = role_plans(namespace, group, parent.metadata.annotations, spec, p.started, gang, observed, parent.metadata.labels, revision_labels)
     templates = {name: built_templates(namespace, group, rp) for name, rp in plans.items()}
     pod_template = {name: t[0] for name, t in templates.items()}  # a StatefulSet's or Deployment's spec.template
     coordinated = coordinate(group, spec, plans, pod_template, observed)
@@ -362,6 +366,7 @@ def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: st
         *roles,
         *((a["metadata"]["labels"][c.LABEL_ROLE_NAME], a) for a in sized.adapters),
         *revisions(group, written, p.started, observed),
+        *((None, rev) for rev in grouphistory.group_revisions(group, parent.metadata.annotations, parent.spec, spec, observed)),
         *((None, child) for child in recovery.children),
         *draining.timers,
         *rolled.timers,
