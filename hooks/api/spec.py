@@ -73,7 +73,22 @@ class InPlaceUpdateStrategy(Model):
     )
 
 
+def _zero(field: str) -> str:
+    return f"(type(self.{field}) == int ? self.{field} == 0 : self.{field} == '0%')"
+
+
 class RollingUpdate(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"!has(self.maxSurge) || !has(self.maxUnavailable) || !({_zero('maxSurge')} && {_zero('maxUnavailable')})",
+                    "message": "maxSurge and maxUnavailable may not both be 0: the rollout could not replace a pod",
+                }
+            ]
+        }
+    )
+
     type: Literal["Recreate", "InPlaceIfPossible", "InPlaceOnly", "RecreatePod"] | None = Field(
         None,
         description="Recreate replaces every pod at once; InPlaceIfPossible (upstream's default), InPlaceOnly and "

@@ -115,8 +115,11 @@ def _role_problems(group: str, spec: RoleBasedGroupSpec) -> Iterator[Problem]:
 
 
 def _partition_problems(at: str, role: RoleSpec) -> Iterator[Problem]:
-    """A partition given as a string: a count, or a percentage of replicas from 0% to 100%."""
+    """A partition given as a string: a count, or a percentage of replicas from 0% to 100%; and a
+    rollout that could replace no pod (maxSurge and maxUnavailable both 0)."""
     ru = role.rollout_strategy.rolling_update if role.rollout_strategy else None
+    if ru is not None and ru.max_surge in (0, "0%") and ru.max_unavailable in (0, "0%"):
+        yield Problem(at.rsplit(".", 1)[0], "maxSurge and maxUnavailable may not both be 0: the rollout could not replace a pod")
     if ru is None or not isinstance(ru.partition, str):
         return  # an integer: the model keeps it within 0 to INT32_MAX
     found = PARTITION.fullmatch(ru.partition)

@@ -132,6 +132,8 @@ REJECTED += [
      f"annotation {c.ANNOTATION_ROLE_WORKLOAD_TYPE} must be one of"),
     ("delays-inverted", _v2([{"name": "a", "leaderWorkerPattern": {"template": TEMPLATE, "restartPolicyConfig": {"baseDelaySeconds": 60, "maxDelaySeconds": 5}}}]),
      "maxDelaySeconds must be greater than or equal to baseDelaySeconds"),
+    ("surge-and-unavailable-both-zero", _v2([{"name": "a", "rolloutStrategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}}, "standalonePattern": {"template": TEMPLATE}}]),
+     "maxSurge and maxUnavailable may not both be 0"),
     ("v1alpha1-field-in-v1alpha2", _v2([{"name": "a", "template": TEMPLATE}]), 'unknown field "spec.roles[0].template"'),
 ]
 
