@@ -8,9 +8,11 @@ Needs RBG_METACONTROLLER=/path/to/metacontroller; skipped otherwise (conftest.py
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 
 import pytest
-from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.apps_v1 import ControllerRevision, Deployment, StatefulSet
 from lightkube.resources.core_v1 import ConfigMap, Pod, Service
 from lightkube.types import PatchType
 
@@ -22,7 +24,7 @@ from tests.support import condition
 
 pytestmark = pytest.mark.metacontroller
 
-KINDS = (RoleBasedGroup, StatefulSet, Deployment, Service, ConfigMap, Pod, CoordinatedPolicy)
+KINDS = (RoleBasedGroup, StatefulSet, Deployment, Service, ConfigMap, Pod, CoordinatedPolicy, ControllerRevision)
 READY_TIMEOUT = 60
 
 
@@ -108,3 +110,44 @@ def test_a_v1alpha2_groups_pods_carry_v1alpha2_labels_and_variables(mc_kube, rec
     env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
     assert env[c.ENV_ROLE_INSTANCE_NAME]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert {"GROUP_NAME", "RBG_GROUP_NAME", "ROLE_INDEX", "RBG_ROLE_INDEX"} <= set(env)  # the v1alpha1-era ones too
+
+
+# --- upstream's kubectl rbg plugin ------------------------------------------------------------------
+# Built by hand from sgl-project/rbg (cmd/cli) outside this repository, like Metacontroller:
+# RBG_KUBECTL_RBG=/path/to/kubectl-rbg. Without it these tests are reported skipped.
+KUBECTL_RBG = os.environ.get("RBG_KUBECTL_RBG")
+needs_plugin = pytest.mark.skipif(
+    not KUBECTL_RBG, reason="upstream's kubectl rbg plugin not given: build sgl-project/rbg's ./cmd/cli and set RBG_KUBECTL_RBG"
+)
+
+
+def _plugin(cluster, ns: str, *args: str) -> str:
+    got = subprocess.run([str(KUBECTL_RBG), *args, "-n", ns, f"--kubeconfig={cluster.kubeconfig}"], capture_output=True, text=True, timeout=60)
+    assert got.returncode == 0, got.stderr
+    return got.stdout
+
+
+def _image(kube, ns: str, name: str) -> str:
+    group = as_dict(kube.get(RoleBasedGroup, name, namespace=ns))
+    return group["spec"]["roles"][0]["standalonePattern"]["template"]["spec"]["containers"][0]["image"]
+
+
+@needs_plugin
+def test_upstreams_plugin_lists_the_history_and_undoes_to_the_previous_spec(mc_cluster, mc_kube, rec: Recorder, mc_ns):
+    apply_manifests(mc_kube, [_v2_pd("hist")], namespace=mc_ns)
+    rec.wait(group_ready("hist"), READY_TIMEOUT, "hist Ready")
+    changed = {"spec": {"roles": [{**r, "standalonePattern": {"template": {"spec": {"containers": [{"name": "e", "image": "engine:2"}]}}}} for r in _v2_pd("hist")["spec"]["roles"]]}}
+    mc_kube.patch(RoleBasedGroup, "hist", changed, namespace=mc_ns, patch_type=PatchType.MERGE)
+    rec.wait(group_ready("hist", 2), READY_TIMEOUT, "hist Ready at generation 2")
+    rec.wait(lambda r: len([e for e in r.of("ControllerRevision") if e.type == "ADDED" and c.LABEL_GROUP_REVISION in e.obj["metadata"]["labels"]]) >= 2, 30, "two group revisions")
+
+    history = _plugin(mc_cluster, mc_ns, "rollout", "history", "hist")
+    rows = [line.split() for line in history.splitlines()[1:] if line.strip()]
+    assert [int(r[1]) for r in rows] == [1, 2], history  # the spec's revisions, not the roles' own
+    assert all(r[0].startswith("hist-") for r in rows)
+
+    _plugin(mc_cluster, mc_ns, "rollout", "undo", "hist")
+    assert _image(mc_kube, mc_ns, "hist") == "engine:1"
+    rec.wait(group_ready("hist", 3), READY_TIMEOUT, "hist Ready after the undo")
+    pods = [e.obj for e in rec.of("Pod") if e.type != "DELETED" and e.obj["metadata"]["name"].startswith("hist-")]
+    assert {p["spec"]["containers"][0]["image"] for p in pods if not p["metadata"].get("deletionTimestamp")} >= {"engine:1"}
