@@ -4,7 +4,7 @@ observed children as Metacontroller sends them (requests), pods (pods), and cond
 """
 
 from .conditions import condition, conditions_of, find_condition
-from .examples import EXAMPLES, ROOT, UPSTREAM_EXAMPLES, example_group, group_doc, parent
+from .examples import EXAMPLES, ROOT, UPSTREAM_EXAMPLES, V1ALPHA1, example_group, example_id, example_policies, group_doc, parent, role_template, workload_kinds
 from .http import post
 from .pods import (
     DELETED_AT,
@@ -48,6 +48,7 @@ __all__ = [
     "KEYS",
     "ROOT",
     "UPSTREAM_EXAMPLES",
+    "V1ALPHA1",
     "adapter_request",
     "by_kind",
     "child_key",
@@ -57,6 +58,8 @@ __all__ = [
     "controller",
     "customize_request",
     "example_group",
+    "example_id",
+    "example_policies",
     "finalize",
     "find_condition",
     "gang_pod",
@@ -71,6 +74,7 @@ __all__ = [
     "post",
     "related_pods",
     "related_profiles",
+    "role_template",
     "request",
     "set_request",
     "startup_stages",
@@ -81,5 +85,6 @@ __all__ = [
     "terminated",
     "uids",
     "workload_pods",
+    "workload_kinds",
     "workload_revision",
 ]

@@ -10,9 +10,20 @@ from typing import Any
 import yaml
 
 from hooks import constants as c
+from hooks.api import RoleSpec
+from hooks.conversion.v1alpha1 import to_hub
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+# The top-level examples (v1alpha2), and the one kept in the deprecated v1alpha1 to show the conversion.
+EXAMPLES = [*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "examples" / "v1alpha1" / "pd-disagg.yaml"]
+# The examples as they were written in v1alpha1 (same paths as under examples/), for the tests that
+# change their v1alpha1 fields: the core reads them converted (tests.support.requests.as_hub).
+V1ALPHA1 = ROOT / "tests" / "fixtures" / "v1alpha1"
+
+
+def example_id(path: Path) -> str:
+    """A test id for an example: its path under examples/ without .yaml (v1alpha1/pd-disagg)."""
+    return path.relative_to(ROOT / "examples").with_suffix("").as_posix()
 
 
 def _shared() -> Path:
@@ -36,6 +47,28 @@ def group_doc(path: Path) -> dict[str, Any]:
 def example_group(path: Path) -> dict[str, Any]:
     """The RoleBasedGroup of an example, as the API server would send it (namespaced, stamped)."""
     return parent(group_doc(path))
+
+
+def workload_kinds(group: dict[str, Any]) -> dict[str, str]:
+    """Each role's workload kind, of a group of either version: a v1alpha2 role's annotation or its
+    pattern's default (a v1alpha1 group read as v1alpha2, as the API server converts it)."""
+    hub = to_hub(group) if group.get("apiVersion") == c.API_VERSION_V1ALPHA1 else group
+    return {r["name"]: RoleSpec.model_validate(r).workload.kind for r in hub["spec"]["roles"]}
+
+
+def role_template(role: dict[str, Any]) -> dict[str, Any]:
+    """A role's own pod template, as written in either version: v1alpha2's in its pattern, v1alpha1's `template`."""
+    for pattern in ("standalonePattern", "leaderWorkerPattern"):
+        if pattern in role:
+            return role[pattern]["template"]
+    return role["template"]
+
+
+def example_policies(path: Path) -> dict[str, Any]:
+    """The CoordinatedPolicies of an example file as its groups' related objects (each binds the
+    group of its own name), as Metacontroller sends them; {} when the file has none."""
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == c.KIND_COORDINATED_POLICY]
+    return {c.RELATED_COORDINATED_POLICY: {f"default/{d['metadata']['name']}": parent(d) for d in docs}} if docs else {}
 
 
 UID = "00000000-0000-0000-0000-000000000001"

@@ -7,7 +7,7 @@ import pytest
 from hooks import constants as c
 from hooks.app import create_app
 from hooks.core import rbg
-from tests.support import ROOT, example_group, observe, request, sync
+from tests.support import V1ALPHA1, example_group, observe, request, sync
 from tests.support import post as _post
 from hooks.api import SyncRequest
 
@@ -34,7 +34,7 @@ def test_400_for_a_body_that_is_not_a_json_object(client, body):
 
 
 def _req():
-    return request(example_group(ROOT / "examples" / "minimal.yaml"))
+    return request(example_group(V1ALPHA1 / "minimal.yaml"))
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_a_failing_builder_is_a_500_that_changes_nothing_and_never_invalid_spec(
     from hooks.children import workloads
     from hooks.metrics import INTERNAL_ERRORS
 
-    group = example_group(ROOT / "examples" / "minimal.yaml")
+    group = example_group(V1ALPHA1 / "minimal.yaml")
     for role in group["spec"]["roles"]:
         role["workload"] = {"apiVersion": "apps/v1", "kind": kind}
     req = request(group)

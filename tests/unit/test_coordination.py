@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hooks import constants as c
 from hooks.core.coordination import Progress, allowed
-from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, sync
+from tests.support import ROOT, UPSTREAM_EXAMPLES, V1ALPHA1, by_kind, condition, example_group, example_policies, observe, request, sync
 
 UPSTREAM = UPSTREAM_EXAMPLES
 
@@ -66,7 +66,7 @@ def test_a_coordinated_rollout_always_finishes_within_the_skew(sizes, skew, cana
 # --- on the workloads --------------------------------------------------------------------------
 
 def coordinated_group(skew="10%", **rolling_update):
-    g = example_group(ROOT / "examples" / "pd-disagg.yaml")
+    g = example_group(V1ALPHA1 / "pd-disagg.yaml")
     for role in g["spec"]["roles"]:
         role["replicas"] = {"router": 1, "prefill": 10, "decode": 5}[role["name"]]
     g["spec"]["coordination"] = [
@@ -147,7 +147,7 @@ def test_a_coordinated_canary_stops_at_the_partition():
 
 
 def test_no_coordination_no_condition():
-    g = example_group(ROOT / "examples" / "pd-disagg.yaml")
+    g = example_group(V1ALPHA1 / "pd-disagg.yaml")
     assert all(cond["type"] != c.COND_COORDINATING for cond in sync(request(g)).status["conditions"])
 
 
@@ -173,16 +173,20 @@ def test_coordinated_scaling_grows_roles_in_step():
 )
 def test_coordination_and_rollout_examples_converge(path):
     g = example_group(path)
-    req = request(g)
+    policies = example_policies(path)  # our v1alpha2 examples' CoordinatedPolicy, named as the group
+    req = request(g, related=policies)
+    coordinated = False
     for _ in range(200):
         result = sync(req)
+        coordinated |= any(cond["type"] == c.COND_COORDINATING for cond in result.status["conditions"])
         if all(cond["status"] == "True" for cond in result.status["conditions"] if cond["type"] == c.COND_READY):
             break
         with_status = copy.deepcopy(g)
         with_status["status"] = result.status
-        req = request(with_status, observe(result.children))
+        req = request(with_status, observe(result.children), related=policies)
     assert condition(result.status, c.COND_READY)["status"] == "True"
     assert condition(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+    assert coordinated or not policies, "the example's CoordinatedPolicy was not read"
 
 
 def test_a_new_template_mid_rollout_starts_over_from_what_is_observed():

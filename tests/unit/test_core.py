@@ -9,11 +9,11 @@ from hooks import constants as c
 from hooks.api import SyncRequest
 from hooks.children.revision import template_hash
 from hooks.core import rbg
-from tests.support import ROOT, by_kind, condition, example_group, observe, request, sync
+from tests.support import V1ALPHA1, by_kind, condition, example_group, observe, request, sync
 from tests.support.requests import as_hub
 
-MINIMAL = ROOT / "examples" / "minimal.yaml"
-DIAMOND = ROOT / "examples" / "diamond.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
+DIAMOND = V1ALPHA1 / "diamond.yaml"
 
 
 def _group(**spec_changes):

@@ -23,7 +23,7 @@ from hooks.api import (
     RoleSpec,
 )
 from rbgcli import crdgen as generate
-from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
+from tests.support import EXAMPLES, ROOT, example_group, example_id, startup_stages, sync
 
 CRDS = ROOT / "crds"
 CRD_FILE = CRDS / "rolebasedgroups.workloads.x-k8s.io.yaml"
@@ -335,7 +335,7 @@ def test_no_keyword_a_crd_schema_forbids(path):
     walk(_schema(path))
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_status_the_hook_writes_fits_the_status_schema(example):
     """A status field the schema lacks would be pruned and rewritten on every sync."""
     for req in startup_stages(example_group(example)):

@@ -15,10 +15,10 @@ from hooks.children.podtemplate import add_decision
 from hooks.core import rbg
 from hooks.core.gang import Gang
 from tests.support.requests import as_hub
-from tests.support import ROOT, UPSTREAM_EXAMPLES, example_group, find_condition, observe, parent, request, sync
+from tests.support import UPSTREAM_EXAMPLES, V1ALPHA1, example_group, find_condition, observe, parent, request, sync
 
 KUBE, VOLCANO = c.CHILD_KUBE_POD_GROUP, c.CHILD_VOLCANO_POD_GROUP
-PD = ROOT / "examples" / "pd-disagg.yaml"
+PD = V1ALPHA1 / "pd-disagg.yaml"
 TIME = "2026-01-01T00:01:00Z"
 
 

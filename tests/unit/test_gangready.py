@@ -16,7 +16,7 @@ from hooks import constants as c
 from hooks.app import create_app
 from hooks.core import gangready
 from localcluster.cluster import GANG_READY_STAGE
-from tests.support import ROOT, by_kind, example_group, request, sync
+from tests.support import ROOT, V1ALPHA1, by_kind, example_group, request, sync
 from tests.support import gang_pod as pod, gang_request as req, post as _post, sync_gang as answer
 
 NAME, READY = c.LABEL_PODGROUP_NAME, c.LABEL_PODGROUP_READY
@@ -292,7 +292,7 @@ def test_the_deadlock_gangs_each_fit_alone_not_together_and_are_interleaved():
 
 def test_a_roles_template_labels_reach_its_pods_unchanged():
     """How RoleBasedGroup pods join a gang: the podgroup label in each role's template."""
-    group = example_group(ROOT / "examples" / "minimal.yaml")
+    group = example_group(V1ALPHA1 / "minimal.yaml")
     for role in group["spec"]["roles"]:
         role["template"].setdefault("metadata", {}).setdefault("labels", {})[NAME] = "my-gang"
     workloads = [ch for (kind, _), ch in by_kind(sync(request(group)).children).items() if kind in (c.KIND_STATEFULSET, c.KIND_DEPLOYMENT)]

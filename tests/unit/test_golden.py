@@ -9,6 +9,9 @@ Layout: tests/golden/<example path without .yaml>/<object name>/ holds, for one 
     customize-request.json, customize-response.json   the customize hook's call, where it has one
     <n>-request.json, <n>-response.json               sync step n (0, 1, ...)
 
+except a CoordinatedPolicy, which has the name of the group it binds: its folder is
+tests/golden/<example path without .yaml>/CoordinatedPolicy/<object name>/.
+
 Requests are posted as the very bytes of the request file; responses are stored indented, and the
 server's answer must be exactly their compact form (the key order included). The scenarios:
 
@@ -16,15 +19,17 @@ server's answer must be exactly their compact form (the key order included). The
   observes the previous answer's children as Metacontroller shows them, every workload ready,
   until the answer's children no longer change. The request carries the child types the
   registration would: metacontroller/'s, plus LeaderWorkerSets for a group with an LWS role
-  (overlays/leaderworkerset) and the PodGroup type its podGroupPolicy names (overlays/volcano or
-  overlays/scheduler-plugins). `related` holds what the customize answer asked for: the
-  ClusterEngineRuntimeProfiles of the same example file, and the pods of its workloads (Running,
-  Ready, at the workload's revision).
+  (overlays/leaderworkerset) and the PodGroup type its gang annotations (or a v1alpha1 group's
+  podGroupPolicy) name (overlays/volcano or overlays/scheduler-plugins). `related` holds what the
+  customize answer asked for: the ClusterEngineRuntimeProfiles and the CoordinatedPolicies of the
+  same example file, and the pods of its workloads (Running, Ready, at the workload's revision).
 - RoleBasedGroupScalingAdapter (/rbgsa/customize, /rbgsa/sync): an example's own documents, and
   the adapters a group of the example creates (folder named as the adapter): the group as it ends
   its startup, and the target role's pods, are related; each step observes the previous status.
 - RoleBasedGroupSet, both forms (/rbgs/sync): as a group, its members observed with the status
   their own startup (the RoleBasedGroup scenario) ends with, and its observedGeneration.
+- CoordinatedPolicy (/cpolicy/customize, /cpolicy/sync): the group of its name in the same example
+  file, as it ends its startup, is related; each step observes the previous status.
 - gang-ready pods (/gangready/customize, /gangready/sync): a pod labelled with a gang, its gang
   the pods of its file with the same label; step 0 all Pending, step 1 all Running, step 2 the
   target with the labels of answer 1 and Succeeded (KWOK's pod-complete-on-ready Stage).
@@ -46,7 +51,10 @@ import pytest
 import yaml
 
 from hooks import constants as c
+from hooks.api import RoleSpec
 from hooks.app import create_app
+from hooks.conversion.v1alpha1 import to_hub
+from hooks.validation.policies import gang
 from tests.support import (
     KEYS,
     ROOT,
@@ -151,16 +159,18 @@ def _time(step: int) -> str:
 # RoleBasedGroup ---------------------------------------------------------------------------------
 
 
-def group_types(spec: dict[str, Any]) -> list[str]:
-    """The optional child types registered for a group like this: the overlay it needs."""
+def group_types(obj: dict[str, Any]) -> list[str]:
+    """The optional child types registered for a group like this (either version): the overlay it needs."""
+    hub = to_hub(obj) if obj.get("apiVersion") == c.API_VERSION_V1ALPHA1 else obj
     types = []
-    roles = [r for r in spec.get("roles") or [] if isinstance(r, dict)]
-    if any((r.get("workload") or {}).get("kind") == c.KIND_LWS for r in roles):
+    roles = [RoleSpec.model_validate(r) for r in (hub.get("spec") or {}).get("roles") or []]
+    if any(r.workload.kind == c.KIND_LWS for r in roles):
         types.append(c.CHILD_LWS)
-    policy = spec.get("podGroupPolicy") or {}
-    if "kubeScheduling" in policy:
+    policy = gang((hub.get("metadata") or {}).get("annotations") or {})
+    assert not hasattr(policy, "path"), f"the example's gang annotations are invalid: {policy}"
+    if policy is not None and policy.kube_scheduling is not None:
         types.append(c.CHILD_KUBE_POD_GROUP)
-    if "volcanoScheduling" in policy:
+    elif policy is not None and policy.volcano_scheduling is not None:
         types.append(c.CHILD_VOLCANO_POD_GROUP)
     return types
 
@@ -198,18 +208,20 @@ class GroupRun:
     children: dict[str, dict[str, Any]]  # as last observed
 
 
-def run_group(folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> GroupRun:
+def run_group(
+    folder: str, obj: dict[str, Any], profiles: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]] | None = None
+) -> GroupRun:
     case = Case(folder)
-    types = group_types(obj.get("spec") or {})
+    types = group_types(obj)
     answer = case.call("customize", "/customize", customize_request(obj))
     wants_pods = any(r["resource"] == "pods" for r in answer["relatedResources"])
-    req = request(obj, related=group_related(answer, profiles, {}, _time(0)), types=types)
+    req = request(obj, related=group_related(answer, profiles, {}, _time(0), policies), types=types)
     resp = case.call("0", "/sync", req)
     for step in range(1, MAX_STEPS):
         with_status = copy.deepcopy(obj)
         with_status["status"] = resp["status"]
         children = observed_children(resp["children"], types, _time(step), wants_pods)
-        req = request(with_status, children, group_related(answer, profiles, children, _time(step)))
+        req = request(with_status, children, group_related(answer, profiles, children, _time(step), policies))
         previous, resp = resp, case.call(str(step), "/sync", req)
         if resp["children"] == previous["children"]:
             final = copy.deepcopy(obj)
@@ -259,6 +271,28 @@ def run_adapter(folder: str, obj: dict[str, Any], groups: dict[str, dict[str, An
             return case
         previous, current = resp, {**copy.deepcopy(obj), "status": resp["status"]}
     raise AssertionError(f"{folder}: the adapter's status did not settle in {MAX_STEPS} steps")
+
+
+# CoordinatedPolicy ------------------------------------------------------------------------------
+
+
+def run_policy(folder: str, obj: dict[str, Any], groups: dict[str, dict[str, Any]]) -> Case:
+    case = Case(folder)
+    answer = case.call("customize", "/cpolicy/customize", customize_request(obj, "coordinatedpolicy"))
+    related: dict[str, Any] = {}
+    for res in answer["relatedResources"]:
+        if res["resource"] == "rolebasedgroups":
+            related[c.CHILD_RBG] = {f"{NAMESPACE}/{n}": groups[n] for n in res["names"] if n in groups}
+        else:
+            raise AssertionError(f"a related resource the scenario does not provide: {res}")
+    current, previous = obj, None
+    for step in range(MAX_STEPS):
+        req = {"controller": {"metadata": {"name": "coordinatedpolicy"}}, "parent": current, "children": {}, "related": related, "finalizing": False}
+        resp = case.call(str(step), "/cpolicy/sync", req)
+        if resp == previous:
+            return case
+        previous, current = resp, {**copy.deepcopy(obj), "status": resp["status"]}
+    raise AssertionError(f"{folder}: the policy's status did not settle in {MAX_STEPS} steps")
 
 
 # RoleBasedGroupSet ------------------------------------------------------------------------------
@@ -328,13 +362,15 @@ def example_cases(path: Path) -> Iterator[Case | Skip]:
     docs = documents(path)
     example = path.relative_to(EXAMPLES_DIR).with_suffix("").as_posix()
     profiles = {d.name: d.obj for d in docs if d.kind == c.KIND_ENGINE_RUNTIME_PROFILE}
+    # A CoordinatedPolicy binds the group of its name: related to that group, as Metacontroller sends it.
+    policies = {d.name: parent(d.obj) for d in docs if d.kind == c.KIND_COORDINATED_POLICY and d.obj.get("apiVersion") == c.API_VERSION}
     groups: dict[str, dict[str, Any]] = {}
     created_adapters: list[tuple[dict[str, Any], dict[str, dict[str, Any]]]] = []
     for doc in docs:
         folder = f"{example}/{doc.name}"
         api_group = doc.obj.get("apiVersion", "").split("/")[0]
         if doc.kind == c.KIND_RBG and api_group == c.GROUP:
-            run = run_group(folder, parent(doc.obj), profiles)
+            run = run_group(folder, parent(doc.obj), profiles, policies)
             groups[doc.name] = run.final
             for child in run.children.get(c.CHILD_ADAPTER, {}).values():
                 created_adapters.append((adapter_of(child, run.final), run.children))
@@ -343,6 +379,8 @@ def example_cases(path: Path) -> Iterator[Case | Skip]:
             yield run_set(folder, parent(doc.obj), profiles)
         elif doc.kind == c.KIND_RBGSA and api_group == c.GROUP:
             created_adapters.append((parent(doc.obj), {}))
+        elif doc.kind == c.KIND_COORDINATED_POLICY and doc.obj.get("apiVersion") == c.API_VERSION:
+            pass  # after every group of the file, below: it reports on the group of its name
         elif doc.kind == "Pod" and doc.obj.get("apiVersion") == "v1":
             gang = (doc.obj["metadata"].get("labels") or {}).get(c.LABEL_PODGROUP_NAME)
             if gang is None:
@@ -356,6 +394,8 @@ def example_cases(path: Path) -> Iterator[Case | Skip]:
             raise AssertionError(f"{path}: no scenario for a {doc.kind} ({doc.obj.get('apiVersion')}): add one, or a reason to SKIPPED")
     for adapter, children in created_adapters:  # after every group of the file: an adapter's target may come later
         yield run_adapter(f"{example}/{adapter['metadata']['name']}", adapter, groups, children, _time(MAX_STEPS))
+    for name, policy in policies.items():
+        yield run_policy(f"{example}/{c.KIND_COORDINATED_POLICY}/{name}", policy, groups)
 
 
 def _all() -> tuple[list[Case], list[Skip]]:
@@ -407,7 +447,7 @@ def _route(req: dict[str, Any], customize: bool) -> str:
     kind = req["parent"]["kind"]
     if kind == "Pod":
         return "/gangready/customize"
-    prefix = {c.KIND_RBG: "", c.KIND_RBGS: "/rbgs", c.KIND_RBGSA: "/rbgsa"}[kind]
+    prefix = {c.KIND_RBG: "", c.KIND_RBGS: "/rbgs", c.KIND_RBGSA: "/rbgsa", c.KIND_COORDINATED_POLICY: "/cpolicy"}[kind]
     return f"{prefix}/customize" if customize else f"{prefix}/sync"
 
 

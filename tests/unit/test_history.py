@@ -9,10 +9,10 @@ from hooks.children.revision import controller_revision, template_hash
 from hooks.core.history import numbering
 from hooks.validation import Invalid, parse_spec
 from tests.support import hub
-from tests.support import ROOT, by_kind, example_group, observe, request, sync
+from tests.support import V1ALPHA1, by_kind, example_group, observe, request, sync
 
-MINIMAL = ROOT / "examples" / "minimal.yaml"
-PD = ROOT / "examples" / "pd-disagg.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
+PD = V1ALPHA1 / "pd-disagg.yaml"
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from tests.support.plans import services_of, workload_of
 from hooks.core import rbg
 from hooks.validation import parse_spec
 from tests.support.requests import as_hub
-from tests.support import ROOT, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync
+from tests.support import V1ALPHA1, by_kind, condition, example_group, go_json, observe, parent, request, startup_stages, sync
 from tests.support import hub
 
-PD = ROOT / "examples" / "pd-disagg.yaml"
+PD = V1ALPHA1 / "pd-disagg.yaml"
 CONTAINER = {"spec": {"containers": [{"name": "c", "image": "i"}]}}
 
 

@@ -8,10 +8,10 @@ import pytest
 from hooks import constants as c
 from hooks.app import create_app
 from hooks.naming import group_unique_key
-from tests.support import ROOT, condition, example_group, observe, related_pods, request, sync
+from tests.support import V1ALPHA1, condition, example_group, observe, related_pods, request, sync
 from tests.support import pod as _pod
 
-MINIMAL = ROOT / "examples" / "minimal.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
 CUSTOMIZE = {"webhook": {"url": "http://hooks/customize"}}
 REVISION = "minimal-db-5d4f8"
 

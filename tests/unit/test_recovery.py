@@ -8,11 +8,11 @@ import pytest
 from hooks import constants as c
 from hooks.api import RecoveryPolicy, RoleSpec
 from hooks.core.recovery import backoff, detect, effective_policy, fingerprint
-from tests.support import ROOT, condition, container_status, example_group, observe, related_pods, request, sync, terminated
+from tests.support import V1ALPHA1, condition, container_status, example_group, observe, related_pods, request, sync, terminated
 from tests.support import pod as support_pod
 from tests.support import hub
 
-MINIMAL = ROOT / "examples" / "minimal.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
 T0 = "2026-01-01T00:10:00Z"
 REV = "rev-1"
 CREATED = "2026-01-01T00:02:00Z"

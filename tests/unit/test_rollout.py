@@ -17,9 +17,9 @@ from hooks.conversion.v1alpha1 import to_hub
 from rbgcli.main import parser
 from rbgcli.cluster import Failed, _patched, colour, pause_plan, undo_plan
 from rbgclient.kube import user_config
-from tests.support import ROOT, container_status, example_group, observe, pod, request, sync
+from tests.support import V1ALPHA1, container_status, example_group, observe, pod, request, sync
 
-PD = ROOT / "examples" / "pd-disagg.yaml"
+PD = V1ALPHA1 / "pd-disagg.yaml"
 UID = "5b1f1d2e-0000-4000-8000-000000000001"
 NEW_IMAGE = "lmsysorg/sglang:v0.5.4"
 

@@ -22,13 +22,13 @@ import pytest
 import yaml
 
 from hooks import constants as c
-from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, example_group, observe, parent, request, sync
+from tests.support import UPSTREAM_EXAMPLES, V1ALPHA1, by_kind, example_group, observe, parent, request, sync
 
 Obj = dict[str, Any]
 NAMESPACE = "default"
 UPSTREAM = UPSTREAM_EXAMPLES.parent.parent  # ../shared/upstream
 SGLANG_PD = UPSTREAM_EXAMPLES / "pd-disagg" / "sglang" / "sglang-pd.yaml"
-MINIMAL = ROOT / "examples" / "minimal.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
 
 
 def _hard_coded() -> list[Path]:

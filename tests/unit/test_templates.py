@@ -9,7 +9,7 @@ from hooks import constants as c
 from hooks.validation import resolve
 from hooks.validation import Invalid, parse_spec
 from tests.support import hub
-from tests.support import ROOT, UPSTREAM_EXAMPLES, by_kind, condition, example_group, observe, request, startup_stages, sync
+from tests.support import UPSTREAM_EXAMPLES, V1ALPHA1, by_kind, condition, example_group, observe, request, startup_stages, sync
 
 UPSTREAM_EXAMPLE = UPSTREAM_EXAMPLES / "basics" / "rbg-with-roletemplates.yaml"
 NGINX = {"name": "nginx", "image": "nginx:1.24", "resources": {"requests": {"memory": "64Mi", "cpu": "100m"}}}
@@ -62,7 +62,7 @@ def test_upstream_example_gives_the_children_of_the_same_group_written_out():
 def _shared_group():
     """a and b use the shared template `base`; c has its own."""
     own = {"spec": {"containers": [{"name": "c", "image": "own:1"}]}}
-    return example_group(ROOT / "examples" / "minimal.yaml") | {
+    return example_group(V1ALPHA1 / "minimal.yaml") | {
         "spec": {
             "startupPolicy": "Parallel",
             "roleTemplates": [{"name": "base", "template": {"spec": {"containers": [{"name": "main", "image": "engine:1"}]}}}],
@@ -123,7 +123,7 @@ def test_resolve_keeps_own_templates_and_leaves_plain_roles():
 
 
 def test_resolve_of_a_spec_without_role_templates_is_the_spec():
-    spec = parse_spec("minimal", hub.group(example_group(ROOT / "examples" / "minimal.yaml")["spec"])["spec"])
+    spec = parse_spec("minimal", hub.group(example_group(V1ALPHA1 / "minimal.yaml")["spec"])["spec"])
     assert resolve(spec) is spec
 
 

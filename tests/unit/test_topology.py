@@ -6,9 +6,9 @@ import pytest
 
 from hooks import constants as c
 from hooks.naming import group_unique_key
-from tests.support import ROOT, by_kind, example_group, request, sync
+from tests.support import V1ALPHA1, by_kind, example_group, request, sync
 
-MINIMAL = ROOT / "examples" / "minimal.yaml"
+MINIMAL = V1ALPHA1 / "minimal.yaml"
 KEY = group_unique_key("default", "minimal")
 
 
