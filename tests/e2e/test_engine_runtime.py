@@ -75,7 +75,7 @@ def _group(name: str, profile: str, replicas: int = 1) -> Obj:
         "engineRuntimes": [{"profileName": profile, "containers": [{"name": "agent", "args": ["--role=app"]}]}],
         "template": {"spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}},
     }
-    return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": [role]}}
+    return {"apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": [role]}}
 
 
 def _profile(name: str, image: str, strategy: str) -> Obj:

@@ -50,7 +50,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluste
             "apiVersion": c.API_VERSION,
             "kind": c.KIND_RBGS,
             "metadata": {"name": UPSTREAM_SET},
-            "spec": {"replicas": 1, "template": {"roles": [{"name": "a", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}]}},
+            "spec": {"replicas": 1, "groupTemplate": {"spec": {"roles": [{"name": "a", "standalonePattern": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}]}}},
         }
         seed = (ROOT / "examples" / "sets" / "seed-set.yaml").read_text()  # applies unchanged: kind RoleBasedGroupSet
         applied = cluster.kubectl("apply", "-n", NS, "-f", "-", input=yaml.safe_dump(upstream) + "---\n" + seed)
@@ -76,7 +76,7 @@ def test_upstream_names_reach_upstream_sets(api_server, name):
 @pytest.mark.parametrize("name", [c.SEED_SHORT_NAME, c.SEED_PLURAL, c.SEED_SINGULAR, f"{c.SEED_PLURAL}.{c.SEED_GROUP}",
                                   f"{c.SEED_SINGULAR}.{c.SEED_GROUP}", f"{c.KIND_RBGS}.{c.SEED_GROUP}",
                                   f"{c.KIND_RBGS.lower()}.{c.SEED_GROUP}",  # what `kubectl apply` prints
-                                  f"{c.KIND_RBGS}.{c.VERSION}.{c.SEED_GROUP}"])
+                                  f"{c.KIND_RBGS}.{c.VERSION_V1ALPHA1}.{c.SEED_GROUP}"])
 def test_seed_names_reach_seed_sets(api_server, name):
     assert _listed(api_server, name) == [c.SEED_API_VERSION, SEED_SET]
 

@@ -41,7 +41,7 @@ def group_doc() -> Obj:
         }
 
     return {
-        "apiVersion": c.API_VERSION,
+        "apiVersion": c.API_VERSION_V1ALPHA1,
         "kind": c.KIND_RBG,
         "metadata": {"name": "rec"},
         "spec": {

@@ -18,7 +18,7 @@ from tests.support import UPSTREAM_EXAMPLES, condition, example_group, request, 
 
 def group(name: str, ns: str) -> dict:
     return {
-        "apiVersion": c.API_VERSION,
+        "apiVersion": c.API_VERSION_V1ALPHA1,
         "kind": c.KIND_RBG,
         "metadata": {
             "name": name,
