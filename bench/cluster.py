@@ -98,7 +98,7 @@ def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED) -> di
             "name": name,
             "replicas": pods_per_role,
             "servicePorts": [{"name": "http", "port": 8000}],
-            "template": {"spec": {"containers": [container]}},
+            "standalonePattern": {"template": {"spec": {"containers": [container]}}},
         }
         if name in DEPENDENCIES:
             out["dependencies"] = DEPENDENCIES[name]
