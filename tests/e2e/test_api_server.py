@@ -14,7 +14,7 @@ from lightkube.types import PatchType
 from hooks import constants as c
 from localcluster.cluster import third_party_crds
 from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict
-from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
+from tests.support import EXAMPLES, ROOT, example_group, example_id, startup_stages, sync, workload_kinds
 
 
 def _doc(path):
@@ -49,12 +49,16 @@ def _patch_status(kube, ns, name, status):
     return as_dict(patched)["status"]
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_examples_are_accepted_with_upstream_defaults(cluster, ns, example):
-    stored = _create(cluster, ns, _doc(example))
+    stored = _create(cluster, ns, _doc(example))  # as written: v1alpha2, or the kept v1alpha1 one
     for role in stored["spec"]["roles"]:
         assert role["replicas"] >= 0
-        assert role["workload"]["apiVersion"] == "apps/v1" and role["workload"]["kind"] in ("StatefulSet", "Deployment")
+        if stored["apiVersion"] == c.API_VERSION_V1ALPHA1:
+            assert role["workload"]["apiVersion"] == "apps/v1" and role["workload"]["kind"] in ("StatefulSet", "Deployment")
+        else:
+            assert role["podManagementPolicy"] == "Parallel" and "standalonePattern" in role
+    assert set(workload_kinds(stored).values()) <= {"StatefulSet", "Deployment"}
 
 
 def test_upstream_manifest_applies_unchanged(kube, ns, cluster):
@@ -233,7 +237,7 @@ def test_kubectl_explain_walks_into_the_pod_template(cluster):
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_status_the_hooks_write_is_stored_unpruned(kube, ns, cluster, example):
     """A pruned status field would make Metacontroller rewrite the status on every sync."""
     _create(cluster, ns, _doc(example))

@@ -21,7 +21,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 from hooks import constants as c
 from rbgclient.kube import RoleBasedGroupScalingAdapter, apply_manifests, as_dict, wait_for
 from tests.e2e.watch import pod_ready as ready
-from tests.support import EXAMPLES, ROOT, example_group, request, startup_stages, sync
+from tests.support import EXAMPLES, ROOT, example_group, example_id, request, startup_stages, sync, workload_kinds
 
 CHILD_KINDS = {c.CHILD_CONFIGMAP: ConfigMap, c.CHILD_SERVICE: Service, c.CHILD_STATEFULSET: StatefulSet,
                c.CHILD_DEPLOYMENT: Deployment, c.CHILD_ADAPTER: RoleBasedGroupScalingAdapter,
@@ -73,7 +73,7 @@ def wait_pods_ready(kube: Client, ns: str, group: str, count: int) -> list[dict]
     )
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_children_are_stored_as_emitted_and_their_pods_become_ready(kube, ns, example):
     children = final_children(example, ns)
     apply(kube, ns, children)
@@ -83,14 +83,14 @@ def test_children_are_stored_as_emitted_and_their_pods_become_ready(kube, ns, ex
 
     group = example_group(example)
     name = group["metadata"]["name"]
-    roles = {r["name"]: r for r in group["spec"]["roles"]}
+    roles, kinds = {r["name"]: r for r in group["spec"]["roles"]}, workload_kinds(group)
     running = wait_pods_ready(kube, ns, name, sum(r.get("replicas", 1) for r in roles.values()))
     for pod in running:
         labels = pod["metadata"]["labels"]
         role = labels[c.LABEL_ROLE_NAME]
         assert labels[c.LABEL_GROUP_NAME_V2] == name and labels[c.LABEL_ROLE_NAME_V2] == role
         assert len(labels[c.LABEL_GROUP_UNIQUE_KEY]) == 40
-        statefulset = roles[role].get("workload", {}).get("kind", "StatefulSet") == "StatefulSet"
+        statefulset = kinds[role] == "StatefulSet"
         for container in pod["spec"]["containers"]:
             env = {e["name"]: e for e in container["env"]}
             assert env["GROUP_NAME"]["value"] == env["RBG_GROUP_NAME"]["value"] == name

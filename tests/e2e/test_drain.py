@@ -21,7 +21,7 @@ from lightkube.types import PatchType
 from hooks import constants as c
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Recorder, group_ready, pod_ready
-from tests.support import ROOT
+from tests.support import ROOT, role_template
 
 pytestmark = pytest.mark.metacontroller
 
@@ -105,7 +105,7 @@ def test_an_upgrade_drains_one_server_at_a_time(mc_kube: Client, rec: Recorder, 
     spec = started(mc_kube, rec, mc_ns)
     old = {name: pod["metadata"]["uid"] for name, pod in rec.live("Pod").items() if name.startswith(STS)}
     upgraded = copy.deepcopy(spec)
-    upgraded["roles"][2]["template"]["spec"]["containers"][0]["image"] = "apache/uniffle:0.10.0"
+    role_template(upgraded["roles"][2])["spec"]["containers"][0]["image"] = "apache/uniffle:0.10.0"
     patch_spec(mc_kube, mc_ns, upgraded)
     drained_at = {}
     for k in (2, 1, 0):

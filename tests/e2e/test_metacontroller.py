@@ -22,7 +22,7 @@ from hooks import constants as c
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import EXAMPLES, ROOT, condition as cond, group_doc, pods_of
+from tests.support import EXAMPLES, ROOT, condition as cond, example_id, group_doc, pods_of, workload_kinds
 
 pytestmark = pytest.mark.metacontroller
 
@@ -35,10 +35,6 @@ READY_TIMEOUT = 60
 
 def roles(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in doc["spec"]["roles"]}
-
-
-def workload_kind(role: dict[str, Any]) -> str:
-    return (role.get("workload") or {}).get("kind", "StatefulSet")
 
 
 def set_spec(kube: Client, ns: str, name: str, spec: dict[str, Any]) -> int:
@@ -64,14 +60,14 @@ def apply_and_wait_ready(kube: Client, rec: Recorder, ns: str, path: Path) -> di
 
 
 # --- startup -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_every_example_becomes_ready_in_dependency_order(mc_kube, rec, mc_ns, example):
     doc = apply_and_wait_ready(mc_kube, rec, mc_ns, example)
-    name, spec_roles = doc["metadata"]["name"], roles(doc)
+    name, spec_roles, kinds = doc["metadata"]["name"], roles(doc), workload_kinds(doc)
 
     # Each dependant's workload was created after every pod of each dependency was Ready.
     for role, spec in spec_roles.items():
-        created = rec.of(workload_kind(spec), f"{name}-{role}", "ADDED")
+        created = rec.of(kinds[role], f"{name}-{role}", "ADDED")
         assert len(created) == 1, f"{role}: created {len(created)} times"
         for dep in spec.get("dependencies") or []:
             dep_pods = pods_of(rec, name, dep)

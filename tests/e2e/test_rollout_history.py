@@ -24,7 +24,7 @@ from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, as_dict
 from tests.e2e.test_metacontroller import PD, READY_TIMEOUT, apply_and_wait_ready, set_spec
 from tests.e2e.watch import Recorder, group_ready, pod_ready
-from tests.support import ROOT
+from tests.support import ROOT, role_template
 
 pytestmark = pytest.mark.metacontroller
 
@@ -58,7 +58,7 @@ def stored_hash(kube: Client, ns: str, role: str) -> str:
 
 def with_image(spec: dict[str, Any], role: str, image: str) -> dict[str, Any]:
     out = copy.deepcopy(spec)
-    next(r for r in out["roles"] if r["name"] == role)["template"]["spec"]["containers"][0]["image"] = image
+    role_template(next(r for r in out["roles"] if r["name"] == role))["spec"]["containers"][0]["image"] = image
     return out
 
 

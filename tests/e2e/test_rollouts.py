@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+import yaml
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import Pod
@@ -27,7 +28,7 @@ from hooks import constants as c
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.watch import Event, Recorder, group_ready, pod_ready
-from tests.support import ROOT, UPSTREAM_EXAMPLES as UPSTREAM, find_condition as cond, group_doc, uids
+from tests.support import ROOT, UPSTREAM_EXAMPLES as UPSTREAM, find_condition as cond, group_doc, role_template, uids
 
 pytestmark = pytest.mark.metacontroller
 
@@ -40,8 +41,9 @@ Obj = dict[str, Any]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def apply_ready(kube: Client, rec: Recorder, ns: str, doc: Obj) -> Obj:
-    apply_manifests(kube, [doc], namespace=ns)
+def apply_ready(kube: Client, rec: Recorder, ns: str, doc: Obj, *others: Obj) -> Obj:
+    """Apply the group `doc` (after `others`, e.g. its CoordinatedPolicy) and wait until it is Ready."""
+    apply_manifests(kube, [*others, doc], namespace=ns)
     name = doc["metadata"]["name"]
     rec.wait(group_ready(name), TIMEOUT, f"{name} Ready")
     return doc
@@ -61,7 +63,7 @@ def role(spec: Obj, name: str) -> Obj:
 def with_images(spec: Obj, img: str, *roles: str) -> Obj:
     out = copy.deepcopy(spec)
     for name in roles:
-        role(out, name)["template"]["spec"]["containers"][0]["image"] = img
+        role_template(role(out, name))["spec"]["containers"][0]["image"] = img
     return out
 
 
@@ -228,12 +230,12 @@ PAUSABLE = {
     "metadata": {"name": "pausable"},
     "spec": {
         "roles": [
-            {"name": "engine", "replicas": 3, "template": {"spec": {"containers": [{"name": "engine", "image": OLD}]}}},
+            {"name": "engine", "replicas": 3, "standalonePattern": {"template": {"spec": {"containers": [{"name": "engine", "image": OLD}]}}}},
             {
                 "name": "gateway",
                 "replicas": 2,
-                "workload": {"apiVersion": "apps/v1", "kind": "Deployment"},
-                "template": {"spec": {"containers": [{"name": "gateway", "image": OLD}]}},
+                "annotations": {c.ANNOTATION_ROLE_WORKLOAD_TYPE: "apps/v1/Deployment"},
+                "standalonePattern": {"template": {"spec": {"containers": [{"name": "gateway", "image": OLD}]}}},
             },
         ]
     },
@@ -339,9 +341,11 @@ def check_in_step(rec: Recorder, sizes: dict[str, int], changed_rv: int, bound: 
 
 
 def coordinated_setup(kube: Client, rec: Recorder, ns: str) -> tuple[Obj, dict[str, int], Fraction]:
-    doc = apply_ready(kube, rec, ns, group_doc(ROLLOUTS / "coordinated.yaml"))  # prefill 4, decode 2
+    path = ROLLOUTS / "coordinated.yaml"
+    (policy,) = [d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == c.KIND_COORDINATED_POLICY]
+    doc = apply_ready(kube, rec, ns, group_doc(path), policy)  # prefill 4, decode 2; the policy of its name
     sizes = {r["name"]: r["replicas"] for r in doc["spec"]["roles"]}
-    skew = doc["spec"]["coordination"][0]["strategy"]["rollingUpdate"]["maxSkew"]  # 25%, maxUnavailable 1
+    skew = policy["spec"]["policies"][0]["strategy"]["rollingUpdate"]["maxSkew"]  # 25%, maxUnavailable 1
     return doc, sizes, one_pod_bound(skew, list(sizes.values()))
 
 

@@ -64,6 +64,11 @@ def small_set(name: str, replicas: int, image: str = "nginx:1.27", **spec: Any) 
     }
 
 
+def set_roles(doc: Obj) -> list[Obj]:
+    """The roles of a set's group template: v1alpha2's groupTemplate.spec, v1alpha1's template."""
+    return doc["spec"]["groupTemplate"]["spec"]["roles"] if "groupTemplate" in doc["spec"] else doc["spec"]["template"]["roles"]
+
+
 def small_group(name: str, replicas: int = 2, adapter: bool = True) -> Obj:
     role = {
         "name": "worker", "replicas": replicas, "scalingAdapter": {"enable": adapter},
@@ -229,7 +234,7 @@ def test_set_example_becomes_ready(mc_cluster, mc_kube, rec, mc_ns, example):
     doc = doc_of(example)
     group = assert_set_ready(mc_cluster, rec, mc_ns, doc["metadata"]["name"])
     for m in group.values():
-        assert [r["name"] for r in m["spec"]["roles"]] == [r["name"] for r in doc["spec"]["template"]["roles"]]
+        assert [r["name"] for r in m["spec"]["roles"]] == [r["name"] for r in set_roles(doc)]
         for k, v in (doc["metadata"].get("labels") or {}).items():
             assert labels(m)[k] == v  # the set's labels reach every member
         for k, v in (doc["metadata"].get("annotations") or {}).items():

@@ -18,14 +18,15 @@ from lightkube.types import PatchType
 
 from hooks import constants as c
 from rbgclient.kube import CoordinatedPolicy, RoleBasedGroup, apply_manifests, as_dict
-from tests.e2e.test_metacontroller import PD, hook_calls, spec_writes
+from tests.e2e.test_metacontroller import hook_calls, spec_writes
 from tests.e2e.watch import Recorder, group_ready
-from tests.support import condition
+from tests.support import ROOT, condition
 
 pytestmark = pytest.mark.metacontroller
 
 KINDS = (RoleBasedGroup, StatefulSet, Deployment, Service, ConfigMap, Pod, CoordinatedPolicy, ControllerRevision)
 READY_TIMEOUT = 60
+PD = ROOT / "examples" / "v1alpha1" / "pd-disagg.yaml"  # the example kept in v1alpha1
 
 
 def _pod_changes(events):
@@ -55,7 +56,7 @@ def test_a_group_written_as_v1alpha1_is_read_and_written_as_v1alpha2_without_a_w
 
 
 def _v2_pd(name: str) -> dict:
-    """examples/pd-disagg.yaml's group as written in v1alpha2."""
+    """examples/pd-disagg.yaml's prefill and decode, smaller."""
     return {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBG,
