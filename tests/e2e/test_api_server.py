@@ -61,6 +61,35 @@ def test_examples_are_accepted_with_upstream_defaults(cluster, ns, example):
     assert set(workload_kinds(stored).values()) <= {"StatefulSet", "Deployment"}
 
 
+def _ours(path):
+    """The documents of an example file in our API groups."""
+    return [d for d in yaml.safe_load_all(path.read_text()) if d and d["apiVersion"].split("/")[0] in (c.GROUP, c.SEED_GROUP)]
+
+
+@pytest.mark.parametrize("path", [p for p in sorted((ROOT / "examples").rglob("*.yaml")) if _ours(p)], ids=example_id)
+def test_every_document_of_ours_in_the_examples_is_accepted_as_written(cluster, ns, path):
+    """Groups, sets and CoordinatedPolicies of every example file (v1alpha2, the kept v1alpha1 one, the
+    seed form), created with kubectl's strict validation: no field pruned or unknown."""
+    for doc in _ours(path):
+        stored = _create(cluster, ns, doc)
+        assert (stored["apiVersion"], stored["kind"]) == (doc["apiVersion"], doc["kind"])
+        assert contains(stored["spec"], doc["spec"]) == [], f"{doc['kind']} {doc['metadata']['name']} stored otherwise than written"
+        assert stored["metadata"].get("annotations", {}) == doc["metadata"].get("annotations", {})
+
+
+def contains(stored, written, path="spec") -> list[str]:
+    """Where `stored` lacks or differs from what `written` sets (the API server may add defaults)."""
+    if isinstance(written, dict):
+        if not isinstance(stored, dict):
+            return [f"{path}: {stored!r}"]
+        return [d for k, v in written.items() for d in contains(stored.get(k), v, f"{path}.{k}")]
+    if isinstance(written, list):
+        if not isinstance(stored, list) or len(stored) != len(written):
+            return [f"{path}: {stored!r} != {written!r}"]
+        return [d for i, (s, v) in enumerate(zip(stored, written)) for d in contains(s, v, f"{path}[{i}]")]
+    return [] if stored == written else [f"{path}: stored {stored!r}, written {written!r}"]
+
+
 def test_upstream_manifest_applies_unchanged(kube, ns, cluster):
     """An sgl-project/rbg style manifest: workload {}, engineRuntimes, scalingAdapter, integer quantities."""
     manifest = f"""
