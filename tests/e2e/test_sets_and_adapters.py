@@ -57,10 +57,10 @@ def doc_of(path: Path) -> Obj:
 
 def small_set(name: str, replicas: int, image: str = "nginx:1.27", **spec: Any) -> Obj:
     """A set of groups of one StatefulSet role with two pods."""
-    role = {"name": "worker", "replicas": 2, "template": {"spec": {"containers": [{"name": "w", "image": image}]}}}
+    role = {"name": "worker", "replicas": 2, "standalonePattern": {"template": {"spec": {"containers": [{"name": "w", "image": image}]}}}}
     return {
         "apiVersion": c.API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": name},
-        "spec": {"replicas": replicas, **spec, "template": {"roles": [role]}},
+        "spec": {"replicas": replicas, **spec, "groupTemplate": {"spec": {"roles": [role]}}},
     }
 
 
@@ -72,7 +72,7 @@ def set_roles(doc: Obj) -> list[Obj]:
 def small_group(name: str, replicas: int = 2, adapter: bool = True) -> Obj:
     role = {
         "name": "worker", "replicas": replicas, "scalingAdapter": {"enable": adapter},
-        "template": {"spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]}},
+        "standalonePattern": {"template": {"spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]}}},
     }
     return {"apiVersion": c.API_VERSION, "kind": c.KIND_RBG, "metadata": {"name": name}, "spec": {"roles": [role]}}
 
@@ -245,7 +245,7 @@ def test_seed_form_makes_the_members_the_upstream_form_would(mc_cluster, mc_kube
     seed = doc_of(SEED)
     roles = [{"name": r["role"], **{k: v for k, v in r.items() if k != "role"}} for r in seed["spec"]["groupTemplate"]["roles"]]
     twin = {  # the same set in upstream's spelling, by hand
-        "apiVersion": c.API_VERSION, "kind": c.KIND_RBGS, "metadata": {"name": "demo-twin"},
+        "apiVersion": c.API_VERSION_V1ALPHA1, "kind": c.KIND_RBGS, "metadata": {"name": "demo-twin"},
         "spec": {**{k: v for k, v in seed["spec"].items() if k != "groupTemplate"}, "template": {"roles": roles}},
     }
     apply_manifests(mc_kube, [SEED, twin], namespace=mc_ns)
@@ -298,9 +298,9 @@ def test_a_template_change_rolls_one_member_at_a_time(mc_cluster, mc_kube, rec, 
     old_hash = {template_hash(m) for m in before.values()}
     start = max(e.rv for e in rec.events)
 
-    template = copy.deepcopy(doc["spec"]["template"])
-    template["roles"][0]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
-    generation = patch_spec(mc_kube, RoleBasedGroupSet, mc_ns, "roll", {"template": template})
+    template = copy.deepcopy(doc["spec"]["groupTemplate"])
+    template["spec"]["roles"][0]["standalonePattern"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    generation = patch_spec(mc_kube, RoleBasedGroupSet, mc_ns, "roll", {"groupTemplate": template})
     after = assert_set_ready(mc_cluster, rec, mc_ns, "roll", generation=generation)
     new_hash = {template_hash(m) for m in after.values()}
     assert len(old_hash) == len(new_hash) == 1 and old_hash != new_hash
