@@ -105,7 +105,7 @@ def test_a_launcher_killed_outright_leaves_no_component_running(bin_dir, tmp_pat
     with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env) as launcher:
         try:
             pids = json.loads(launcher.stdout.readline())
-            assert len(pids) == 6 and all(map(_alive, pids))
+            assert len(pids) == 7 and all(map(_alive, pids))  # etcd, API server, controller manager, scheduler, KWOK, the hook servers (HTTP, HTTPS)
         finally:
             launcher.kill()
     deadline = time.monotonic() + 10
