@@ -53,6 +53,11 @@ def _groups(path: str) -> list[dict[str, Any]]:
     return [to_hub(d) if d["apiVersion"] == c.API_VERSION_V1ALPHA1 else d for d in groups]
 
 
+def _policies(path: str) -> list[dict[str, Any]]:
+    """The file's CoordinatedPolicies: each binds the group of its name."""
+    return [d for d in _documents(path) if d.get("apiVersion") == c.API_VERSION and d.get("kind") == c.KIND_COORDINATED_POLICY and isinstance(d.get("metadata"), dict)]
+
+
 def _observed(directory: str | None) -> dict[str, dict[str, Any]]:
     """Observed children from YAML files (e.g. `kubectl get sts,deploy,svc,cm -o yaml`)."""
     children: dict[str, dict[str, Any]] = {}
@@ -72,7 +77,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         # PodGroups too (as registered with both gang overlays), so a gang group renders its PodGroup.
         types = (*c.CHILD_TYPES, *c.OPTIONAL_CHILD_TYPES)
         children: dict[str, dict[str, Any]] = {key: {} for key in types} | _observed(args.observed)
-        req = SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children})
+        meta = parent["metadata"]
+        policies = {f"{meta['namespace']}/{p['metadata']['name']}": p for p in _policies(args.file) if p["metadata"]["name"] == meta.get("name")}
+        related = {c.RELATED_COORDINATED_POLICY: {k: {**p, "metadata": {**p["metadata"], "namespace": meta["namespace"]}} for k, p in policies.items()}}
+        req = SyncRequest.model_validate({"controller": {}, "parent": parent, "children": children, "related": related})
         result = rbg.sync(req)
         if args.output == "json":
             out.append(json.dumps(result.response(), indent=2))
@@ -92,7 +100,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for parent in groups:
         name = (parent.get("metadata") or {}).get("name", "")
-        result = validate(name, parent.get("spec") or {}, (parent.get("metadata") or {}).get("annotations") or {})
+        policy = next((p.get("spec") for p in _policies(args.file) if p["metadata"].get("name") == name), None)
+        result = validate(name, parent.get("spec") or {}, (parent.get("metadata") or {}).get("annotations") or {}, policy)
         if isinstance(result, Invalid):
             failed += 1
             for problem in result.problems:

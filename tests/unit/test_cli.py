@@ -45,6 +45,17 @@ def test_render_prints_the_first_stage_and_conditions():
     assert rendered == sync(request(example_group(ROOT / "examples" / "pd-disagg.yaml"))).children[0]["data"]["config.yaml"]
 
 
+def test_render_and_validate_read_the_files_coordinated_policy_of_the_groups_name(tmp_path):
+    out = rbg("render", str(ROOT / "examples" / "rollouts" / "coordinated.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "# pd-coordinated Coordinating=True AdvancingInStep: pd: prefill 0/4 scaled, may reach 1" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    text = (ROOT / "examples" / "rollouts" / "coordinated.yaml").read_text()
+    bad.write_text(text.replace("maxSkew: 25%", "maxSkew: lots", 1))
+    out = rbg("validate", str(bad))
+    assert out.returncode == 1 and "CoordinatedPolicy" in out.stderr and "maxSkew" in out.stderr
+
+
 def test_render_with_observed_children_opens_the_gate(tmp_path):
     example = ROOT / "examples" / "minimal.yaml"
     observed = observe(sync(request(example_group(example))).children)
