@@ -148,7 +148,9 @@ def test_upstream_gang_examples_get_their_pod_group_and_lose_it_with_the_policy(
     said = gang_condition(rec, name)
     assert (said["status"], said["reason"]) == ("True", c.REASON_ALL_ROLES_ENROLLED)
 
-    mc_kube.patch(RoleBasedGroup, name, {"spec": {"podGroupPolicy": None}}, namespace=mc_ns, patch_type=PatchType.MERGE)
+    # Written as v1alpha1 (spec.podGroupPolicy), read as v1alpha2: the gang is the group's annotations.
+    gang = (c.ANNOTATION_GANG, c.ANNOTATION_GANG_TIMEOUT, c.ANNOTATION_GANG_VOLCANO_QUEUE, c.ANNOTATION_GANG_VOLCANO_PRIORITY, c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY)
+    mc_kube.patch(RoleBasedGroup, name, {"metadata": {"annotations": dict.fromkeys(gang)}}, namespace=mc_ns, patch_type=PatchType.MERGE)
     rec.wait(lambda r: r.get(recorded, name) is None, 60, f"PodGroup {name} deleted")
     assert [e.type for e in rec.of(recorded, name)][-1] == "DELETED"
 
