@@ -25,6 +25,7 @@ from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from hooks import constants as c
+from hooks.conversion.v1alpha1 import to_hub
 from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict, condition, wait_for
 from tests.e2e.test_children_on_cluster import contains, get
@@ -129,7 +130,8 @@ def test_a_missing_profile_is_named_and_changes_nothing(mc_kube: Client, mc_ns: 
     before = as_dict(mc_kube.get(StatefulSet, "g-app", namespace=mc_ns))
     mc_kube.delete(Profile, profile_name)
     wait_for(lambda cond: cond.get("reason") == c.REASON_PROFILE_NOT_FOUND, TIMEOUT, "ProfileNotFound again", lambda: _engine_condition(mc_kube, mc_ns, "g"))
-    mc_kube.patch(RoleBasedGroup, "g", {"spec": _group("g", profile_name, replicas=2)["spec"]}, namespace=mc_ns, patch_type=PatchType.MERGE)
+    spec = to_hub(_group("g", profile_name, replicas=2))["spec"]  # the client reads and writes v1alpha2
+    mc_kube.patch(RoleBasedGroup, "g", {"spec": spec}, namespace=mc_ns, patch_type=PatchType.MERGE)
     wait_for(lambda g: g.get("status", {}).get("observedGeneration") == 2, TIMEOUT, "generation 2 synced", lambda: as_dict(mc_kube.get(RoleBasedGroup, "g", namespace=mc_ns)))
     after = as_dict(mc_kube.get(StatefulSet, "g-app", namespace=mc_ns))
     assert after["spec"] == before["spec"] and after["metadata"]["generation"] == before["metadata"]["generation"]
