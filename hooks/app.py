@@ -166,7 +166,7 @@ def _decorate(name: str, core: Callable[[GangReadySyncRequest], dict[str, Any]])
     return handler
 
 
-def _convert() -> Response:
+def convert() -> Response:
     """apiextensions.k8s.io/v1 ConversionReview: objects it cannot convert fail in the review's
     result (the API server reports it), never with a 500 and never by losing fields."""
     body = request.get_json(silent=True)
@@ -208,7 +208,7 @@ def create_app() -> Flask:
         "/cpolicy/sync": _hook("cpolicy-sync", PolicySyncRequest, policy.sync),
         "/cpolicy/customize": _customize("cpolicy-customize", PolicyCustomizeRequest, lambda r: policy.customize(r.parent)),
         # The conversion webhook (the API server's, over HTTPS: hooks.server --certfile)
-        "/convert": _convert,
+        "/convert": convert,
         # Gang-ready pod labels (a DecoratorController of pods)
         "/gangready/sync": _decorate("gangready-sync", gangready.sync),
         "/gangready/customize": _customize("gangready-customize", GangReadyCustomizeRequest, lambda r: gangready.customize(r.parent)),

@@ -238,3 +238,12 @@ def test_convert_route_fails_an_object_it_cannot_convert_in_the_review_not_with_
 def test_convert_route_answers_400_to_a_body_that_is_no_review(client):
     assert _post(client, "/convert", {"kind": "ConversionReview"}).status_code == 400
     assert client.post("/convert", data="[]", content_type="application/json").status_code == 400
+
+
+def test_convert_route_is_measured_like_the_hooks(client):
+    from hooks.metrics import LATENCY, RESPONSES
+
+    before = RESPONSES.labels("convert", "200")._value.get()
+    _post(client, "/convert", _review(_req()["parent"]))
+    assert RESPONSES.labels("convert", "200")._value.get() == before + 1
+    assert LATENCY.labels("convert")._sum.get() > 0
