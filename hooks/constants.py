@@ -92,6 +92,8 @@ ENV_LWP_WORKER_INDEX = "RBG_LWP_WORKER_INDEX"
 ENV_LWP_GROUP_SIZE = "RBG_LWP_GROUP_SIZE"
 LABEL_GROUP_UID = "rbg.workloads.x-k8s.io/group-uid"
 LABEL_GROUPSET_NAME = "rbg.workloads.x-k8s.io/groupset-name"
+LABEL_GROUPSET_INDEX = "rbg.workloads.x-k8s.io/groupset-index"
+LABEL_GROUP_UNIQUE_HASH = "rbg.workloads.x-k8s.io/group-unique-hash"
 
 # The discovery ConfigMap, mounted as a directory so kubelet refreshes it in place.
 DISCOVERY_VOLUME = "rbg-cluster-config"

@@ -21,10 +21,11 @@ def converted(annotations: dict[str, str]) -> bool:
 
 
 def labels(namespace: str, group: str, annotations: dict[str, str], group_labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """Every pod's: the group's uid label, and the set's name on a set's member."""
+    """Every pod's: the group's uid and unique-hash labels, and the set's name on a set's member."""
     if converted(annotations):
         return ()
-    out = [(c.LABEL_GROUP_UID, group_unique_key(namespace, group))]
+    key = group_unique_key(namespace, group)
+    out = [(c.LABEL_GROUP_UID, key), (c.LABEL_GROUP_UNIQUE_HASH, key)]
     if c.LABEL_SET_NAME in group_labels:
         out.append((c.LABEL_GROUPSET_NAME, group_labels[c.LABEL_SET_NAME]))
     return tuple(out)

@@ -29,6 +29,7 @@ from ..api import PATTERNS, RoleBasedGroupSetSpec, SetParent, SetSyncRequest
 from ..conversion.v1alpha1 import to_hub
 from ..naming import content_hash
 from ..validation import Invalid, Problem, loc_path, parse_spec
+from . import conventions
 from .observed import last_applied, latest_time
 from .result import Result
 from .status import condition, frozen_conditions, merge_conditions
@@ -126,6 +127,8 @@ def member(parent: SetParent, index: int, template: dict[str, Any], digest: str)
     roles = [_role_labelled(role, ours) for role in spec["roles"]]
     annotations = {k: v for k, v in parent.metadata.annotations.items() if not k.startswith(_OWN_ANNOTATIONS)}
     written = template.get("metadata") or {}
+    if not conventions.converted(template.get("annotations") or {}):  # a v1alpha1 set's members keep their labels
+        ours = {**ours, c.LABEL_GROUPSET_NAME: name, c.LABEL_GROUPSET_INDEX: str(index)}
     return {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBG,

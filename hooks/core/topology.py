@@ -12,6 +12,11 @@
 - A role opts out with the annotation `rolebasedgroup.workloads.x-k8s.io/disable-exclusive-topology:
   "true"` (newer: `rbg.workloads.x-k8s.io/role-disable-exclusive`), on the role or on its pod template.
 
+A v1alpha2 group's terms select upstream's `rbg.workloads.x-k8s.io/group-unique-hash` label (its
+pods carry it); a group converted from v1alpha1 keeps `rolebasedgroup.workloads.x-k8s.io/group-unique-key`,
+which every pod carries. The scheduler enforces required anti-affinity both ways, so an existing
+converted group's terms keep a v1alpha2 group out of its domain and the other way round.
+
 The terms go after the user's own required terms, in each pod template of a role that takes part
 (a LeaderWorkerSet's leader and worker templates each). The first pod of a group may go anywhere
 (the scheduler lets a pod satisfy its own affinity); the others follow it.
@@ -25,6 +30,7 @@ from .. import constants as c
 from ..api import RoleSpec
 from ..decisions import AffinityTerm
 from ..naming import group_unique_key
+from . import conventions
 
 
 def _opted_out(annotations: dict[str, Any] | None) -> bool:
@@ -48,13 +54,17 @@ def terms(namespace: str, group: str, annotations: dict[str, str]) -> tuple[Affi
         return ()
     key, exclusive = asked
     mine = group_unique_key(namespace, group)
-    out: list[AffinityTerm] = [("podAffinity", {"labelSelector": {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: mine}}, "topologyKey": key})]
+    if conventions.converted(annotations):
+        label, same = c.LABEL_GROUP_UNIQUE_KEY, {"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: mine}}
+    else:
+        label, same = c.LABEL_GROUP_UNIQUE_HASH, {"matchExpressions": [{"key": c.LABEL_GROUP_UNIQUE_HASH, "operator": "In", "values": [mine]}]}
+    out: list[AffinityTerm] = [("podAffinity", {"labelSelector": same, "topologyKey": key})]
     if exclusive:
         others: dict[str, Any] = {
             "labelSelector": {
                 "matchExpressions": [
-                    {"key": c.LABEL_GROUP_UNIQUE_KEY, "operator": "Exists"},
-                    {"key": c.LABEL_GROUP_UNIQUE_KEY, "operator": "NotIn", "values": [mine]},
+                    {"key": label, "operator": "Exists"},
+                    {"key": label, "operator": "NotIn", "values": [mine]},
                 ]
             },
             "topologyKey": key,

@@ -246,32 +246,20 @@ def test_grace(fields: Obj, template: Obj, want: tuple[int | None, int | None]) 
 # hooks.core.topology
 # =============================================================================================
 
-AFFINITY_ZONE = ("podAffinity", {"labelSelector": {"matchLabels": {UNIQUE_KEY_LABEL: KEY}}, "topologyKey": "zone"})
-ANTI_AFFINITY_ZONE = (
-    "podAntiAffinity",
-    {
-        "labelSelector": {
-            "matchExpressions": [
-                {"key": UNIQUE_KEY_LABEL, "operator": "Exists"},
-                {"key": UNIQUE_KEY_LABEL, "operator": "NotIn", "values": [KEY]},
-            ]
-        },
-        "topologyKey": "zone",
-    },
-)
-ANTI_AFFINITY_ZONE_CLUSTER = (
-    "podAntiAffinity",
-    {
-        "labelSelector": {
-            "matchExpressions": [
-                {"key": UNIQUE_KEY_LABEL, "operator": "Exists"},
-                {"key": UNIQUE_KEY_LABEL, "operator": "NotIn", "values": [KEY]},
-            ]
-        },
-        "topologyKey": "zone",
-        "namespaceSelector": {},
-    },
-)
+def _affinity(label: str) -> tuple[str, Obj]:
+    same = {"matchLabels": {label: KEY}} if label == UNIQUE_KEY_LABEL else {"matchExpressions": [{"key": label, "operator": "In", "values": [KEY]}]}
+    return ("podAffinity", {"labelSelector": same, "topologyKey": "zone"})
+
+
+def _anti_affinity(label: str, **scope: Obj) -> tuple[str, Obj]:
+    others = [{"key": label, "operator": "Exists"}, {"key": label, "operator": "NotIn", "values": [KEY]}]
+    return ("podAntiAffinity", {"labelSelector": {"matchExpressions": others}, "topologyKey": "zone", **scope})
+
+
+UNIQUE_HASH_LABEL = "rbg.workloads.x-k8s.io/group-unique-hash"
+AFFINITY_ZONE = _affinity(UNIQUE_HASH_LABEL)
+ANTI_AFFINITY_ZONE = _anti_affinity(UNIQUE_HASH_LABEL)
+ANTI_AFFINITY_ZONE_CLUSTER = _anti_affinity(UNIQUE_HASH_LABEL, namespaceSelector={})
 EXCLUSIVE = "rolebasedgroup.workloads.x-k8s.io/exclusive-topology"
 EXCLUSIVE_NEW = "rbg.workloads.x-k8s.io/group-exclusive-topology"
 COLOCATED = "rolebasedgroup.workloads.x-k8s.io/colocated-topology"
@@ -297,6 +285,13 @@ TERMS_CASES = [
 @pytest.mark.parametrize("annotations, want", TERMS_CASES)
 def test_terms(annotations: dict[str, str], want: tuple[Any, ...]) -> None:
     assert topology.terms(NS, G, annotations) == want
+
+
+def test_terms_of_a_group_converted_from_v1alpha1_keep_its_label():
+    """Upstream v0.7's selector on group-unique-hash for v1alpha2 groups; a converted group's pods
+    keep the v1alpha1 group-unique-key terms they run with."""
+    converted = {EXCLUSIVE: "zone", "rbg.workloads.x-k8s.io/api-origin": "v1alpha1"}
+    assert topology.terms(NS, G, converted) == (_affinity(UNIQUE_KEY_LABEL), _anti_affinity(UNIQUE_KEY_LABEL))
 
 
 TERMS = (AFFINITY_ZONE, ANTI_AFFINITY_ZONE)

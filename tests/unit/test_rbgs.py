@@ -273,3 +273,17 @@ def test_members_of_a_template_with_role_templates_label_pods_through_the_patch(
 def test_seed_paths_rename_only_role_names():
     assert rbgs._seed_path("spec.groupTemplate.spec.roles[2].name") == "spec.groupTemplate.roles[2].role"
     assert rbgs._seed_path("spec.groupTemplate.spec.roleTemplates[0].name") == "spec.groupTemplate.roleTemplates[0].name"
+
+
+def test_members_of_a_v1alpha2_set_carry_upstreams_groupset_labels():
+    """`kubectl get rbg -l rbg.workloads.x-k8s.io/groupset-name=<set>` lists a v1alpha2 set's members,
+    as upstream's; a set written as v1alpha1 keeps exactly the labels its members had."""
+    v2 = parent(2)
+    v2["apiVersion"] = c.API_VERSION
+    v2["spec"] = {"replicas": 2, "groupTemplate": {"spec": hub.group(TEMPLATE)["spec"]}}
+    m = sync(v2).children[1]
+    assert m["metadata"]["labels"] == {
+        "team": "a", c.LABEL_SET_NAME: "s", c.LABEL_SET_INDEX: "1", c.LABEL_GROUPSET_NAME: "s", c.LABEL_GROUPSET_INDEX: "1"
+    }
+    old = sync(parent(2)).children[1]
+    assert c.LABEL_GROUPSET_NAME not in old["metadata"]["labels"]
