@@ -26,19 +26,21 @@ from .api import (
     CustomizeRequest,
     GangReadyCustomizeRequest,
     GangReadySyncRequest,
+    InstanceSetSyncRequest,
+    InstanceSyncRequest,
     PolicyCustomizeRequest,
     PolicySyncRequest,
     SetSyncRequest,
     SyncRequest,
 )
 from .conversion.v1alpha1 import to_hub
-from .core import adapter, gangready, policy, rbg, rbgs
+from .core import adapter, gangready, instance, policy, rbg, rbgs, ris
 from .core.observed import customize
 from .core.result import Result
 
 log = logging.getLogger("rbg.hooks")
 M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest, PolicySyncRequest)
+R = TypeVar("R", SyncRequest, SetSyncRequest, AdapterSyncRequest, PolicySyncRequest, InstanceSetSyncRequest, InstanceSyncRequest)
 C = TypeVar("C", CustomizeRequest, AdapterCustomizeRequest, GangReadyCustomizeRequest, PolicyCustomizeRequest)
 
 # A sync request carries the parent and its children (a few kB per role); anything near this is not one.
@@ -52,6 +54,8 @@ EXPECTED = {
     AdapterCustomizeRequest: "RoleBasedGroupScalingAdapter",
     PolicySyncRequest: "CoordinatedPolicy",
     PolicyCustomizeRequest: "CoordinatedPolicy",
+    InstanceSetSyncRequest: "RoleInstanceSet",
+    InstanceSyncRequest: "RoleInstance",
     GangReadySyncRequest: "gang-ready pod",
     GangReadyCustomizeRequest: "gang-ready pod",
 }
@@ -207,6 +211,9 @@ def create_app() -> Flask:
         # CoordinatedPolicy
         "/cpolicy/sync": _hook("cpolicy-sync", PolicySyncRequest, policy.sync),
         "/cpolicy/customize": _customize("cpolicy-customize", PolicyCustomizeRequest, lambda r: policy.customize(r.parent)),
+        # RoleInstanceSet (its RoleInstances) and RoleInstance (its pods)
+        "/ris/sync": _hook("ris-sync", InstanceSetSyncRequest, ris.sync),
+        "/rins/sync": _hook("rins-sync", InstanceSyncRequest, instance.sync),
         # The conversion webhook (the API server's, over HTTPS: hooks.server --certfile)
         "/convert": convert,
         # Gang-ready pod labels (a DecoratorController of pods)

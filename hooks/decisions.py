@@ -55,3 +55,13 @@ class RolePlan:
     # A StatefulSet's, immutable: the role's podManagementPolicy when it is created, then what it has.
     pod_management_policy: str = "Parallel"
     labels: tuple[tuple[str, str], ...] = ()  # the workload's own, beside the role's (upstream's revision label)
+
+
+@dataclass(frozen=True)
+class InstancePod:
+    """One pod of a RoleInstance (hooks.core.instance): its name, identity labels and the revision
+    of its component's template."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    revision: str

@@ -27,7 +27,7 @@ MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 HOOKS = (
     "sync", "finalize", "customize", "rbgs-sync", "rbgsa-sync", "rbgsa-customize", "cpolicy-sync", "cpolicy-customize",
-    "gangready-sync", "gangready-customize", "convert",
+    "ris-sync", "rins-sync", "gangready-sync", "gangready-customize", "convert",
 )
 INVALID_REASONS = (c.REASON_DEPENDENCY_CYCLE, c.REASON_INVALID_ROLES, c.REASON_INVALID_FIELDS)
 # Every (type, status, reason) the core reports (an invalid spec also makes Ready False with its reason).

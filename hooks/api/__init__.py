@@ -102,6 +102,26 @@ from .wire import (  # noqa: F401
     PolicyParent,
     PolicySyncRequest,
     PolicyCustomizeRequest,
+    InstanceSetParent,
+    InstanceParent,
+    InstanceSetSyncRequest,
+    InstanceSyncRequest,
+)
+
+from .instances import (  # noqa: F401
+    LabelSelectorRequirement,
+    LabelSelector,
+    ReadinessGate,
+    RoleInstanceSpec,
+    LifecycleHook,
+    InstanceSetLifecycle,
+    InstanceSetScaleStrategy,
+    InstanceSetUpdateStrategy,
+    RoleInstanceSetSpec,
+    ComponentStatus,
+    ContainerUpdateBaseline,
+    RoleInstanceStatus,
+    RoleInstanceSetStatus,
 )
 
 from .gangready import (  # noqa: F401

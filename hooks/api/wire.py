@@ -231,5 +231,37 @@ class PolicyCustomizeRequest(BaseModel):
     parent: PolicyParent
 
 
+class InstanceSetParent(AnyParent):
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2"]
+    kind: Literal["RoleInstanceSet"]
+
+
+class InstanceParent(AnyParent):
+    apiVersion: Literal["workloads.x-k8s.io/v1alpha2"]
+    kind: Literal["RoleInstance"]
+
+
+class InstanceSetSyncRequest(BaseModel):
+    """A Metacontroller sync request for a RoleInstanceSet: its RoleInstances are its children."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: InstanceSetParent
+    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    finalizing: bool = False
+
+
+class InstanceSyncRequest(BaseModel):
+    """A Metacontroller sync request for a RoleInstance: its pods are its children."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    controller: dict[str, Any]
+    parent: InstanceParent
+    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    finalizing: bool = False
+
+
 # Gang-ready pod labels (hooks.core.gangready): a DecoratorController's requests about pods, in
 # the parts the hooks read.

@@ -1,0 +1,171 @@
+"""The RoleInstanceSet core: (set, its RoleInstances, its own status) -> its RoleInstances and status.
+
+Instances are `<set>-<index>`. The set keeps the instances it has, drops the excess on scale-down
+(first those named in scaleStrategy.roleInstanceToDelete, then the highest indices) and fills up
+to `replicas` at the lowest free indices: all at once (Parallel) or one at a time, each after the
+one below is Ready (OrderedReady). An index whose instance is terminating is filled once it is gone.
+
+A template change rolls from the highest index down to `partition` (indices below it keep the old
+template), at most `maxUnavailable` instances unavailable at a time (default 10% of replicas, at
+least 1; an instance already unavailable is updated at once), none while `paused`. An updated
+instance gets the new spec and updates its pods itself, in place where it can (hooks.core.instance);
+with type Recreate it is deleted and created again instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import constants as c
+from ..api import InstanceSetSyncRequest, RoleInstanceSetSpec
+from ..children import instances as instance_builder
+from ..naming import content_hash
+from .instance import ANNOTATION_UPDATE_TYPE
+from .observed import last_applied, latest_time
+from .result import Result
+from .status import condition, merge_conditions
+
+DEFAULT_MAX_UNAVAILABLE = "10%"
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    """Indices of the set's instances: created or updated at the current template, kept as they
+    are; every other observed instance is deleted."""
+
+    create: tuple[int, ...]
+    update: tuple[int, ...]
+    keep: tuple[int, ...]
+
+
+def _count(value: int | str | None, total: int, default: int | str, round_up: bool) -> int:
+    value = default if value is None else value
+    if isinstance(value, int):
+        return value
+    share = int(value.rstrip("%")) * total / 100
+    return math.ceil(share) if round_up else math.floor(share)
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    status = obj.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < int(obj["metadata"].get("generation") or 0):
+        return False
+    return any(cond.get("type") == c.COND_ROLE_INSTANCE_READY and cond.get("status") == "True" for cond in status.get("conditions") or [])
+
+
+def index_of(set_name: str, name: str) -> int | None:
+    prefix, _, tail = name.rpartition("-")
+    return int(tail) if prefix == set_name and tail.isdigit() and str(int(tail)) == tail else None
+
+
+def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]], terminating: set[int], revision: str) -> InstancePlan:
+    """What to do with each index, from the instances there are (alive, by index) and the template's revision."""
+    doomed = set(spec.scale_strategy.role_instance_to_delete if spec.scale_strategy else [])
+    kept = sorted(alive)
+    if len(kept) > spec.replicas:
+        order = [i for i in kept if f"{name}-{i}" in doomed] + [i for i in reversed(kept) if f"{name}-{i}" not in doomed]
+        dropped = set(order[: len(kept) - spec.replicas])
+        kept = [i for i in kept if i not in dropped]
+    free = (i for i in range(spec.replicas + len(alive) + len(terminating)) if i not in kept)
+    new = sorted(next(free) for _ in range(spec.replicas - len(kept)))
+    create = [i for i in new if i not in terminating]
+    if spec.pod_management_policy == "OrderedReady":
+        first = next((i for i in new), None)
+        create = [first] if first is not None and first in create and all(is_ready(alive[i]) for i in kept if i < first) else []
+
+    ru = spec.update_strategy
+    outdated = [i for i in kept if (alive[i]["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) != revision]
+    partition = _count(ru.partition if ru else None, spec.replicas, 0, round_up=True)
+    budget = max(_count(ru.max_unavailable if ru else None, spec.replicas, DEFAULT_MAX_UNAVAILABLE, round_up=False), 1)
+    budget -= sum(1 for i in kept if not is_ready(alive[i])) + len(new)
+    update: list[int] = []
+    for i in sorted(outdated, reverse=True):
+        if (ru and ru.paused) or i < partition:
+            continue
+        if not is_ready(alive[i]):
+            update.append(i)
+        elif budget > 0:
+            update.append(i)
+            budget -= 1
+    keep = [i for i in kept if i not in update]
+    return InstancePlan(create=tuple(create), update=tuple(sorted(update)), keep=tuple(keep))
+
+
+def _selector(spec: RoleInstanceSetSpec, name: str) -> dict[str, str]:
+    return dict(spec.selector.match_labels) if spec.selector and spec.selector.match_labels else {c.LABEL_ROLE_INSTANCE_OWNER: name}
+
+
+def sync(request: InstanceSetSyncRequest) -> Result:
+    parent = request.parent
+    meta = parent.metadata
+    observed = {n: o for n, o in sorted((request.children.get(c.CHILD_ROLE_INSTANCE) or {}).items()) if isinstance(o, dict)}
+    previous = parent.status or {}
+    now = latest_time(parent, observed.values())
+    try:
+        spec = RoleInstanceSetSpec.model_validate(parent.spec)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        message = f"spec.{'.'.join(map(str, first['loc']))}: {first['msg']}; its instances are kept as they are"
+        conditions = merge_conditions(previous.get("conditions") or [], [condition(c.COND_INVALID_SPEC, True, c.REASON_INVALID_FIELDS, message)], now=now, generation=meta.generation)
+        return Result(status={**previous, "conditions": conditions}, children=[last_applied(o) for o in observed.values()])
+
+    template = spec.role_instance_template.model_dump(mode="json", by_alias=True, exclude_none=True)
+    revision = content_hash(template, 10)
+    alive: dict[int, dict[str, Any]] = {}
+    terminating: set[int] = set()
+    for obj in observed.values():
+        i = index_of(meta.name, obj["metadata"]["name"])
+        if i is None:
+            continue  # not one of ours by name: deleted
+        (terminating.add(i) if obj["metadata"].get("deletionTimestamp") else alive.__setitem__(i, obj))
+    decided = plan(spec, meta.name, alive, terminating, revision)
+
+    selector = _selector(spec, meta.name)
+    update_type = (spec.update_strategy.type if spec.update_strategy else None) or "InPlaceIfPossible"
+    role_type = {k: v for k, v in meta.labels.items() if k == c.LABEL_ROLE_TYPE}
+
+    def build(i: int) -> dict[str, Any]:
+        labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
+        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {ANNOTATION_UPDATE_TYPE: update_type}, template)
+
+    recreate = update_type == "Recreate"
+    children = {i: build(i) for i in decided.create}
+    children |= {i: last_applied(alive[i]) for i in decided.keep}
+    if not recreate:
+        children |= {i: build(i) for i in decided.update}  # Recreate: deleted now, created when gone
+
+    kept = [alive[i] for i in (*decided.keep, *decided.update)]
+    updated = [o for o in kept if (o["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) == revision]
+    ready = [o for o in kept if is_ready(o)]
+    updated_ready = [o for o in updated if is_ready(o)]
+    partition = _count(spec.update_strategy.partition if spec.update_strategy else None, spec.replicas, 0, round_up=True)
+    expected = max(spec.replicas - partition, 0)
+    done = len(ready) == spec.replicas and len(updated_ready) >= expected and len(kept) == spec.replicas
+    conds = [
+        condition(
+            c.COND_READY,
+            done,
+            c.REASON_INSTANCES_READY if done else c.REASON_INSTANCES_NOT_READY,
+            f"{len(ready)}/{spec.replicas} instances ready, {len(updated)} at the current template",
+        ),
+        condition(c.COND_INVALID_SPEC, False, c.REASON_SPEC_VALID, "spec is valid"),
+    ]
+    status = {
+        "observedGeneration": meta.generation,
+        "replicas": len(kept),
+        "readyReplicas": len(ready),
+        "availableReplicas": len(ready),
+        "currentReplicas": len(kept) - len(updated) if len(updated) < len(kept) else len(kept),
+        "updatedReplicas": len(updated),
+        "updatedReadyReplicas": len(updated_ready),
+        "expectedUpdatedReplicas": expected,
+        "updateRevision": revision,
+        "currentRevision": revision if len(updated) == len(kept) else previous.get("currentRevision", revision),
+        "labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
+        "conditions": merge_conditions(previous.get("conditions") or [], conds, now=now, generation=meta.generation),
+    }
+    return Result(status=status, children=[children[i] for i in sorted(children)])

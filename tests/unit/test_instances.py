@@ -1,0 +1,315 @@
+"""RoleInstance (its pods) and RoleInstanceSet (its instances): the cores as tables and properties."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hooks import constants as c
+from hooks.api import InstanceSetSyncRequest, InstanceSyncRequest, RoleInstanceSetSpec
+from hooks.core import instance, ris
+
+Obj = dict[str, Any]
+NS = "ns"
+
+
+def container(image: str = "engine:1", **extra: Any) -> Obj:
+    return {"name": "main", "image": image, **extra}
+
+
+def component(name: str, size: int | None = 1, image: str = "engine:1", **extra: Any) -> Obj:
+    out: Obj = {"name": name, "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [container(image)]}}, **extra}
+    if size is not None:
+        out["size"] = size
+    return out
+
+
+def rins(components: list[Obj], *, labels: Obj | None = None, annotations: Obj | None = None, status: Obj | None = None, **spec: Any) -> Obj:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND_ROLE_INSTANCE,
+        "metadata": {"name": "g-r-0", "namespace": NS, "generation": 1, "uid": "u", "labels": labels or {}, "annotations": annotations or {}, "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"components": components, **spec},
+        "status": status,
+    }
+
+
+def sync_instance(parent: Obj, pods: list[Obj] | None = None) -> instance.Result:
+    req = {"controller": {}, "parent": parent, "children": {c.CHILD_POD: {p["metadata"]["name"]: p for p in pods or []}}}
+    return instance.sync(InstanceSyncRequest.model_validate(req))
+
+
+def observed(pod: Obj, *, ready: bool = True, phase: str = "Running", restarts: int = 0, uid: str | None = None, **meta: Any) -> Obj:
+    """A pod as the API server returns it after Metacontroller created it from `pod`."""
+    out = copy.deepcopy(pod)
+    out["metadata"] = {**out["metadata"], "uid": uid or f"uid-{pod['metadata']['name']}", **meta}
+    out["metadata"].setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(pod)
+    out["spec"] = {**out["spec"], "nodeName": "n1"}
+    out["status"] = {
+        "phase": phase,
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        "containerStatuses": [{"name": "main", "restartCount": restarts}],
+    }
+    return out
+
+
+def names(result: instance.Result) -> list[str]:
+    return [p["metadata"]["name"] for p in result.children]
+
+
+def cond(status: Obj, type_: str) -> Obj:
+    return next(x for x in status["conditions"] if x["type"] == type_)
+
+
+# --- RoleInstance ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "role_type, comps, want",
+    [
+        pytest.param(None, [component("leader"), component("worker", 2)], ["g-r-0-leader-0", "g-r-0-worker-0", "g-r-0-worker-1"], id="components"),
+        pytest.param("LeaderWorkerSet", [component("leader"), component("worker", 2)], ["g-r-0-0", "g-r-0-1", "g-r-0-2"], id="leader-worker"),
+        pytest.param("PodTemplate", [component("r")], ["g-r-0"], id="standalone"),
+        pytest.param(None, [component("a", None), component("b", 0)], ["g-r-0-a-0"], id="size-unset-is-1-and-0-is-none"),
+    ],
+)
+def test_pod_names_as_upstream(role_type, comps, want):
+    labels = {c.LABEL_ROLE_TYPE: role_type} if role_type else {}
+    assert names(sync_instance(rins(comps, labels=labels))) == want
+
+
+def test_pods_carry_identity_labels_and_a_stable_dns_name():
+    comps = [component("leader", serviceName="svc", labels={"tier": "l"}, annotations={"a": "b"})]
+    pod = sync_instance(rins(comps, labels={c.LABEL_ROLE_INSTANCE_INDEX: "0", "other": "no"})).children[0]
+    labels = pod["metadata"]["labels"]
+    assert labels[c.LABEL_ROLE_INSTANCE_NAME] == "g-r-0" and labels[c.LABEL_ROLE_INSTANCE_INDEX] == "0"
+    assert labels[c.LABEL_COMPONENT_NAME] == "leader" and labels[c.LABEL_COMPONENT_ID] == "0"
+    assert labels["tier"] == "l" and labels["app"] == "x" and "other" not in labels
+    assert pod["metadata"]["annotations"] == {"a": "b"}
+    assert (pod["spec"]["hostname"], pod["spec"]["subdomain"]) == ("g-r-0-leader-0", "svc")
+
+
+def test_ready_once_every_pod_is_ready_at_the_current_template():
+    parent = rins([component("a"), component("b", 2)])
+    built = sync_instance(parent).children
+    assert cond(sync_instance(parent).status, c.COND_ROLE_INSTANCE_READY)["status"] == "False"
+    some = sync_instance(parent, [observed(built[0]), observed(built[1]), observed(built[2], ready=False)])
+    assert cond(some.status, c.COND_ROLE_INSTANCE_READY)["status"] == "False"
+    assert [s["readyReplicas"] for s in some.status["componentStatuses"]] == [1, 1]
+    every = sync_instance(parent, [observed(p) for p in built])
+    assert cond(every.status, c.COND_ROLE_INSTANCE_READY)["status"] == "True"
+    assert every.children == built  # steady state: the same pods, no write
+
+
+def test_an_image_change_updates_the_live_pods_and_a_spec_change_recreates_them():
+    old = sync_instance(rins([component("a")])).children
+    pods = [observed(p, restarts=2) for p in old]
+    new_image = sync_instance(rins([component("a", image="engine:2")]), pods)
+    assert names(new_image) == ["g-r-0-a-0"] and new_image.children[0]["spec"]["containers"][0]["image"] == "engine:2"
+    assert new_image.status["inPlaceUpdateContainerBaselines"] == {"g-r-0-a-0": {"main": {"restartCount": 3}}}
+    other = component("a")
+    other["template"]["spec"]["containers"][0]["args"] = ["--x"]
+    assert names(sync_instance(rins([other]), pods)) == []  # left out: deleted, created again once gone
+
+
+def test_in_place_only_keeps_the_old_pod_and_says_why():
+    old = sync_instance(rins([component("a")])).children
+    other = component("a")
+    other["template"]["spec"]["containers"][0]["args"] = ["--x"]
+    result = sync_instance(rins([other], annotations={instance.ANNOTATION_UPDATE_TYPE: "InPlaceOnly"}), [observed(p) for p in old])
+    assert result.children == old
+    failed = cond(result.status, c.COND_FAILED_UPDATE)
+    assert failed["status"] == "True" and "g-r-0-a-0" in failed["message"]
+
+
+def test_the_in_place_restart_is_not_a_failure_but_a_further_one_recreates_the_instance():
+    parent = rins([component("a"), component("b")], restartPolicy=c.RESTART_RECREATE_ROLE)
+    old = sync_instance(parent).children
+    updated_parent = rins([component("a", image="engine:2"), component("b")], restartPolicy=c.RESTART_RECREATE_ROLE)
+    first = sync_instance(updated_parent, [observed(p) for p in old])
+    after = [observed(p, restarts=1 if p["metadata"]["name"] == "g-r-0-a-0" else 0) for p in first.children]
+    parent2 = {**updated_parent, "status": first.status}
+    steady = sync_instance(parent2, after)
+    assert names(steady) == ["g-r-0-a-0", "g-r-0-b-0"] and "lastFailure" not in steady.status
+    crashed = [observed(p, restarts=2 if p["metadata"]["name"] == "g-r-0-a-0" else 0) for p in first.children]
+    recreated = sync_instance(parent2, crashed)
+    assert names(recreated) == []  # every pod of the instance goes
+    assert recreated.status["restarts"] == 1 and recreated.status["lastFailure"]["pod"] == "g-r-0-a-0"
+    assert cond(recreated.status, c.COND_RESTARTING)["status"] == "True"
+    # The same failure seen again (the pod not yet gone) is not counted twice.
+    again = sync_instance({**parent2, "status": recreated.status}, crashed)
+    assert again.status["restarts"] == 1 and names(again) == []
+
+
+def test_an_ignored_component_never_triggers_a_recreation():
+    ignored = component("monitor", annotations={c.ANNOTATION_RESTART_TRIGGER_POLICY: c.RESTART_TRIGGER_IGNORE})
+    parent = rins([component("a"), ignored], restartPolicy=c.RESTART_RECREATE_ROLE)
+    built = sync_instance(parent).children
+    pods = [observed(p, restarts=5 if "monitor" in p["metadata"]["name"] else 0) for p in built]
+    result = sync_instance(parent, pods)
+    assert names(result) == ["g-r-0-a-0", "g-r-0-monitor-0"] and "lastFailure" not in result.status
+
+
+def test_a_failed_pod_alone_is_replaced_without_recreate_policy():
+    parent = rins([component("a", 2)])
+    built = sync_instance(parent).children
+    pods = [observed(built[0], phase="Failed", ready=False), observed(built[1])]
+    assert names(sync_instance(parent, pods)) == ["g-r-0-a-1"]  # deleted first (upstream #342)
+    gone = sync_instance(parent, [pods[1]])
+    assert names(gone) == ["g-r-0-a-0", "g-r-0-a-1"]  # then created again
+
+
+def test_a_terminating_pod_is_created_again_only_once_gone():
+    parent = rins([component("a")])
+    built = sync_instance(parent).children
+    assert names(sync_instance(parent, [observed(built[0], deletionTimestamp="2026-01-01T00:00:05Z")])) == []
+
+
+def test_start_after_waits_for_its_components():
+    router = component("router", annotations={c.ANNOTATION_COMPONENT_DEPENDS_ON: json.dumps({"startAfter": ["leader"]})})
+    parent = rins([component("leader"), router])
+    assert names(sync_instance(parent)) == ["g-r-0-leader-0"]
+    leader = sync_instance(parent).children[0]
+    assert names(sync_instance(parent, [observed(leader, ready=False)])) == ["g-r-0-leader-0"]
+    assert names(sync_instance(parent, [observed(leader)])) == ["g-r-0-leader-0", "g-r-0-router-0"]
+
+
+def test_a_start_after_cycle_falls_back_to_parallel():
+    a = component("a", annotations={c.ANNOTATION_COMPONENT_DEPENDS_ON: json.dumps({"startAfter": ["b"]})})
+    b = component("b", annotations={c.ANNOTATION_COMPONENT_DEPENDS_ON: json.dumps({"startAfter": ["a"]})})
+    assert names(sync_instance(rins([a, b]))) == ["g-r-0-a-0", "g-r-0-b-0"]
+
+
+def test_an_invalid_instance_keeps_its_pods_and_says_why():
+    built = sync_instance(rins([component("a")])).children
+    bad = rins([component("a")])
+    bad["spec"]["readyPolicy"] = "Sometimes"
+    result = sync_instance(bad, [observed(p) for p in built])
+    assert result.children == built
+    assert cond(result.status, c.COND_INVALID_SPEC)["status"] == "True"
+
+
+def test_same_request_same_bytes():
+    parent = rins([component("a", 2), component("b")], restartPolicy=c.RESTART_RECREATE_ROLE)
+    built = sync_instance(parent).children
+    pods = [observed(p) for p in built]
+    first, second = sync_instance(parent, pods), sync_instance(parent, pods)
+    assert json.dumps(first.response(), sort_keys=False) == json.dumps(second.response(), sort_keys=False)
+
+
+# --- RoleInstanceSet ---------------------------------------------------------------------------
+
+
+def set_parent(replicas: int = 3, image: str = "engine:1", **spec: Any) -> Obj:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND_ROLE_INSTANCE_SET,
+        "metadata": {"name": "g-r", "namespace": NS, "generation": 1, "uid": "s", "labels": {c.LABEL_ROLE_TYPE: "Components"}, "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"replicas": replicas, "roleInstanceTemplate": {"components": [component("a", image=image)]}, **spec},
+    }
+
+
+def sync_set(parent: Obj, instances: list[Obj] | None = None) -> ris.Result:
+    req = {"controller": {}, "parent": parent, "children": {c.CHILD_ROLE_INSTANCE: {i["metadata"]["name"]: i for i in instances or []}}}
+    return ris.sync(InstanceSetSyncRequest.model_validate(req))
+
+
+def observed_instance(obj: Obj, ready: bool = True, **meta: Any) -> Obj:
+    out = copy.deepcopy(obj)
+    out["metadata"] = {**out["metadata"], "generation": 1, **meta}
+    out["metadata"].setdefault("annotations", {})[c.ANNOTATION_LAST_APPLIED] = json.dumps(obj)
+    out["status"] = {"observedGeneration": 1, "conditions": [{"type": c.COND_ROLE_INSTANCE_READY, "status": "True" if ready else "False"}]}
+    return out
+
+
+def set_names(result: ris.Result) -> list[str]:
+    return [i["metadata"]["name"] for i in result.children]
+
+
+def test_a_set_creates_its_instances_with_the_template():
+    result = sync_set(set_parent())
+    assert set_names(result) == ["g-r-0", "g-r-1", "g-r-2"]
+    inst = result.children[1]
+    assert inst["spec"]["components"][0]["name"] == "a"
+    assert inst["metadata"]["labels"][c.LABEL_ROLE_INSTANCE_INDEX] == "1" and inst["metadata"]["labels"][c.LABEL_ROLE_TYPE] == "Components"
+    assert result.status["replicas"] == 0 and result.status["labelSelector"] == f"{c.LABEL_ROLE_INSTANCE_OWNER}=g-r"
+
+
+def test_ordered_ready_creates_one_at_a_time():
+    parent = set_parent(podManagementPolicy="OrderedReady")
+    first = sync_set(parent)
+    assert set_names(first) == ["g-r-0"]
+    assert set_names(sync_set(parent, [observed_instance(first.children[0], ready=False)])) == ["g-r-0"]
+    assert set_names(sync_set(parent, [observed_instance(first.children[0])])) == ["g-r-0", "g-r-1"]
+
+
+def test_scale_down_removes_named_instances_first_then_the_highest():
+    built = sync_set(set_parent(4)).children
+    obs = [observed_instance(i) for i in built]
+    assert set_names(sync_set(set_parent(2), obs)) == ["g-r-0", "g-r-1"]
+    named = set_parent(2, scaleStrategy={"roleInstanceToDelete": ["g-r-1"]})
+    assert set_names(sync_set(named, obs)) == ["g-r-0", "g-r-2"]
+    # Scaling up again fills the lowest free index.
+    kept = [o for o in obs if o["metadata"]["name"] in ("g-r-0", "g-r-2")]
+    assert set_names(sync_set(set_parent(3), kept)) == ["g-r-0", "g-r-1", "g-r-2"]
+
+
+def test_a_rollout_goes_from_the_highest_index_within_max_unavailable_and_partition():
+    obs = [observed_instance(i) for i in sync_set(set_parent(4)).children]
+    new = set_parent(4, image="engine:2", updateStrategy={"maxUnavailable": 1, "partition": 1})
+    result = sync_set(new, obs)
+    images = {i["metadata"]["name"]: i["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] for i in result.children}
+    assert images == {"g-r-0": "engine:1", "g-r-1": "engine:1", "g-r-2": "engine:1", "g-r-3": "engine:2"}
+    paused = set_parent(4, image="engine:2", updateStrategy={"paused": True})
+    assert all(i["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] == "engine:1" for i in sync_set(paused, obs).children)
+
+
+def test_recreate_deletes_the_instance_to_create_it_again():
+    obs = [observed_instance(i) for i in sync_set(set_parent(2)).children]
+    result = sync_set(set_parent(2, image="engine:2", updateStrategy={"type": "Recreate", "maxUnavailable": 1}), obs)
+    assert set_names(result) == ["g-r-0"]
+
+
+def test_ready_when_every_instance_is_ready_at_the_template():
+    built = sync_set(set_parent(2)).children
+    result = sync_set(set_parent(2), [observed_instance(i) for i in built])
+    assert cond(result.status, c.COND_READY)["status"] == "True"
+    assert (result.status["readyReplicas"], result.status["updatedReadyReplicas"]) == (2, 2)
+    assert result.children == built
+
+
+@given(
+    replicas=st.integers(0, 6),
+    existing=st.sets(st.integers(0, 7), max_size=7),
+    ready=st.sets(st.integers(0, 7)),
+    outdated=st.sets(st.integers(0, 7)),
+    max_unavailable=st.one_of(st.integers(1, 4), st.sampled_from(["10%", "50%", "100%"])),
+    partition=st.integers(0, 6),
+)
+@settings(max_examples=300, deadline=None)
+def test_plan_properties(replicas, existing, ready, outdated, max_unavailable, partition):
+    """Never more than maxUnavailable instances down for an update (an already-down one aside),
+    never an index below the partition updated, and every outdated ready one in reach is updated
+    or waiting on the budget."""
+    spec = RoleInstanceSetSpec.model_validate(
+        {"replicas": replicas, "roleInstanceTemplate": {"components": [component("a")]}, "updateStrategy": {"maxUnavailable": max_unavailable, "partition": partition}}
+    )
+    alive = {
+        i: {
+            "metadata": {"name": f"g-r-{i}", "generation": 1, "labels": {c.LABEL_CONTROLLER_REVISION_HASH: "old" if i in outdated else "new"}},
+            "status": {"observedGeneration": 1, "conditions": [{"type": c.COND_ROLE_INSTANCE_READY, "status": "True" if i in ready else "False"}]},
+        }
+        for i in existing
+    }
+    p = ris.plan(spec, "g-r", alive, set(), "new")
+    kept = set(p.keep) | set(p.update)
+    assert len(kept) + len(p.create) == replicas or len(kept) == min(len(existing), replicas)
+    assert all(i >= partition for i in p.update)
+    taken_down = [i for i in p.update if i in ready]
+    budget = max(ris._count(max_unavailable, replicas, "10%", round_up=False), 1)
+    assert len(taken_down) <= max(budget, 0)
