@@ -107,11 +107,11 @@ KIND_DEPLOYMENT = "Deployment"
 LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"  # kubernetes-sigs/lws
 KIND_LWS = "LeaderWorkerSet"
 SUPPORTED_WORKLOADS = ((APPS_V1, KIND_STATEFULSET), (APPS_V1, KIND_DEPLOYMENT), (LWS_API_VERSION, KIND_LWS))
-WORKLOAD_KINDS = (KIND_STATEFULSET, KIND_DEPLOYMENT, KIND_LWS)
+KIND_ROLE_INSTANCE_SET = "RoleInstanceSet"  # upstream's own workload (hooks.core.ris)
+WORKLOAD_KINDS = (KIND_STATEFULSET, KIND_DEPLOYMENT, KIND_LWS, KIND_ROLE_INSTANCE_SET)
 # v1alpha2: a role's workload kind, "<apiVersion>/<kind>"; absent, its pattern's default
 # (standalonePattern: a StatefulSet; leaderWorkerPattern: a LeaderWorkerSet).
 ANNOTATION_ROLE_WORKLOAD_TYPE = "rbg.workloads.x-k8s.io/role-workload-type"
-KIND_ROLE_INSTANCE_SET = "RoleInstanceSet"  # upstream's own workload: not run by the hooks yet
 KIND_INSTANCE_SET = "InstanceSet"  # its v1alpha1 name
 WORKLOAD_TYPES = (*(f"{v}/{k}" for v, k in SUPPORTED_WORKLOADS), f"{API_VERSION}/{KIND_ROLE_INSTANCE_SET}")
 # v1alpha2 gang scheduling: group annotations instead of spec.podGroupPolicy. The gang is a
@@ -283,7 +283,7 @@ CHILD_VOLCANO_POD_GROUP = f"{KIND_POD_GROUP}.{VOLCANO_POD_GROUP_API_VERSION}"
 # LeaderWorkerSet roles (hooks.children.lws): an optional child type too, registered by overlays/LWS_OVERLAY.
 CHILD_LWS = f"{KIND_LWS}.{LWS_API_VERSION}"
 LWS_OVERLAY = "leaderworkerset"
-OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP, CHILD_LWS)
+OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP, CHILD_LWS, f"{KIND_ROLE_INSTANCE_SET}.{API_VERSION}")
 GANG_OVERLAYS = {CHILD_KUBE_POD_GROUP: "scheduler-plugins", CHILD_VOLCANO_POD_GROUP: "volcano"}
 # What enrols a pod in its group's PodGroup. scheduler-plugins' coscheduling reads LABEL_POD_GROUP;
 # upstream also sets LABEL_POD_GROUP_LEGACY (Koordinator's and ACK's spelling). Volcano reads
@@ -312,9 +312,10 @@ LWS_CONDITION_AVAILABLE = "Available"
 COND_LEADER_WORKER_SETS = "LeaderWorkerSets"
 REASON_LWS_REGISTERED = "LeaderWorkerSetRegistered"
 REASON_LWS_NOT_REGISTERED = "LeaderWorkerSetNotRegistered"
-# Only on groups with roles that run on RoleInstanceSets (customComponentsPattern): not run yet.
+# Only on groups with roles that run on RoleInstanceSets: whether that child type is registered.
 COND_ROLE_INSTANCE_SETS = "RoleInstanceSets"
 REASON_ROLE_INSTANCE_SETS_UNAVAILABLE = "RoleInstanceSetsUnavailable"
+REASON_ROLE_INSTANCE_SETS_REGISTERED = "RoleInstanceSetRegistered"
 
 # Engine runtime profiles (roles[].engineRuntimes, hooks.core.runtimes): a cluster-scoped
 # ClusterEngineRuntimeProfile's init containers, containers and volumes injected into a role's pods.
@@ -366,3 +367,9 @@ REASON_NOT_UPDATABLE_IN_PLACE = "NotUpdatableInPlace"
 REASON_UPDATED_IN_PLACE = "UpdatedInPlace"
 REASON_INSTANCES_READY = "InstancesReady"
 REASON_INSTANCES_NOT_READY = "InstancesNotReady"
+# Values of LABEL_ROLE_TYPE on a RoleInstanceSet and its instances: how pods are named.
+ROLE_TYPE_COMPONENTS = "Components"
+ROLE_TYPE_LWS = "LeaderWorkerSet"
+ROLE_TYPE_POD = "PodTemplate"
+# On a RoleInstance, from its set's updateStrategy.type: InPlaceOnly holds what cannot change in place.
+ANNOTATION_UPDATE_TYPE = "rbg.workloads.x-k8s.io/update-type"

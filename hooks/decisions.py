@@ -40,6 +40,7 @@ class Rollout:
     max_surge: int | str = 0
     recreate: bool = False  # type Recreate: a Deployment's strategy (StatefulSets and LWS get partition 0, 100% unavailable)
     paused: bool = False  # a Deployment's spec.paused
+    type: str | None = None  # rollingUpdate.type: a RoleInstanceSet's updateStrategy.type
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class ObservedChildren(_ObservedTypes):
     kube_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_KUBE_POD_GROUP)
     volcano_pod_groups: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_VOLCANO_POD_GROUP)
     leader_worker_sets: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_LWS)
+    role_instance_sets: dict[str, Child] = Field(default_factory=dict, validation_alias=c.CHILD_ROLE_INSTANCE_SET)
 
 
 def child_types(children: dict[str, Any]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import constants as c
 from ..decisions import RolePlan
+from .instancesets import role_instance_set
 from .lws import leader_worker_set
 from .podtemplate import selector_labels
 from .workloadparts import workload_metadata
@@ -58,9 +59,13 @@ def deployment(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]
 
 
 Builder = Callable[[str, RolePlan, tuple[dict[str, Any], ...]], dict[str, Any]]
-BUILDERS: dict[str, Builder] = {c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment, c.KIND_LWS: leader_worker_set}
+BUILDERS: dict[str, Builder] = {
+    c.KIND_STATEFULSET: statefulset, c.KIND_DEPLOYMENT: deployment, c.KIND_LWS: leader_worker_set, c.KIND_ROLE_INSTANCE_SET: role_instance_set,
+}
 # The pod label holding a pod's stable index, which ROLE_INDEX is read from (a Deployment's pods have none).
-INDEX_LABELS: dict[str, str | None] = {c.KIND_STATEFULSET: c.LABEL_POD_INDEX, c.KIND_DEPLOYMENT: None, c.KIND_LWS: c.LABEL_LWS_GROUP_INDEX}
+INDEX_LABELS: dict[str, str | None] = {
+    c.KIND_STATEFULSET: c.LABEL_POD_INDEX, c.KIND_DEPLOYMENT: None, c.KIND_LWS: c.LABEL_LWS_GROUP_INDEX, c.KIND_ROLE_INSTANCE_SET: c.LABEL_ROLE_INSTANCE_INDEX,
+}
 
 
 def workload(group: str, plan: RolePlan, templates: tuple[dict[str, Any], ...]) -> dict[str, Any]:

@@ -31,11 +31,30 @@ def labels(namespace: str, group: str, annotations: dict[str, str], group_labels
     return tuple(out)
 
 
-def env(group: str, annotations: dict[str, str], role: RoleSpec, templates: int) -> tuple[tuple[dict[str, Any], ...], ...]:
+def _from_label(name: str, label: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": f"metadata.labels['{label}']"}}}
+
+
+def env(namespace: str, group: str, annotations: dict[str, str], role: RoleSpec, templates: int, service: str) -> tuple[tuple[dict[str, Any], ...], ...]:
     """Each pod template's variables: the instance name; a LeaderWorkerSet's leader and worker
-    templates also their component and the leader-worker variables."""
+    templates also their component and the leader-worker variables; a RoleInstanceSet role's pods
+    read theirs from the identity labels their RoleInstance gives them (hooks.core.instance), as upstream."""
     if converted(annotations):
         return ((),) * templates
+    if role.workload.kind == c.KIND_ROLE_INSTANCE_SET:
+        own = (
+            _from_label(c.ENV_ROLE_INSTANCE_NAME, c.LABEL_ROLE_INSTANCE_NAME),
+            _from_label(c.ENV_COMPONENT_NAME, c.LABEL_COMPONENT_NAME),
+            _from_label(c.ENV_COMPONENT_INDEX, c.LABEL_COMPONENT_ID),
+        )
+        if role.leader_worker_pattern is None:
+            return (own,) * templates
+        lwp = (
+            {"name": c.ENV_LWP_LEADER_ADDRESS, "value": f"$({c.ENV_ROLE_INSTANCE_NAME})-0.{service}.{namespace}"},
+            _from_label(c.ENV_LWP_WORKER_INDEX, c.LABEL_COMPONENT_INDEX),
+            _from_label(c.ENV_LWP_GROUP_SIZE, c.LABEL_COMPONENT_SIZE),
+        )
+        return ((*own, *lwp),) * templates
     if role.workload.kind != c.KIND_LWS:
         return ((_POD_NAME,),) * templates
     instance = {"name": c.ENV_ROLE_INSTANCE_NAME, "value": f"{workload_name(group, role.name)}-$({c.ENV_ROLE_INDEX[1]})"}

@@ -36,17 +36,11 @@ from .observed import last_applied, latest_time
 from .result import Result
 from .status import condition, merge_conditions
 
-ROLE_TYPE_LWS = "LeaderWorkerSet"
-ROLE_TYPE_COMPONENTS = "Components"
-ROLE_TYPE_POD = "PodTemplate"
-# On a RoleInstance, from its set's updateStrategy.type (hooks.core.ris).
-ANNOTATION_UPDATE_TYPE = "rbg.workloads.x-k8s.io/update-type"
-
 
 def pod_name(instance: str, component: str, index: int, role_type: str) -> str:
-    if role_type == ROLE_TYPE_LWS:
+    if role_type == c.ROLE_TYPE_LWS:
         return f"{instance}-{index + 1 if component == 'worker' else index}"
-    if role_type == ROLE_TYPE_POD:
+    if role_type == c.ROLE_TYPE_POD:
         return instance
     return f"{instance}-{component}-{index}"
 
@@ -61,14 +55,14 @@ def revision(component: InstanceComponent) -> str:
 
 def identities(name: str, labels: dict[str, str], spec: RoleInstanceSpec) -> list[tuple[InstanceComponent, InstancePod]]:
     """Every pod the spec asks for, in component order."""
-    role_type = labels.get(c.LABEL_ROLE_TYPE, ROLE_TYPE_COMPONENTS)
+    role_type = labels.get(c.LABEL_ROLE_TYPE, c.ROLE_TYPE_COMPONENTS)
     inherited = tuple((k, labels[k]) for k in (c.LABEL_ROLE_INSTANCE_INDEX, c.LABEL_ROLE_INSTANCE_OWNER) if k in labels)
     out = []
     for comp in spec.components:
         rev = revision(comp)
         for i in range(size(comp)):
             own = [(c.LABEL_ROLE_INSTANCE_NAME, name), *inherited, (c.LABEL_COMPONENT_NAME, comp.name), (c.LABEL_COMPONENT_ID, str(i))]
-            if role_type == ROLE_TYPE_LWS:
+            if role_type == c.ROLE_TYPE_LWS:
                 own.append((c.LABEL_COMPONENT_INDEX, str(i + 1 if comp.name == "worker" else i)))
             out.append((comp, InstancePod(name=pod_name(name, comp.name, i, role_type), labels=tuple(own), revision=rev)))
     return out
@@ -189,7 +183,7 @@ def sync(request: InstanceSyncRequest) -> Result:
         ready_by_component[comp.name] = ready_by_component.get(comp.name, 0) + (1 if pod is not None and not _terminating(pod) and _ready(pod) else 0)
     started = {comp.name: all(ready_by_component.get(a, 0) >= size(next(x for x in spec.components if x.name == a)) > 0 for a in order[comp.name]) for comp in spec.components}
 
-    in_place_only = meta.annotations.get(ANNOTATION_UPDATE_TYPE) == "InPlaceOnly"
+    in_place_only = meta.annotations.get(c.ANNOTATION_UPDATE_TYPE) == "InPlaceOnly"
     children: list[dict[str, Any]] = []
     held: list[str] = []
     counts: dict[str, dict[str, int]] = {comp.name: dict.fromkeys(("ready", "updated", "scheduled", "updatedReady", "exists"), 0) for comp in spec.components}

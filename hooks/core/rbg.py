@@ -100,18 +100,27 @@ def unregistered_roles(spec: GroupSpec, children: dict[str, Any]) -> frozenset[s
     return frozenset(r.name for r in spec.roles if r.workload.kind == c.KIND_LWS)
 
 
-def instance_set_roles(spec: GroupSpec) -> frozenset[str]:
-    """Roles that run on RoleInstanceSets (customComponentsPattern, or the workload-type annotation):
-    not created, the rest of the group runs (condition RoleInstanceSets)."""
-    return frozenset(r.name for r in spec.roles if r.workload.kind == c.KIND_ROLE_INSTANCE_SET)
+def instance_set_roles(spec: GroupSpec) -> list[str]:
+    """Roles that run on RoleInstanceSets (customComponentsPattern, or the workload-type annotation)."""
+    return [r.name for r in spec.roles if r.workload.kind == c.KIND_ROLE_INSTANCE_SET]
 
 
-def role_instance_sets_condition(roles: frozenset[str]) -> dict[str, Any] | None:
+def unregistered_instance_sets(spec: GroupSpec, children: dict[str, Any]) -> frozenset[str]:
+    """RoleInstanceSet roles while the controller is not registered for RoleInstanceSets: not created."""
+    return frozenset() if c.CHILD_ROLE_INSTANCE_SET in children else frozenset(instance_set_roles(spec))
+
+
+def role_instance_sets_condition(spec: GroupSpec, unregistered: frozenset[str]) -> dict[str, Any] | None:
+    """Only on groups with a RoleInstanceSet role: whether that child type is registered."""
+    roles = instance_set_roles(spec)
     if not roles:
         return None
+    if not unregistered:
+        return condition(c.COND_ROLE_INSTANCE_SETS, True, c.REASON_ROLE_INSTANCE_SETS_REGISTERED, f"{', '.join(roles)} run as RoleInstanceSets")
     message = (
-        f"{', '.join(sorted(roles))} run on RoleInstanceSets ({c.API_VERSION}), which these hooks do not run yet: these "
-        "roles are not created (the others are); give them a standalonePattern or leaderWorkerPattern to run them now"
+        f"{', '.join(roles)} run on RoleInstanceSets ({c.API_VERSION}), a child type the rolebasedgroup controller is not "
+        "registered for: apply the registrations of this release (metacontroller/); until then these roles are not "
+        "created (the others are)"
     )
     return condition(c.COND_ROLE_INSTANCE_SETS, False, c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE, message)
 
@@ -153,8 +162,9 @@ def role_plans(
             continue
         templates = pod_templates(role)
         placed = topology.place(placement, role, templates)
+        service = service_of(group, role, observed)
         pods = []
-        for template, terms, env in zip(templates, placed, conventions.env(group, annotations, role, len(templates))):
+        for template, terms, env in zip(templates, placed, conventions.env(namespace, group, annotations, role, len(templates), service)):
             seconds, grace = rollout.grace(role, template)
             enrolled = gang.enrol(template)
             pods.append(
@@ -163,7 +173,7 @@ def role_plans(
         seen = observed.workload(workload_name(group, role.name))
         management = str((observed.applied(seen).get("spec") or {}).get("podManagementPolicy") or role.pod_management_policy) if seen else role.pod_management_policy
         plans[role.name] = RolePlan(
-            role, role.replicas, service_of(group, role, observed), templates, tuple(pods), rollout.rollout(role), management,
+            role, role.replicas, service, templates, tuple(pods), rollout.rollout(role), management,
             (workload_labels or {}).get(role.name, ()),
         )
     return plans
@@ -216,7 +226,7 @@ def role_children(
         plan = plans.get(role.name)
         if plan is None:
             continue
-        if role.workload.kind == c.KIND_STATEFULSET:
+        if role.workload.kind in (c.KIND_STATEFULSET, c.KIND_ROLE_INSTANCE_SET):
             out.append((role.name, headless_service(group, role, plan.service)))
         seen = observed.workload(workload_name(group, role.name)) if role.name in kept else None
         if seen is not None:
@@ -342,7 +352,7 @@ def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: st
     spec = draining.sized(sized.spec)  # a draining role keeps its replicas until its members are drained
     recovery = recover(group, spec, observed, (parent.status or {}).get("recovery"), now, parent.metadata.generation)
     unregistered = unregistered_roles(spec, request.children)
-    instance_sets = instance_set_roles(spec)
+    instance_sets = unregistered_instance_sets(spec, request.children)
     p = plan(group, spec, observed, recovery.withheld | unregistered | engines.withheld | instance_sets)
     gang = schedule(group, spec, request.children)  # podGroupPolicy: pods enrolled here, the PodGroup sized below
     revision_labels = grouphistory.workload_labels(parent.metadata.annotations, parent.spec)
@@ -391,7 +401,7 @@ def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: st
                 *filter(None, [scheduling_condition(spec, observed)]),
                 *gang_conditions,
                 *filter(None, [leader_worker_sets_condition(spec, unregistered)]),
-                *filter(None, [role_instance_sets_condition(instance_sets)]),
+                *filter(None, [role_instance_sets_condition(spec, instance_sets)]),
                 *filter(None, [engines.condition]),
             ],
             now=now,

@@ -24,7 +24,6 @@ from .. import constants as c
 from ..api import InstanceSetSyncRequest, RoleInstanceSetSpec
 from ..children import instances as instance_builder
 from ..naming import content_hash
-from .instance import ANNOTATION_UPDATE_TYPE
 from .observed import last_applied, latest_time
 from .result import Result
 from .status import condition, merge_conditions
@@ -130,7 +129,7 @@ def sync(request: InstanceSetSyncRequest) -> Result:
 
     def build(i: int) -> dict[str, Any]:
         labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
-        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {ANNOTATION_UPDATE_TYPE: update_type}, template)
+        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {c.ANNOTATION_UPDATE_TYPE: update_type}, template)
 
     recreate = update_type == "Recreate"
     children = {i: build(i) for i in decided.create}

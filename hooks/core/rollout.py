@@ -40,8 +40,8 @@ def rollout(role: RoleSpec) -> Rollout:
         return Rollout()
     recreate = ru.type == "Recreate"
     if recreate and not ru.paused:
-        return Rollout(True, 0, "100%", ru.max_surge, recreate=True)
-    return Rollout(True, partition_of(role, role.replicas), ru.max_unavailable, ru.max_surge, recreate, ru.paused)
+        return Rollout(True, 0, "100%", ru.max_surge, recreate=True, type=ru.type)
+    return Rollout(True, partition_of(role, role.replicas), ru.max_unavailable, ru.max_surge, recreate, ru.paused, ru.type)
 
 
 def grace(role: RoleSpec, template: dict[str, Any]) -> tuple[int | None, int | None]:

@@ -6,6 +6,7 @@ role keeps the name it has: its StatefulSet's `serviceName` (immutable), else a 
 `<group>-<role>` already there (a group created before, as upstream's
 GetCompatibleHeadlessServiceName keeps it); pods then keep their DNS names and are not replaced.
 Validation keeps `<group>-<role>` within 52 characters, so `s-<group>-<role>` is a DNS label.
+A RoleInstanceSet role's pods are named in the same Service (a component may name its own).
 A LeaderWorkerSet role's pods are in the LeaderWorkerSet's own Service, `<group>-<role>`.
 """
 
@@ -18,7 +19,7 @@ from .observed import Observed
 
 
 def service_of(group: str, role: RoleSpec, observed: Observed) -> str:
-    if role.workload.kind != c.KIND_STATEFULSET:
+    if role.workload.kind not in (c.KIND_STATEFULSET, c.KIND_ROLE_INSTANCE_SET):
         return workload_name(group, role.name)
     legacy = legacy_service_name(group, role.name)
     running = observed.objects.get((c.KIND_STATEFULSET, workload_name(group, role.name)))

@@ -96,10 +96,12 @@ def resolve(spec: RoleBasedGroupSpec) -> RoleBasedGroupSpec | Invalid:
 
 
 def pod_templates(role: RoleSpec) -> tuple[dict[str, Any], ...]:
-    """The role's pod templates as written: its template, or a LeaderWorkerSet role's leader and
-    worker templates (patchLeaderTemplate / patchWorkerTemplate merged over it). `role` has passed
+    """The role's pod templates as written: its template, a leaderWorkerPattern role's leader and
+    worker templates (patchLeaderTemplate / patchWorkerTemplate merged over it), or each component's. `role` has passed
     validate(), which merged these patches once already, so they merge."""
-    if role.workload.kind != c.KIND_LWS:
+    if role.custom_components_pattern is not None:
+        return tuple(comp.template for comp in role.custom_components_pattern.components)
+    if role.workload.kind != c.KIND_LWS and not (role.workload.kind == c.KIND_ROLE_INSTANCE_SET and role.leader_worker_pattern):
         return (role.pod_template,)
     lwt = role.leader_worker_set
     base = role.pod_template

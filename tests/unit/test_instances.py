@@ -7,12 +7,15 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks import constants as c
 from hooks.api import InstanceSetSyncRequest, InstanceSyncRequest, RoleInstanceSetSpec
 from hooks.core import instance, ris
+from tests.support import requests as rq
+from tests.support.examples import UPSTREAM_EXAMPLES
 
 Obj = dict[str, Any]
 NS = "ns"
@@ -121,7 +124,7 @@ def test_in_place_only_keeps_the_old_pod_and_says_why():
     old = sync_instance(rins([component("a")])).children
     other = component("a")
     other["template"]["spec"]["containers"][0]["args"] = ["--x"]
-    result = sync_instance(rins([other], annotations={instance.ANNOTATION_UPDATE_TYPE: "InPlaceOnly"}), [observed(p) for p in old])
+    result = sync_instance(rins([other], annotations={c.ANNOTATION_UPDATE_TYPE: "InPlaceOnly"}), [observed(p) for p in old])
     assert result.children == old
     failed = cond(result.status, c.COND_FAILED_UPDATE)
     assert failed["status"] == "True" and "g-r-0-a-0" in failed["message"]
@@ -313,3 +316,61 @@ def test_plan_properties(replicas, existing, ready, outdated, max_unavailable, p
     taken_down = [i for i in p.update if i in ready]
     budget = max(ris._count(max_unavailable, replicas, "10%", round_up=False), 1)
     assert len(taken_down) <= max(budget, 0)
+
+
+# --- A group's RoleInstanceSet roles -----------------------------------------------------------
+
+CUSTOM = UPSTREAM_EXAMPLES.parent.parent / "rbg-v0.7.0" / "examples" / "basic" / "rbg" / "patterns" / "custom-components-pattern.yaml"
+
+
+def _group(path) -> Obj:
+    doc = next(d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == c.KIND_RBG)
+    doc["metadata"] |= {"namespace": "default", "uid": "g", "generation": 1, "creationTimestamp": "2026-01-01T00:00:00Z"}
+    return doc
+
+
+def _by_kind(result, kind):
+    return [ch for ch in result.children if ch["kind"] == kind]
+
+
+def test_a_custom_components_role_runs_on_a_role_instance_set_down_to_its_pods():
+    group = _group(CUSTOM)
+    result = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
+    sets = _by_kind(result, c.KIND_ROLE_INSTANCE_SET)
+    assert [s["metadata"]["name"] for s in sets] == ["custom-components-demo-engine"]
+    assert [s["metadata"]["name"] for s in _by_kind(result, "Service")] == ["s-custom-components-demo-engine"]
+    assert cond(result.status, c.COND_ROLE_INSTANCE_SETS)["status"] == "True"
+    ris_obj = {**sets[0], "metadata": {**sets[0]["metadata"], "namespace": "default", "generation": 1, "uid": "s", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    spec = ris_obj["spec"]
+    assert spec["replicas"] == 3 and spec["updateStrategy"]["type"] == "InPlaceIfPossible"
+    assert spec["roleInstanceTemplate"]["restartPolicy"] == c.RESTART_RECREATE_ROLE
+    assert [(x["name"], x["size"], x["serviceName"]) for x in spec["roleInstanceTemplate"]["components"]] == [
+        ("custom-component-1", 1, "s-custom-components-demo-engine"),
+        ("custom-component-2", 2, "s-custom-components-demo-engine"),
+        ("monitoring-sidecar", 1, "s-custom-components-demo-engine"),
+    ]
+    instances = sync_set(ris_obj).children
+    assert [i["metadata"]["name"] for i in instances] == [f"custom-components-demo-engine-{i}" for i in range(3)]
+    inst = {**instances[0], "metadata": {**instances[0]["metadata"], "generation": 1, "uid": "i", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    pods = sync_instance(inst).children
+    assert [p["metadata"]["name"] for p in pods] == [
+        "custom-components-demo-engine-0-custom-component-1-0",
+        "custom-components-demo-engine-0-custom-component-2-0",
+        "custom-components-demo-engine-0-custom-component-2-1",
+        "custom-components-demo-engine-0-monitoring-sidecar-0",
+    ]
+    pod = pods[1]
+    labels = pod["metadata"]["labels"]
+    assert labels[c.LABEL_GROUP_NAME] == "custom-components-demo" and labels[c.LABEL_ROLE_NAME] == "engine"
+    assert labels[c.LABEL_ROLE_INSTANCE_INDEX] == "0" and labels[c.LABEL_COMPONENT_SIZE] == "2"
+    env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+    assert env["RBG_ROLE_INSTANCE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.labels['{c.LABEL_ROLE_INSTANCE_NAME}']"
+    assert env["ROLE_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.labels['{c.LABEL_ROLE_INSTANCE_INDEX}']"
+    assert pod["spec"]["subdomain"] == "s-custom-components-demo-engine"
+
+
+def test_without_the_registration_a_role_instance_set_role_waits_and_says_so():
+    result = rq.sync(rq.request(_group(CUSTOM)))
+    assert _by_kind(result, c.KIND_ROLE_INSTANCE_SET) == []
+    reason = cond(result.status, c.COND_ROLE_INSTANCE_SETS)
+    assert reason["status"] == "False" and reason["reason"] == c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE

@@ -190,17 +190,17 @@ ROLLOUT_CASES = [
     pytest.param({"replicas": 0, **strategy(paused=True)}, Rollout(True, 0, 1, 0, False, True), id="paused-at-zero-replicas"),
     pytest.param(
         {"replicas": 4, **strategy(type="Recreate", partition=2, maxUnavailable=1)},
-        Rollout(True, 0, "100%", 0, recreate=True),
+        Rollout(True, 0, "100%", 0, recreate=True, type="Recreate"),
         id="recreate-ignores-partition-and-maxUnavailable",
     ),
-    pytest.param({"replicas": 2, **strategy(type="Recreate", maxSurge=1)}, Rollout(True, 0, "100%", 1, True, False), id="recreate-keeps-maxSurge"),
+    pytest.param({"replicas": 2, **strategy(type="Recreate", maxSurge=1)}, Rollout(True, 0, "100%", 1, True, False, "Recreate"), id="recreate-keeps-maxSurge"),
     pytest.param(
-        {"replicas": 3, **strategy(type="Recreate", paused=True)}, Rollout(True, 3, 1, 0, True, True), id="recreate-paused-holds-everything"
+        {"replicas": 3, **strategy(type="Recreate", paused=True)}, Rollout(True, 3, 1, 0, True, True, "Recreate"), id="recreate-paused-holds-everything"
     ),
     pytest.param(
         {"replicas": 8, **strategy(maxUnavailable="25%", maxSurge=2)}, Rollout(True, 0, "25%", 2), id="maxUnavailable-and-maxSurge-given"
     ),
-    pytest.param({"replicas": 2, **strategy(type="InPlaceIfPossible", maxUnavailable=0, maxSurge="50%")}, Rollout(True, 0, 0, "50%"), id="in-place-if-possible-rolls"),
+    pytest.param({"replicas": 2, **strategy(type="InPlaceIfPossible", maxUnavailable=0, maxSurge="50%")}, Rollout(True, 0, 0, "50%", type="InPlaceIfPossible"), id="in-place-if-possible-rolls"),
 ]
 
 
