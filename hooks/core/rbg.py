@@ -49,6 +49,7 @@ from .coordination import Coordinated, coordinate, coordination_condition
 from .drain import Rollouts, drain, drain_condition, hold_rollouts
 from .gang import Gang, schedule
 from .history import revisions
+from .kinds import workload_kinds
 from .observed import Observed, counts, is_ready, lingers, request_time
 from .pending import scheduling_condition
 from .recovery import recover
@@ -345,6 +346,7 @@ def _reconcile(request: SyncRequest) -> tuple[Answer, GroupSpec | Invalid, Obser
 def _answer(request: SyncRequest, parsed: GroupSpec, observed: Observed, now: str) -> Answer:
     parent = request.parent
     group, namespace = parent.metadata.name, parent.metadata.namespace
+    parsed = workload_kinds(group, parsed, observed, request.children)
     engines = runtimes(group, parsed, observed)  # engineRuntimes: profiles injected (hooks.core.runtimes)
     written, parsed = parsed, engines.spec  # the rollout history records the templates as written
     sized = sizes(group, parsed, observed, parent.status)

@@ -374,3 +374,30 @@ def test_without_the_registration_a_role_instance_set_role_waits_and_says_so():
     assert _by_kind(result, c.KIND_ROLE_INSTANCE_SET) == []
     reason = cond(result.status, c.COND_ROLE_INSTANCE_SETS)
     assert reason["status"] == "False" and reason["reason"] == c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE
+
+
+LEADER_WORKER = CUSTOM.parent / "leader-worker-pattern.yaml"
+
+
+def test_a_leader_worker_role_runs_on_a_role_instance_set_without_the_lws_controller():
+    group = _group(LEADER_WORKER)
+    result = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
+    sets = _by_kind(result, c.KIND_ROLE_INSTANCE_SET)
+    assert len(sets) == 1 and _by_kind(result, c.KIND_LWS) == []
+    comps = sets[0]["spec"]["roleInstanceTemplate"]["components"]
+    size = group["spec"]["roles"][0]["leaderWorkerPattern"]["size"]
+    assert [(x["name"], x["size"]) for x in comps] == [("leader", 1), ("worker", size - 1)]
+    assert sets[0]["metadata"]["labels"][c.LABEL_ROLE_TYPE] == c.ROLE_TYPE_LWS
+    assert c.ANNOTATION_ROLE_WORKLOAD_TYPE not in (sets[0]["metadata"].get("annotations") or {})
+    env = {e["name"]: e for e in comps[1]["template"]["spec"]["containers"][0]["env"]}
+    assert env["RBG_LWP_LEADER_ADDRESS"]["value"] == f"$(RBG_ROLE_INSTANCE_NAME)-0.{sets[0]['spec']['roleInstanceTemplate']['components'][0]['serviceName']}.default"
+
+
+def test_a_leader_worker_role_keeps_the_kind_it_was_created_as():
+    group = _group(LEADER_WORKER)
+    both = [c.CHILD_ROLE_INSTANCE_SET, c.CHILD_LWS]
+    assert len(_by_kind(rq.sync(rq.request(group, types=both)), c.KIND_LWS)) == 1  # the LWS controller is there: LWS
+    on_ris = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
+    observed_children = rq.observe(on_ris.children, types=both)  # the LWS controller installed since
+    again = rq.sync(rq.request(group, children=observed_children))
+    assert len(_by_kind(again, c.KIND_ROLE_INSTANCE_SET)) == 1 and _by_kind(again, c.KIND_LWS) == []
