@@ -27,8 +27,18 @@ from ..naming import discovery_name, workload_name
 
 # Instances are items of roles.<role>.instances: four levels deep.
 _INSTANCE_INDENT = "      "
-# Workload kinds whose pods have stable names, and so are listed.
-_LISTED = (c.KIND_STATEFULSET, c.KIND_LWS)
+# Workload kinds whose pods have stable names, and so are listed (RoleInstanceSet roles but
+# customComponentsPattern ones, whose instances are several components: not listed).
+_LISTED = (c.KIND_STATEFULSET, c.KIND_LWS, c.KIND_ROLE_INSTANCE_SET)
+
+
+def _listed(role: RoleSpec) -> bool:
+    return role.workload.kind in _LISTED and role.custom_components_pattern is None
+
+
+def _instance_set_lwp(role: RoleSpec) -> bool:
+    """A leaderWorkerPattern role on a RoleInstanceSet: leader `<set>-<i>-0`, workers `<set>-<i>-<j>`."""
+    return role.workload.kind == c.KIND_ROLE_INSTANCE_SET and role.leader_worker_pattern is not None
 
 
 class Cut(NamedTuple):
@@ -52,26 +62,31 @@ def _ports(role: RoleSpec) -> dict[str, int]:
 
 
 def _address(group: str, role: RoleSpec, index: int | str, services: dict[str, str]) -> str:
-    """A resolvable address: "<pod>.<headless service>" of a StatefulSet role; of a LeaderWorkerSet
-    role, its group's leader "<lws>-<index>" in the LWS's own headless Service "<lws>"."""
-    return f"{workload_name(group, role.name)}-{index}.{services[role.name]}"
+    """A resolvable address: "<pod>.<headless service>" of a StatefulSet role (and of a
+    RoleInstanceSet's one-pod instance); of a LeaderWorkerSet role, its group's leader
+    "<lws>-<index>" in the LWS's own headless Service "<lws>"; of a RoleInstanceSet's
+    leader-worker instance, its leader "<set>-<index>-0"."""
+    leader = "-0" if _instance_set_lwp(role) else ""
+    return f"{workload_name(group, role.name)}-{index}{leader}.{services[role.name]}"
 
 
-def _worker_address(group: str, role: RoleSpec, index: int | str, worker: int | str) -> str:
-    """Worker `worker` (from 1) of a LeaderWorkerSet role's group `index`: "<lws>-<index>-<worker>.<lws>"."""
+def _worker_address(group: str, role: RoleSpec, index: int | str, worker: int | str, services: dict[str, str]) -> str:
+    """Worker `worker` (from 1) of a LeaderWorkerSet role's group `index`: "<lws>-<index>-<worker>.<lws>";
+    of a RoleInstanceSet's leader-worker instance, in the role's headless Service."""
     name = workload_name(group, role.name)
-    return f"{name}-{index}-{worker}.{name}"
+    return f"{name}-{index}-{worker}.{services[role.name] if _instance_set_lwp(role) else name}"
 
 
 def _size(role: RoleSpec) -> int:
     """Pods per instance: a LeaderWorkerSet role's group size, else 1."""
-    return role.leader_worker_set.size if role.workload.kind == c.KIND_LWS and role.leader_worker_set else 1
+    lws = role.workload.kind == c.KIND_LWS or _instance_set_lwp(role)
+    return role.leader_worker_set.size if lws and role.leader_worker_set else 1
 
 
 def _instance(group: str, role: RoleSpec, ports: dict[str, int], index: int, services: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"address": _address(group, role, index, services), "ports": dict(ports)}
     if _size(role) > 1:
-        out["workers"] = [_worker_address(group, role, index, j) for j in range(1, _size(role))]
+        out["workers"] = [_worker_address(group, role, index, j, services) for j in range(1, _size(role))]
     return out
 
 
@@ -124,7 +139,7 @@ def discovery_document(
     names = [r.name for r in spec.roles]
     roles: dict[str, dict[str, Any]] = {r.name: {"size": r.replicas, "instances": []} for r in spec.roles}
     doc = {"group": {"name": group, "roles": names, "size": len(names)}, "roles": roles}
-    listable = [r for r in spec.roles if r.name in started and r.workload.kind in _LISTED and r.replicas]
+    listable = [r for r in spec.roles if r.name in started and _listed(r) and r.replicas]
     ports = {r.name: _ports(r) for r in listable}
     # Instance i costs what instance 0 does, plus the digits of i beyond one in each of its _size addresses.
     base = {r.name: _cost(_lines([_instance(group, r, ports[r.name], 0, services)], _INSTANCE_INDENT)) - _size(r) for r in listable}
@@ -139,7 +154,7 @@ def discovery_document(
                 "size": r.replicas,
                 "truncated": True,
                 "addressTemplate": _address(group, r, "{index}", services),
-                **({"workerAddressTemplate": _worker_address(group, r, "{index}", "{worker}")} if _size(r) > 1 else {}),
+                **({"workerAddressTemplate": _worker_address(group, r, "{index}", "{worker}", services)} if _size(r) > 1 else {}),
                 "ports": ports[r.name],
                 "instances": [],
             }

@@ -401,3 +401,16 @@ def test_a_leader_worker_role_keeps_the_kind_it_was_created_as():
     observed_children = rq.observe(on_ris.children, types=both)  # the LWS controller installed since
     again = rq.sync(rq.request(group, children=observed_children))
     assert len(_by_kind(again, c.KIND_ROLE_INSTANCE_SET)) == 1 and _by_kind(again, c.KIND_LWS) == []
+
+
+def test_discovery_lists_a_role_instance_set_roles_leaders_and_workers():
+    group = _group(LEADER_WORKER)
+    result = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
+    doc = yaml.safe_load(_by_kind(result, "ConfigMap")[0]["data"]["config.yaml"])
+    role = group["spec"]["roles"][0]
+    name, svc = f"{group['metadata']['name']}-{role['name']}", _by_kind(result, "Service")[0]["metadata"]["name"]
+    first = doc["roles"][role["name"]]["instances"][0]
+    assert first["address"] == f"{name}-0-0.{svc}"
+    assert first["workers"] == [f"{name}-0-{j}.{svc}" for j in range(1, role["leaderWorkerPattern"]["size"])]
+    custom = rq.sync(rq.request(_group(CUSTOM), types=[c.CHILD_ROLE_INSTANCE_SET]))
+    assert yaml.safe_load(_by_kind(custom, "ConfigMap")[0]["data"]["config.yaml"])["roles"]["engine"]["instances"] == []
