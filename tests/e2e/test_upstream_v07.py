@@ -6,7 +6,8 @@ written by `kubectl apply --server-side --validate=strict` (a server-side dry ru
 CEL rules, and for v1alpha1 documents the conversion webhook over HTTPS, all run).
 
 Metacontroller tier: every v1alpha2 RoleBasedGroup is applied (into the test's namespace: the only
-change) and reaches Ready, or, where this cluster lacks what it needs, its status says which.
+change) and reaches Ready (customComponentsPattern and, without an LWS controller, leaderWorkerPattern
+roles on RoleInstanceSets), or, where this cluster lacks what it needs, its status says which.
 """
 
 from __future__ import annotations
@@ -75,21 +76,7 @@ def test_every_document_is_accepted_as_written_with_strict_field_validation(clus
 NEEDS = {
     "basic/rbg/scheduling/volcano-gang.yaml": (c.COND_GANG_SCHEDULING, "False"),
     "basic/rbg/scheduling/scheduler-plugins-gang.yaml": (c.COND_GANG_SCHEDULING, "False"),
-    "basic/rbg/patterns/custom-components-pattern.yaml": (c.COND_ROLE_INSTANCE_SETS, "False"),
-    "basic/rbg/patterns/custom-components-ordered-discovery.yaml": (c.COND_ROLE_INSTANCE_SETS, "False"),
 }
-
-
-def _pending_reason(path: Path, group: dict[str, Any]) -> tuple[str, str] | None:
-    rel = str(path.relative_to(V07))
-    if rel in NEEDS:
-        return NEEDS[rel]
-    roles = group["spec"]["roles"]
-    if any("customComponentsPattern" in r for r in roles):
-        return c.COND_ROLE_INSTANCE_SETS, "False"
-    if any("leaderWorkerPattern" in r for r in roles):
-        return c.COND_LEADER_WORKER_SETS, "False"
-    return None
 
 
 @pytest.mark.metacontroller
@@ -99,7 +86,7 @@ def test_every_v1alpha2_group_becomes_ready_or_says_what_it_needs(mc_kube, mc_cl
     apply_manifests(mc_kube, docs, namespace=mc_ns)
     for group in (d for d in docs if d["kind"] == c.KIND_RBG):
         name = group["metadata"]["name"]
-        needs = _pending_reason(path, group) if mc_cluster.lws_controller is None or "leaderWorkerPattern" not in str(group) else None
+        needs = NEEDS.get(str(path.relative_to(V07)))
         if needs is None:
             rec.wait(group_ready(name), 90, f"{name} Ready")
             continue

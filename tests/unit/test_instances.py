@@ -414,3 +414,24 @@ def test_discovery_lists_a_role_instance_set_roles_leaders_and_workers():
     assert first["workers"] == [f"{name}-0-{j}.{svc}" for j in range(1, role["leaderWorkerPattern"]["size"])]
     custom = rq.sync(rq.request(_group(CUSTOM), types=[c.CHILD_ROLE_INSTANCE_SET]))
     assert yaml.safe_load(_by_kind(custom, "ConfigMap")[0]["data"]["config.yaml"])["roles"]["engine"]["instances"] == []
+
+
+V06 = UPSTREAM_EXAMPLES / "instanceset"
+
+
+@pytest.mark.parametrize(
+    "name, role_type, components",
+    [
+        ("instanceset-with-components.yaml", c.ROLE_TYPE_COMPONENTS, [("component-1", 1), ("component-2", 2), ("component-3", 3)]),
+        ("instanceset-with-lws.yaml", c.ROLE_TYPE_LWS, [("leader", 1), ("worker", 2)]),
+        ("instanceset-with-template.yaml", c.ROLE_TYPE_POD, [("engine", 1)]),
+    ],
+)
+def test_upstream_v06_instance_set_roles_convert_to_role_instance_sets(name, role_type, components):
+    """v1alpha1 `workload: workloads.x-k8s.io/v1alpha1/InstanceSet` (with `components`, a
+    leaderWorkerSet or a template) runs as the same RoleInstanceSet a v1alpha2 role gets."""
+    result = rq.sync(rq.request(_group(V06 / name), types=[c.CHILD_ROLE_INSTANCE_SET]))
+    (ris_obj,) = _by_kind(result, c.KIND_ROLE_INSTANCE_SET)
+    assert ris_obj["metadata"]["labels"][c.LABEL_ROLE_TYPE] == role_type
+    assert [(x["name"], x["size"]) for x in ris_obj["spec"]["roleInstanceTemplate"]["components"]] == components
+    assert cond(result.status, c.COND_INVALID_SPEC)["status"] == "False"

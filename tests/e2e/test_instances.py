@@ -1,0 +1,136 @@
+"""RoleInstanceSets and RoleInstances under Metacontroller on the local cluster (KWOK nodes).
+
+A customComponentsPattern group, as upstream v0.7.0 writes it, runs as group -> RoleInstanceSet ->
+RoleInstances -> pods, each hook under its own registration, and becomes Ready; `kubectl get
+ris,rins` shows them. An image change updates the live pods (same UIDs, same nodes); any other
+template change recreates them; a container restart of a pod recreates its instance once (every
+pod of it, none of another instance), and the cause stays in the instance's status.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import Client
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Pod
+
+from hooks import constants as c
+from localcluster.cluster import LocalCluster
+from rbgclient.kube import RoleBasedGroup, apply_manifests
+from tests.e2e.test_recovery import crash
+from tests.e2e.watch import Recorder, group_ready
+from tests.support.examples import _shared
+
+RoleInstanceSet = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE_SET, "roleinstancesets")
+RoleInstance = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE, "roleinstances")
+KINDS = (RoleBasedGroup, RoleInstanceSet, RoleInstance, Pod)
+PATTERNS = _shared() / "upstream" / "rbg-v0.7.0" / "examples" / "basic" / "rbg" / "patterns"
+TIMEOUT = 120
+
+Obj = dict[str, Any]
+pytestmark = pytest.mark.metacontroller
+
+
+def doc(name: str) -> Obj:
+    (group,) = [d for d in yaml.safe_load_all((PATTERNS / name).read_text()) if d and d.get("kind") == c.KIND_RBG]
+    group["metadata"].pop("namespace", None)
+    return group
+
+
+def pods_of(rec: Recorder, group: str) -> dict[str, Obj]:
+    return {n: p for n, p in rec.live("Pod").items() if (p["metadata"].get("labels") or {}).get(c.LABEL_GROUP_NAME) == group and not p["metadata"].get("deletionTimestamp")}
+
+
+def identity(pods: dict[str, Obj]) -> dict[str, tuple[str, str]]:
+    return {n: (p["metadata"]["uid"], p["spec"].get("nodeName", "")) for n, p in pods.items()}
+
+
+def image_of(pod: Obj) -> str:
+    return pod["spec"]["containers"][0]["image"]
+
+
+def expected_pods(group: Obj) -> int:
+    role = group["spec"]["roles"][0]
+    return role["replicas"] * sum(comp.get("size", 1) for comp in role["customComponentsPattern"]["components"])
+
+
+def ready_with(rec: Recorder, group: Obj, generation: int = 1):
+    name, n = group["metadata"]["name"], expected_pods(group)
+    return lambda r: group_ready(name, generation)(r) and len(pods_of(r, name)) == n
+
+
+def test_a_custom_components_group_runs_to_ready_and_kubectl_shows_its_instances(mc_kube: Client, mc_cluster: LocalCluster, rec: Recorder, mc_ns: str) -> None:
+    group = doc("custom-components-pattern.yaml")
+    apply_manifests(mc_kube, [group], namespace=mc_ns)
+    rec.wait(ready_with(rec, group), TIMEOUT, "custom-components-demo Ready with every pod")
+    names = sorted(pods_of(rec, "custom-components-demo"))
+    assert names[:4] == [
+        "custom-components-demo-engine-0-custom-component-1-0",
+        "custom-components-demo-engine-0-custom-component-2-0",
+        "custom-components-demo-engine-0-custom-component-2-1",
+        "custom-components-demo-engine-0-monitoring-sidecar-0",
+    ]
+    shown = mc_cluster.kubectl("get", "ris,rins", "-n", mc_ns)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert any(line.split()[:6] == ["roleinstanceset.workloads.x-k8s.io/custom-components-demo-engine", "3", "3", "3", "3", "3"] for line in lines), shown.stdout
+    assert sum(1 for line in lines if line.startswith("roleinstance.workloads.x-k8s.io/") and line.split()[1] == "True") == 3, shown.stdout
+
+
+def test_an_image_change_keeps_every_pod_and_node_and_another_change_replaces_them(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    group = doc("custom-components-pattern.yaml")
+    apply_manifests(mc_kube, [group], namespace=mc_ns)
+    rec.wait(ready_with(rec, group), TIMEOUT, "Ready")
+    before = identity(pods_of(rec, "custom-components-demo"))
+
+    images = copy.deepcopy(group)
+    for comp in images["spec"]["roles"][0]["customComponentsPattern"]["components"]:
+        comp["template"]["spec"]["containers"][0]["image"] = "registry.k8s.io/pause:3.10"
+    apply_manifests(mc_kube, [images], namespace=mc_ns)
+    rec.wait(
+        lambda r: ready_with(r, images, 2)(r) and all(image_of(p) == "registry.k8s.io/pause:3.10" for p in pods_of(r, "custom-components-demo").values()),
+        TIMEOUT, "every pod at the new image",
+    )
+    assert identity(pods_of(rec, "custom-components-demo")) == before  # in place: same pods, same nodes
+    assert not [e for e in rec.of("Pod", type_="DELETED")], "no pod was deleted"
+
+    args = copy.deepcopy(images)
+    args["spec"]["roles"][0]["customComponentsPattern"]["components"][0]["template"]["spec"]["containers"][0]["args"] = ["--v=2"]
+    apply_manifests(mc_kube, [args], namespace=mc_ns)
+    changed = [n for n in before if "custom-component-1" in n]
+    rec.wait(
+        lambda r: ready_with(r, args, 3)(r) and all(p["spec"]["containers"][0].get("args") == ["--v=2"] for n, p in pods_of(r, "custom-components-demo").items() if n in changed),
+        TIMEOUT, "component 1 recreated with its args",
+    )
+    after = identity(pods_of(rec, "custom-components-demo"))
+    assert all(after[n][0] != before[n][0] for n in changed)  # recreated
+    assert all(after[n] == before[n] for n in before if n not in changed)  # the others untouched
+
+
+def test_a_crashed_container_recreates_its_instance_once_and_keeps_the_cause(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    group = doc("custom-components-pattern.yaml")
+    apply_manifests(mc_kube, [group], namespace=mc_ns)
+    rec.wait(ready_with(rec, group), TIMEOUT, "Ready")
+    before = identity(pods_of(rec, "custom-components-demo"))
+    crash(mc_kube, mc_ns, "custom-components-demo-engine-1-custom-component-2-0")
+
+    def recreated(r: Recorder) -> bool:
+        inst = r.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-1") or {}
+        pods = pods_of(r, "custom-components-demo")
+        mine = [n for n in before if n.startswith("custom-components-demo-engine-1-")]
+        return (inst.get("status") or {}).get("restarts") == 1 and all(n in pods and pods[n]["metadata"]["uid"] != before[n][0] for n in mine) and ready_with(r, group)(r)
+
+    rec.wait(recreated, TIMEOUT, "instance 1 recreated and Ready")
+    rec.quiet(5)
+    inst = rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-1")
+    assert inst["status"]["restarts"] == 1 and inst["status"]["lastFailure"]["pod"] == "custom-components-demo-engine-1-custom-component-2-0"
+    after = identity(pods_of(rec, "custom-components-demo"))
+    assert all(after[n] == before[n] for n in before if not n.startswith("custom-components-demo-engine-1-"))  # other instances untouched
+    # The monitoring component is annotated Ignore: its crash recreates nothing.
+    crash(mc_kube, mc_ns, "custom-components-demo-engine-0-monitoring-sidecar-0")
+    rec.quiet(8)
+    assert (rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0").get("status") or {}).get("restarts") is None
