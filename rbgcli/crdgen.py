@@ -3,7 +3,7 @@
 The models are the single source of truth: this turns their JSON Schema into a Kubernetes
 structural schema (inlined refs, int-or-string, no nullables), embeds the Kubernetes
 PodTemplateSpec and ServicePort schemas, and adds the CEL rules the API server can check.
-Five CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
+Eight CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
 
 - rolebasedgroups.workloads.x-k8s.io: RoleBasedGroupSpec / RoleBasedGroupStatus;
 - rolebasedgroupsets.workloads.x-k8s.io: RoleBasedGroupSetSpec (its `template` is the whole
@@ -13,7 +13,11 @@ Five CRDs, one file each in crds/, named `<plural>.<group>.yaml`:
   roles named by `role`); a plural and singular of its own (see `seed_set_crd`);
 - rolebasedgroupscalingadapters.workloads.x-k8s.io: RoleBasedGroupScalingAdapterSpec / Status;
 - clusterengineruntimeprofiles.workloads.x-k8s.io: ClusterEngineRuntimeProfileSpec, cluster-scoped,
-  no status fields (upstream's is empty).
+  no status fields (upstream's is empty);
+- coordinatedpolicies.workloads.x-k8s.io: CoordinatedPolicySpec / CoordinatedPolicyStatus, v1alpha2 only;
+- roleinstancesets.workloads.x-k8s.io: RoleInstanceSetSpec / RoleInstanceSetStatus, v1alpha2 only,
+  with a /scale (its selector at .status.labelSelector, as upstream);
+- roleinstances.workloads.x-k8s.io: RoleInstanceSpec / RoleInstanceStatus, v1alpha2 only.
 
     python -m rbgcli.crdgen --out crds/     # every CRD (make crd)
     python -m rbgcli.crdgen                 # the RoleBasedGroup CRD alone, on stdout
@@ -43,6 +47,10 @@ from hooks.api import (
     RoleBasedGroupSetStatus,
     RoleBasedGroupSpec,
     RoleBasedGroupStatus,
+    RoleInstanceSetSpec,
+    RoleInstanceSetStatus,
+    RoleInstanceSpec,
+    RoleInstanceStatus,
 )
 from hooks.schemas.k8s import container_schema, pod_template_spec_schema, service_port_schema, volume_schema
 
@@ -395,7 +403,66 @@ def policy_crd() -> dict[str, Any]:
     )
 
 
-BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd, profile_crd, policy_crd)
+# RoleInstanceSet and RoleInstance: upstream's printer columns (upper-case names) and /scale path.
+UPSTREAM_AGE: dict[str, Any] = {**AGE, "name": "AGE"}
+INSTANCE_SET_SCALE: dict[str, str] = {**SCALE, "labelSelectorPath": ".status.labelSelector"}
+
+
+def instance_set_crd() -> dict[str, Any]:
+    """roleinstancesets.workloads.x-k8s.io: v1alpha2 only."""
+    return _crd(
+        c.GROUP,
+        c.KIND_ROLE_INSTANCE_SET,
+        "roleinstancesets",
+        ["ris"],
+        {"status": {}, "scale": INSTANCE_SET_SCALE},
+        [
+            {"name": "DESIRED", "type": "integer", "description": "instances wanted", "jsonPath": ".spec.replicas"},
+            {"name": "UPDATED", "type": "integer", "description": "instances at the update revision", "jsonPath": ".status.updatedReplicas"},
+            {"name": "UPDATED_READY", "type": "integer", "description": "instances at the update revision and Ready", "jsonPath": ".status.updatedReadyReplicas"},
+            {"name": "READY", "type": "integer", "description": "instances Ready", "jsonPath": ".status.readyReplicas"},
+            {"name": "TOTAL", "type": "integer", "description": "instances that exist", "jsonPath": ".status.replicas"},
+            UPSTREAM_AGE,
+            {"name": "SELECTOR", "type": "string", "priority": 1, "description": "selects the set's pods", "jsonPath": ".status.labelSelector"},
+        ],
+        {
+            c.VERSION: _root(
+                "RoleInstanceSet runs N RoleInstances of one template, <set>-0 to <set>-<replicas - 1>, and rolls "
+                "template changes through them (a role of a RoleBasedGroup that runs on RoleInstanceSets has one).",
+                _schema(RoleInstanceSetSpec),
+                _schema(RoleInstanceSetStatus),
+                [],
+            )
+        },
+    )
+
+
+def instance_crd() -> dict[str, Any]:
+    """roleinstances.workloads.x-k8s.io: v1alpha2 only."""
+    return _crd(
+        c.GROUP,
+        c.KIND_ROLE_INSTANCE,
+        "roleinstances",
+        ["rins"],
+        {"status": {}},
+        [
+            {"name": "READY", "type": "string", "description": "whether the instance is Ready",
+             "jsonPath": f".status.conditions[?(@.type=='{c.COND_ROLE_INSTANCE_READY}')].status"},
+            UPSTREAM_AGE,
+        ],
+        {
+            c.VERSION: _root(
+                "RoleInstance is one instance of a role: the pods of its components, created, updated and "
+                "recovered as one.",
+                _schema(RoleInstanceSpec),
+                _schema(RoleInstanceStatus),
+                [],
+            )
+        },
+    )
+
+
+BUILDERS = (crd, set_crd, seed_set_crd, adapter_crd, profile_crd, policy_crd, instance_set_crd, instance_crd)
 
 
 def render(doc: dict[str, Any] | None = None) -> str:

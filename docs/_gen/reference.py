@@ -1,8 +1,8 @@
 """MkDocs hook: the reference pages, generated from the code at build time so they cannot drift.
 
 - reference/api.md: every field of the RoleBasedGroup, RoleBasedGroupSet,
-  RoleBasedGroupScalingAdapter, ClusterEngineRuntimeProfile and CoordinatedPolicy specs and
-  statuses (workloads.x-k8s.io/v1alpha2), walked from the pydantic models in hooks.api (camelCase
+  RoleBasedGroupScalingAdapter, ClusterEngineRuntimeProfile, CoordinatedPolicy, RoleInstanceSet
+  and RoleInstance specs and statuses (workloads.x-k8s.io/v1alpha2), walked from the pydantic models in hooks.api (camelCase
   alias, type, default, description);
 - reference/names.md: every label, annotation and injected environment variable of
   hooks.constants, with its line from docs/_gen/descriptions.yaml;
@@ -46,6 +46,8 @@ KINDS = (
     ("RoleBasedGroupScalingAdapter", "RoleBasedGroupScalingAdapterSpec", "RoleBasedGroupScalingAdapterStatus"),
     ("ClusterEngineRuntimeProfile", "ClusterEngineRuntimeProfileSpec", None),
     ("CoordinatedPolicy", "CoordinatedPolicySpec", "CoordinatedPolicyStatus"),
+    ("RoleInstanceSet", "RoleInstanceSetSpec", "RoleInstanceSetStatus"),
+    ("RoleInstance", "RoleInstanceSpec", "RoleInstanceStatus"),
 )
 # hooks.constants prefixes -> (section of descriptions.yaml, what it is).
 CONSTANT_KINDS = (

@@ -1,4 +1,4 @@
-"""Our CRD on the real kube-apiserver: schema, defaults, CEL rules, status subresource, printer columns."""
+"""Our CRDs on the real kube-apiserver: schema, defaults, CEL rules, status and scale subresources, printer columns."""
 
 from __future__ import annotations
 
@@ -258,6 +258,59 @@ def test_scaling_adapter_is_a_scale_target(cluster, ns):
     assert header == ["NAME", "PHASE", "REPLICAS", "TARGET", "ROLE", "AGE"]
 
 
+def _components():
+    return [{"name": "main", "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}]
+
+
+def _kubectl_ok(cluster, *args):
+    out = cluster.kubectl(*args)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_role_instance_sets_are_accepted_with_defaults_and_scale(cluster, ns):
+    obj = {"apiVersion": c.API_VERSION, "kind": c.KIND_ROLE_INSTANCE_SET, "metadata": {"name": "s"},
+           "spec": {"roleInstanceTemplate": {"components": _components()}}}
+    stored = _create(cluster, ns, obj)
+    spec = stored["spec"]
+    assert (spec["replicas"], spec["podManagementPolicy"], spec["revisionHistoryLimit"]) == (1, "Parallel", 10)
+    assert spec["roleInstanceTemplate"]["readyPolicy"] == c.READY_POLICY_ALL_PODS
+    # The component's pod template is the Kubernetes schema: an unknown field is refused.
+    bad = copy.deepcopy(obj)
+    bad["metadata"]["name"] = "t"
+    bad["spec"]["roleInstanceTemplate"]["components"][0]["template"]["spec"]["containers"][0]["imag"] = "i"
+    with pytest.raises(Rejected, match="imag"):
+        _create(cluster, ns, bad)
+    _kubectl_ok(cluster, "scale", "ris", "s", "-n", ns, "--replicas=3")
+    assert _kubectl_ok(cluster, "get", "ris", "s", "-n", ns, "-o", "jsonpath={.spec.replicas}") == "3"
+    # /scale reads the selector at status.labelSelector, as upstream's.
+    status = {"replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "updatedReadyReplicas": 2, "labelSelector": "a=b"}
+    _kubectl_ok(cluster, "patch", "ris", "s", "-n", ns, "--subresource=status", "--type=merge", "-p", json.dumps({"status": status}))
+    scale = json.loads(_kubectl_ok(cluster, "get", "--raw", f"/apis/{c.API_VERSION}/namespaces/{ns}/roleinstancesets/s/scale"))
+    assert (scale["spec"]["replicas"], scale["status"]["replicas"], scale["status"]["selector"]) == (3, 3, "a=b")
+    out = _kubectl_ok(cluster, "get", "ris", "s", "-n", ns, "-o", "wide").split("\n")
+    assert out[0].split() == ["NAME", "DESIRED", "UPDATED", "UPDATED_READY", "READY", "TOTAL", "AGE", "SELECTOR"]
+    row = out[1].split()
+    assert row[:6] == ["s", "3", "3", "2", "2", "3"] and row[-1] == "a=b"
+
+
+def test_role_instances_show_their_readiness(cluster, ns):
+    obj = {"apiVersion": c.API_VERSION, "kind": c.KIND_ROLE_INSTANCE, "metadata": {"name": "s-0"}, "spec": {"components": _components()}}
+    stored = _create(cluster, ns, obj)
+    assert stored["spec"]["readyPolicy"] == c.READY_POLICY_ALL_PODS
+    with pytest.raises(Rejected, match="spec.components"):
+        _create(cluster, ns, {**obj, "metadata": {"name": "s-1"}, "spec": {"components": []}})
+    ready = {"type": c.COND_ROLE_INSTANCE_READY, "status": "True", "reason": c.REASON_ALL_PODS_READY, "message": "",
+             "lastTransitionTime": stored["metadata"]["creationTimestamp"]}
+    status = {"conditions": [ready], "labelSelector": "a=b",
+              "inPlaceUpdateContainerBaselines": {"s-0-main-0": {"c": {"restartCount": 1}}}}
+    patched = _kubectl_ok(cluster, "patch", "rins", "s-0", "-n", ns, "--subresource=status", "--type=merge", "-o", "json",
+                          "-p", json.dumps({"status": status}))
+    assert json.loads(patched)["status"] == status  # stored unpruned
+    out = _kubectl_ok(cluster, "get", "rins", "s-0", "-n", ns).split("\n")
+    assert out[0].split() == ["NAME", "READY", "AGE"] and out[1].split()[:2] == ["s-0", "True"]
+
+
 def test_kubectl_explain_walks_into_the_pod_template(cluster):
     out = cluster.kubectl("explain", "rbg.spec.roles.standalonePattern.template.spec.containers.resources")
     assert out.returncode == 0, out.stderr
@@ -317,6 +370,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
         apply_manifests(kube, [doc], dry_run=doc["kind"] != "Namespace")
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "CompositeController"} == {
         "rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter", "coordinatedpolicy",
+        "roleinstanceset", "roleinstance",
     }  # every one dry-run above
     (decorator,) = [d for d in docs if d["kind"] == "DecoratorController"]
     assert decorator["metadata"]["name"] == "gang-ready"  # dry-run above
@@ -326,6 +380,7 @@ def test_install_manifests_are_accepted_by_the_api_server(kube, cluster):
         "rolebasedgroups.workloads.x-k8s.io", "rolebasedgroupsets.workloads.x-k8s.io",
         "seedrolebasedgroupsets.openpatio.io", "rolebasedgroupscalingadapters.workloads.x-k8s.io",
         "clusterengineruntimeprofiles.workloads.x-k8s.io", "coordinatedpolicies.workloads.x-k8s.io",
+        "roleinstancesets.workloads.x-k8s.io", "roleinstances.workloads.x-k8s.io",
     }
     controller = next(d for d in docs if d["kind"] == "CompositeController" and d["metadata"]["name"] == "rolebasedgroup")
     with pytest.raises(ApiError, match="spec.hooks.sync.webhook.timeout"):  # the schema is really checked

@@ -20,6 +20,10 @@ from hooks.api import (
     RoleBasedGroupSetStatus,
     RoleBasedGroupSpec,
     RoleBasedGroupStatus,
+    RoleInstanceSetSpec,
+    RoleInstanceSetStatus,
+    RoleInstanceSpec,
+    RoleInstanceStatus,
     RoleSpec,
 )
 from rbgcli import crdgen as generate
@@ -32,7 +36,9 @@ SEED_SET_FILE = CRDS / "seedrolebasedgroupsets.openpatio.io.yaml"
 ADAPTER_FILE = CRDS / "rolebasedgroupscalingadapters.workloads.x-k8s.io.yaml"
 PROFILE_FILE = CRDS / "clusterengineruntimeprofiles.workloads.x-k8s.io.yaml"
 POLICY_FILE = CRDS / "coordinatedpolicies.workloads.x-k8s.io.yaml"
-FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE, POLICY_FILE]
+INSTANCE_SET_FILE = CRDS / "roleinstancesets.workloads.x-k8s.io.yaml"
+INSTANCE_FILE = CRDS / "roleinstances.workloads.x-k8s.io.yaml"
+FILES = [CRD_FILE, SET_FILE, SEED_SET_FILE, ADAPTER_FILE, PROFILE_FILE, POLICY_FILE, INSTANCE_SET_FILE, INSTANCE_FILE]
 V1 = c.VERSION_V1ALPHA1
 
 
@@ -106,7 +112,10 @@ def _walk(model, schema, path, renamed=None):
             assert prop.get("default") == field.default, f"{path}.{alias}: default"
         sub = _model_of(field.annotation)
         if sub is not None:
-            _walk(sub, prop["items"] if prop.get("type") == "array" else prop, f"{path}.{alias}", renamed)
+            node = prop["items"] if prop.get("type") == "array" else prop
+            while "properties" not in node and isinstance(node.get("additionalProperties"), dict):  # a map (of maps) of the model
+                node = node["additionalProperties"]
+            _walk(sub, node, f"{path}.{alias}", renamed)
 
 
 @pytest.mark.parametrize("version,model", [(c.VERSION, RoleBasedGroupSpec), (V1, v1alpha1.RoleBasedGroupSpec)])
@@ -135,8 +144,15 @@ SEED_SPELLING = {v1alpha1.RoleBasedGroupSetSpec: {"template": "groupTemplate"}, 
         (ADAPTER_FILE, c.VERSION, RoleBasedGroupScalingAdapterStatus, "status", None),
         (POLICY_FILE, c.VERSION, CoordinatedPolicySpec, "spec", None),
         (POLICY_FILE, c.VERSION, CoordinatedPolicyStatus, "status", None),
+        (INSTANCE_SET_FILE, c.VERSION, RoleInstanceSetSpec, "spec", None),
+        (INSTANCE_SET_FILE, c.VERSION, RoleInstanceSetStatus, "status", None),
+        (INSTANCE_FILE, c.VERSION, RoleInstanceSpec, "spec", None),
+        (INSTANCE_FILE, c.VERSION, RoleInstanceStatus, "status", None),
     ],
-    ids=["set-spec", "set-v1alpha1-spec", "set-status", "seed-set-spec", "seed-set-status", "adapter-spec", "adapter-v1alpha1-spec", "adapter-status", "policy-spec", "policy-status"],
+    ids=[
+        "set-spec", "set-v1alpha1-spec", "set-status", "seed-set-spec", "seed-set-status", "adapter-spec", "adapter-v1alpha1-spec",
+        "adapter-status", "policy-spec", "policy-status", "instance-set-spec", "instance-set-status", "instance-spec", "instance-status",
+    ],
 )
 def test_new_kinds_schemas_match_the_models_field_by_field(path, version, model, part, renamed):
     _walk(model, _schema(path, version)["properties"][part], part, renamed)
@@ -210,6 +226,8 @@ def test_names_groups_and_short_names():
         (c.GROUP, c.KIND_RBGSA, "rolebasedgroupscalingadapters", ["rbgsa"], "Namespaced"),
         (c.GROUP, c.KIND_ENGINE_RUNTIME_PROFILE, "clusterengineruntimeprofiles", [], "Cluster"),  # as upstream's
         (c.GROUP, c.KIND_COORDINATED_POLICY, "coordinatedpolicies", ["cpolicy"], "Namespaced"),  # as upstream's
+        (c.GROUP, c.KIND_ROLE_INSTANCE_SET, "roleinstancesets", ["ris"], "Namespaced"),  # as upstream's
+        (c.GROUP, c.KIND_ROLE_INSTANCE, "roleinstances", ["rins"], "Namespaced"),  # as upstream's
     ]
     assert all(_version(p)["name"] == (V1 if p == SEED_SET_FILE else c.VERSION) and _version(p)["served"] for p in FILES)
 
@@ -264,6 +282,47 @@ def test_set_printer_columns(path):
         ("Updated", ".status.updatedReplicas", 1, "integer"),
         ("Age", ".metadata.creationTimestamp", 0, "date"),
     ]
+
+
+@pytest.mark.parametrize("path", [POLICY_FILE, INSTANCE_SET_FILE, INSTANCE_FILE], ids=lambda p: p.name)
+def test_v1alpha2_only_kinds_are_stored_and_not_converted(path):
+    crd = _crd(path)["spec"]
+    assert [(v["name"], v["served"], v["storage"]) for v in crd["versions"]] == [(c.VERSION, True, True)]
+    assert "conversion" not in crd
+
+
+def test_role_instance_set_has_upstreams_scale_and_columns():
+    """/scale reads the selector at status.labelSelector, as upstream's; the columns are upstream's."""
+    assert _version(INSTANCE_SET_FILE)["subresources"] == {"status": {}, "scale": {**SCALE, "labelSelectorPath": ".status.labelSelector"}}
+    schema = _schema(INSTANCE_SET_FILE)["properties"]
+    assert schema["spec"]["properties"]["replicas"]["type"] == schema["status"]["properties"]["replicas"]["type"] == "integer"
+    assert schema["status"]["properties"]["labelSelector"]["type"] == "string"
+    assert _columns(INSTANCE_SET_FILE) == [
+        ("DESIRED", ".spec.replicas", 0, "integer"),
+        ("UPDATED", ".status.updatedReplicas", 0, "integer"),
+        ("UPDATED_READY", ".status.updatedReadyReplicas", 0, "integer"),
+        ("READY", ".status.readyReplicas", 0, "integer"),
+        ("TOTAL", ".status.replicas", 0, "integer"),
+        ("AGE", ".metadata.creationTimestamp", 0, "date"),
+        ("SELECTOR", ".status.labelSelector", 1, "string"),
+    ]
+
+
+def test_role_instance_has_a_status_and_upstreams_columns():
+    assert _version(INSTANCE_FILE)["subresources"] == {"status": {}}
+    assert _columns(INSTANCE_FILE) == [
+        ("READY", ".status.conditions[?(@.type=='RoleInstanceReady')].status", 0, "string"),
+        ("AGE", ".metadata.creationTimestamp", 0, "date"),
+    ]
+
+
+def test_role_instance_components_use_the_kubernetes_pod_template():
+    """The same components in an instance and in a set's roleInstanceTemplate."""
+    components = _schema(INSTANCE_FILE)["properties"]["spec"]["properties"]["components"]
+    template = _schema(INSTANCE_SET_FILE)["properties"]["spec"]["properties"]["roleInstanceTemplate"]
+    assert template["properties"]["components"] == components
+    assert components["items"]["required"] == ["name", "template"]
+    assert {k: v for k, v in components["items"]["properties"]["template"].items() if k != "description"} == _k8s_template()
 
 
 def test_adapter_printer_columns():

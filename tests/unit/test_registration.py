@@ -12,9 +12,20 @@ from tests.support import EXAMPLES, ROOT, example_group, startup_stages, sync
 MC = ROOT / "metacontroller"
 API = f"{c.GROUP}/{c.VERSION}"
 SEED_API = c.SEED_API_VERSION
-CONTROLLERS = ("rolebasedgroup", "rolebasedgroupset", "openpatio-rolebasedgroupset", "rolebasedgroupscalingadapter", "coordinatedpolicy")
+CONTROLLERS = (
+    "rolebasedgroup",
+    "rolebasedgroupset",
+    "openpatio-rolebasedgroupset",
+    "rolebasedgroupscalingadapter",
+    "coordinatedpolicy",
+    "roleinstanceset",
+    "roleinstance",
+)
 SERVICE = {"name": "rbg-hooks", "namespace": "rbg-system", "port": 80, "protocol": "http"}
 CHILD_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
+# The group controller's child types: those its hooks know (c.CHILD_TYPES) and its roles'
+# RoleInstanceSets (registered whether or not the hooks emit them yet).
+GROUP_CHILD_TYPES = {*c.CHILD_TYPES, c.CHILD_ROLE_INSTANCE_SET}
 
 
 def _controllers():
@@ -73,6 +84,7 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
         c.KIND_RBGSA: "rolebasedgroupscalingadapters",
         c.KIND_CONTROLLER_REVISION: "controllerrevisions",
         c.KIND_JOB: "jobs",
+        c.KIND_ROLE_INSTANCE_SET: "roleinstancesets",
     }
     emitted = {
         (ch["apiVersion"], plural[ch["kind"]])
@@ -84,13 +96,13 @@ def test_every_child_kind_the_hooks_emit_is_registered_in_place():
     assert set(registered.values()) == {"InPlace"}
     # Metacontroller sends every registered child type, keyed "Kind.apiVersion": the hooks know each.
     kind = {res: k for k, res in plural.items()}
-    assert {f"{kind[res]}.{api}" for api, res in registered} == set(c.CHILD_TYPES)
+    assert {f"{kind[res]}.{api}" for api, res in registered} == GROUP_CHILD_TYPES
 
 
 def test_hooks_and_parent():
     spec = _controller()["spec"]
     assert spec["parentResource"] == {"apiVersion": API, "resource": "rolebasedgroups", "ignoreStatusChanges": True}
-    assert _children(spec)[-1] == ("batch/v1", "jobs", "InPlace")
+    assert _children(spec)[-2:] == [("batch/v1", "jobs", "InPlace"), (API, "roleinstancesets", "InPlace")]
     assert _hooks(spec) == {
         "customize": ("v2", "/customize"),
         "sync": ("v2", "/sync"),
@@ -112,6 +124,22 @@ def test_scaling_adapter_has_no_children_and_reads_its_target_as_related():
     assert spec["parentResource"] == {"apiVersion": API, "resource": "rolebasedgroupscalingadapters", "ignoreStatusChanges": True}
     assert _children(spec) == []
     assert _hooks(spec) == {"customize": ("v2", "/rbgsa/customize"), "sync": ("v2", "/rbgsa/sync")}
+
+
+def test_role_instance_sets_have_their_instances_and_instances_their_pods_as_children():
+    routes = {rule.rule for rule in create_app().url_map.iter_rules()}
+    for name, plural, child, path in (
+        ("roleinstanceset", "roleinstancesets", (API, "roleinstances", "InPlace"), "/ris/sync"),
+        ("roleinstance", "roleinstances", ("v1", "pods", "InPlace"), "/rins/sync"),
+    ):
+        spec = _controller(name)["spec"]
+        assert spec["parentResource"] == {"apiVersion": API, "resource": plural, "ignoreStatusChanges": True}
+        assert _children(spec) == [child]
+        # Instances and pods go by garbage collection: no finalize hook.
+        assert _hooks(spec) == {"sync": ("v2", path)}
+        assert path in routes
+    # The hooks read each child type under the key Metacontroller gives it.
+    assert (c.CHILD_ROLE_INSTANCE, c.CHILD_POD) == (f"RoleInstance.{API}", "Pod.v1")
 
 
 def test_local_cluster_registers_every_controller_with_urls():
@@ -174,6 +202,8 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         ("batch", "jobs"): CHILD_VERBS,  # failure recovery's backoff timer
         (W, "rolebasedgroups"): CHILD_VERBS,
         (W, "rolebasedgroupscalingadapters"): CHILD_VERBS,
+        (W, "roleinstancesets"): CHILD_VERBS,  # a group's children, parents of RoleInstances
+        (W, "roleinstances"): CHILD_VERBS,  # a RoleInstanceSet's children, parents of pods
         # parents only: never created or deleted by Metacontroller
         (W, "rolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
         (O, "seedrolebasedgroupsets"): {"get", "list", "watch", "update", "patch"},
@@ -186,7 +216,11 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         (W, "rolebasedgroupscalingadapters/status"): status,
         (W, "coordinatedpolicies"): {"get", "list", "watch", "update", "patch"},  # parents, and the groups' related objects
         (W, "coordinatedpolicies/status"): status,
-        ("", "pods"): {"get", "list", "watch", "update", "patch"},  # related objects; the gang-ready label
+        (W, "roleinstancesets/status"): status,
+        (W, "roleinstancesets/finalizers"): status,
+        (W, "roleinstances/status"): status,
+        (W, "roleinstances/finalizers"): status,
+        ("", "pods"): CHILD_VERBS,  # a RoleInstance's children; related objects; the gang-ready label
         (W, "clusterengineruntimeprofiles"): {"list", "watch"},  # related objects only
     }
 
@@ -198,8 +232,16 @@ def test_users_roles_cover_every_kind_and_aggregate():
         "rbac.authorization.k8s.io/aggregate-to-admin": "true",
     }
     W, O = c.GROUP, c.SEED_GROUP
-    kinds = [(W, "rolebasedgroups"), (W, "rolebasedgroupsets"), (W, "rolebasedgroupscalingadapters"), (O, "seedrolebasedgroupsets"), (W, "coordinatedpolicies")]
-    scalable = [(g, r + "/scale") for g, r in kinds if r not in ("rolebasedgroups", "coordinatedpolicies")]
+    kinds = [
+        (W, "rolebasedgroups"),
+        (W, "rolebasedgroupsets"),
+        (W, "rolebasedgroupscalingadapters"),
+        (O, "seedrolebasedgroupsets"),
+        (W, "coordinatedpolicies"),
+        (W, "roleinstancesets"),
+        (W, "roleinstances"),
+    ]
+    scalable = [(g, r + "/scale") for g, r in kinds if r not in ("rolebasedgroups", "coordinatedpolicies", "roleinstances")]
     assert granted == {
         **{k: CHILD_VERBS | {"deletecollection"} for k in kinds},
         **{k: {"get", "update", "patch"} for k in scalable},  # kubectl scale
@@ -408,7 +450,8 @@ def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_righ
     assert {p.name for p in OVERLAYS.iterdir() if p.name not in ("components", CERT_MANAGER)} == set(REGISTERED)
     kind = {"configmaps": "ConfigMap", "services": "Service", "statefulsets": "StatefulSet", "deployments": "Deployment",
             "controllerrevisions": c.KIND_CONTROLLER_REVISION, "rolebasedgroupscalingadapters": c.KIND_RBGSA,
-            "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP, "leaderworkersets": c.KIND_LWS}
+            "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP, "leaderworkersets": c.KIND_LWS,
+            "roleinstancesets": c.KIND_ROLE_INSTANCE_SET}
     base_role, _ = _rules("rbg-metacontroller")
     for overlay, types in REGISTERED.items():
         k = _kustomization(OVERLAYS / overlay)
@@ -416,7 +459,7 @@ def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_righ
         controller = _patched(overlay, "CompositeController", "rolebasedgroup", _controller())
         children = _children(controller["spec"])
         assert children[: len(_children(_controller()["spec"]))] == _children(_controller()["spec"])
-        assert {f"{kind[res]}.{api}" for api, res, _ in children} == {*c.CHILD_TYPES, *types}
+        assert {f"{kind[res]}.{api}" for api, res, _ in children} == {*GROUP_CHILD_TYPES, *types}
         assert {m for _, _, m in children} == {"InPlace"}
         role = _patched(overlay, "ClusterRole", "rbg-metacontroller", base_role)
         added = [(r["apiGroups"], r["resources"], set(r["verbs"])) for r in role["rules"][len(base_role["rules"]):]]
