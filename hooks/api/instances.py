@@ -104,7 +104,7 @@ class ComponentStatus(Model):
 
 class ContainerUpdateBaseline(Model):
     restart_count: int = Field(description="The container's restarts when it was updated in place.")
-    image_id: str | None = Field(None, description="Its image ID then.")
+    image_id: str | None = Field(None, alias="imageID", description="Its image ID then.")
 
 
 class RoleInstanceStatus(Model):
