@@ -152,7 +152,9 @@ def start_order(spec: RoleInstanceSpec) -> dict[str, list[str]]:
 def sync(request: InstanceSyncRequest) -> Result:
     parent = request.parent
     meta = parent.metadata
-    observed = {name: pod for name, pod in sorted((request.children.get(c.CHILD_POD) or {}).items()) if isinstance(pod, dict)}
+    # Keyed by name: Metacontroller's v2 hooks key children "namespace/name".
+    pods = [pod for pod in (request.children.get(c.CHILD_POD) or {}).values() if isinstance(pod, dict)]
+    observed = {pod["metadata"]["name"]: pod for pod in sorted(pods, key=lambda p: p["metadata"]["name"])}
     previous = parent.status or {}
     now = latest_time(parent, observed.values())
     try:

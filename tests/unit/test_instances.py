@@ -43,7 +43,7 @@ def rins(components: list[Obj], *, labels: Obj | None = None, annotations: Obj |
 
 
 def sync_instance(parent: Obj, pods: list[Obj] | None = None) -> instance.Result:
-    req = {"controller": {}, "parent": parent, "children": {c.CHILD_POD: {p["metadata"]["name"]: p for p in pods or []}}}
+    req = {"controller": {}, "parent": parent, "children": {c.CHILD_POD: {f"{NS}/{p['metadata']['name']}": p for p in pods or []}}}
     return instance.sync(InstanceSyncRequest.model_validate(req))
 
 
@@ -218,7 +218,7 @@ def set_parent(replicas: int = 3, image: str = "engine:1", **spec: Any) -> Obj:
 
 
 def sync_set(parent: Obj, instances: list[Obj] | None = None) -> ris.Result:
-    req = {"controller": {}, "parent": parent, "children": {c.CHILD_ROLE_INSTANCE: {i["metadata"]["name"]: i for i in instances or []}}}
+    req = {"controller": {}, "parent": parent, "children": {c.CHILD_ROLE_INSTANCE: {f"{NS}/{i['metadata']['name']}": i for i in instances or []}}}
     return ris.sync(InstanceSetSyncRequest.model_validate(req))
 
 
