@@ -373,3 +373,11 @@ ROLE_TYPE_LWS = "LeaderWorkerSet"
 ROLE_TYPE_POD = "PodTemplate"
 # On a RoleInstance, from its set's updateStrategy.type: InPlaceOnly holds what cannot change in place.
 ANNOTATION_UPDATE_TYPE = "rbg.workloads.x-k8s.io/update-type"
+# On a pod updated in place: each container's restart count the update accounts for, JSON.
+ANNOTATION_RESTART_BASELINE = "rbg.workloads.x-k8s.io/in-place-restart-baseline"
+# On a RoleInstanceSet and its instances: the backoff of RecreateRoleInstanceOnPodRestart, from the
+# role's restartPolicyConfig, else the group's recoveryPolicy (defaults below).
+ANNOTATION_RESTART_BASE_DELAY = "rbg.workloads.x-k8s.io/restart-base-delay-seconds"
+ANNOTATION_RESTART_MAX_DELAY = "rbg.workloads.x-k8s.io/restart-max-delay-seconds"
+DEFAULT_BACKOFF_SECONDS = 30
+DEFAULT_MAX_BACKOFF_SECONDS = 600

@@ -56,6 +56,7 @@ class RolePlan:
     # A StatefulSet's, immutable: the role's podManagementPolicy when it is created, then what it has.
     pod_management_policy: str = "Parallel"
     labels: tuple[tuple[str, str], ...] = ()  # the workload's own, beside the role's (upstream's revision label)
+    restart_delays: tuple[int, int] | None = None  # a RoleInstanceSet's instance recreation backoff: base, longest
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,4 @@ class InstancePod:
     name: str
     labels: tuple[tuple[str, str], ...]
     revision: str
+    annotations: tuple[tuple[str, str], ...] = ()  # the in-place update's restart baseline

@@ -120,6 +120,9 @@ class RoleInstanceStatus(Model):
     )
     last_failure: dict[str, Any] | None = Field(None, description="The failure that last recreated the instance, kept after its pod is gone.")
     restarts: int | None = Field(None, description="Recreations of the instance after a pod's failure.")
+    streak: int | None = Field(None, description="Recreations in the current series (each within the longest backoff of the last).")
+    last_recreation_time: str | None = Field(None, json_schema_extra={"format": "date-time"}, description="When the last recreation started.")
+    backoff: dict[str, Any] | None = Field(None, description="While a recreation waits its backoff: the failed pod's uid, its place in the series and the wait.")
 
 
 class RoleInstanceSetStatus(Model):

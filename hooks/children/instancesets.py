@@ -68,4 +68,7 @@ def role_instance_set(group: str, plan: RolePlan, templates: tuple[dict[str, Any
     if role.min_ready_seconds:
         spec["minReadySeconds"] = role.min_ready_seconds
     meta = workload_metadata(group, role, (*plan.labels, (c.LABEL_ROLE_TYPE, role_type)))
+    if plan.restart_delays is not None:
+        base, most = plan.restart_delays
+        meta["annotations"] = {**meta.get("annotations", {}), c.ANNOTATION_RESTART_BASE_DELAY: str(base), c.ANNOTATION_RESTART_MAX_DELAY: str(most)}
     return {"apiVersion": c.API_VERSION, "kind": c.KIND_ROLE_INSTANCE_SET, "metadata": meta, "spec": spec}

@@ -22,7 +22,7 @@ def pod(namespace: str, component: InstanceComponent, decision: InstancePod) -> 
         spec["hostname"] = decision.name
         spec["subdomain"] = component.service_name
     labels = {**(meta.get("labels") or {}), **component.labels, **dict(decision.labels), c.LABEL_CONTROLLER_REVISION_HASH: decision.revision}
-    annotations = {**(meta.get("annotations") or {}), **component.annotations}
+    annotations = {**(meta.get("annotations") or {}), **component.annotations, **dict(decision.annotations)}
     metadata: dict[str, Any] = {"name": decision.name, "namespace": namespace, "labels": labels}
     if annotations:
         metadata["annotations"] = annotations

@@ -2,7 +2,7 @@
 
 `parallelism: 0` keeps the Job controller from creating pods; it still starts the Job's clock and
 marks it Failed (reason DeadlineExceeded) `activeDeadlineSeconds` later. That status change is the
-event that ends a recovery backoff (hooks.core.recovery) or a drain (hooks.core.drain), so the
+event that ends a recovery backoff (hooks.core.recovery, hooks.core.instance) or a drain (hooks.core.drain), so the
 hooks never read a clock.
 """
 
@@ -24,6 +24,11 @@ _SECURE = {
 
 def backoff_timer(group: str, streak: int, seconds: int) -> dict[str, Any]:
     return _timer(backoff_timer_name(group, streak), {c.LABEL_GROUP_NAME: group}, seconds)
+
+
+def instance_backoff_timer(name: str, instance: str, seconds: int) -> dict[str, Any]:
+    """The backoff before a RoleInstance's next recreation (hooks.core.instance)."""
+    return _timer(name, {c.LABEL_ROLE_INSTANCE_NAME: instance}, seconds)
 
 
 def drain_timer(group: str, role: str, seconds: int, member: str | None = None) -> dict[str, Any]:

@@ -23,6 +23,8 @@ Otherwise a Failed pod alone is replaced and a container restart is the kubelet'
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 from .. import constants as c
 from ..api import InstanceComponent, InstanceSyncRequest, RoleInstanceSpec
 from ..children import pods as pod_builder
+from ..children.timer import instance_backoff_timer, timer_fired
 from ..decisions import InstancePod
 from ..naming import content_hash
 from .observed import last_applied, latest_time
@@ -107,7 +110,18 @@ def _restarts(pod: dict[str, Any]) -> dict[str, int]:
     return {cs.get("name"): int(cs.get("restartCount") or 0) for key in ("containerStatuses", "initContainerStatuses") for cs in status.get(key) or []}
 
 
-def failure(pod: dict[str, Any], baselines: dict[str, Any], now: str) -> dict[str, Any] | None:
+def baseline(pod: dict[str, Any]) -> dict[str, int]:
+    """Restarts of each container an in-place update counted in (the pod's own annotation: it
+    reaches every observer with the update that caused the restart, whatever status says)."""
+    raw = (pod["metadata"].get("annotations") or {}).get(c.ANNOTATION_RESTART_BASELINE)
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, int)} if isinstance(value, dict) else {}
+
+
+def failure(pod: dict[str, Any], now: str) -> dict[str, Any] | None:
     """Why the pod counts as failed, or None: Failed, or restarted beyond its in-place baseline."""
     meta = pod["metadata"]
     if (meta.get("annotations") or {}).get(c.ANNOTATION_RESTART_TRIGGER_POLICY) == c.RESTART_TRIGGER_IGNORE or _terminating(pod):
@@ -116,13 +130,70 @@ def failure(pod: dict[str, Any], baselines: dict[str, Any], now: str) -> dict[st
     cause = {"pod": meta["name"], "uid": meta.get("uid", ""), "time": now}
     if status.get("phase") == "Failed":
         return {**cause, "reason": status.get("reason") or c.REASON_POD_FAILED, "message": status.get("message", "")}
+    counted = baseline(pod)
     for key in ("containerStatuses", "initContainerStatuses"):
         for cs in status.get(key) or []:
-            base = int(((baselines.get(meta["name"]) or {}).get(cs.get("name")) or {}).get("restartCount") or 0)
-            if int(cs.get("restartCount") or 0) > base:
+            if int(cs.get("restartCount") or 0) > counted.get(cs.get("name"), 0):
                 last = (cs.get("lastState") or {}).get("terminated") or {}
                 return {**cause, "reason": last.get("reason") or "ContainerRestarted", "container": cs.get("name"), "exitCode": last.get("exitCode"), "message": last.get("message", "")}
     return None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What failure recovery decides for the instance: whether every pod goes now, the backoff
+    timer to keep, the state it keeps in status, and its condition."""
+
+    recreate: bool
+    timer: dict[str, Any] | None
+    state: dict[str, Any]
+    condition: dict[str, Any] | None
+
+
+def _seconds(since: str, until: str) -> float:
+    try:
+        return (datetime.fromisoformat(until.replace("Z", "+00:00")) - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return 0.0
+
+
+def delays(annotations: dict[str, str]) -> tuple[int, int]:
+    """The backoff's base and longest wait, from the instance's annotations (its set's role's
+    restartPolicyConfig, else the group's recoveryPolicy: hooks.children.instancesets)."""
+    def read(key: str, default: int) -> int:
+        value = annotations.get(key, "")
+        return int(value) if value.isdigit() else default
+    base = read(c.ANNOTATION_RESTART_BASE_DELAY, c.DEFAULT_BACKOFF_SECONDS)
+    return base, max(read(c.ANNOTATION_RESTART_MAX_DELAY, c.DEFAULT_MAX_BACKOFF_SECONDS), base)
+
+
+def recover(name: str, annotations: dict[str, str], recreates: bool, failures: list[dict[str, Any]], previous: dict[str, Any], jobs: dict[str, dict[str, Any]], now: str) -> Recovery:
+    """RecreateRoleInstanceOnPodRestart: the first failure of a series recreates the instance at
+    once; each further one within the longest wait waits base x 2^(n - 2) seconds first (at most
+    the longest wait), timed by a Job; a failure is acted on once (its pod's uid is kept)."""
+    state = {k: previous[k] for k in ("restarts", "streak", "lastRecreationTime", "lastFailure") if k in previous}
+    last = previous.get("lastFailure") or {}
+    if not recreates or not failures:
+        return Recovery(False, None, state, None)
+    found = {k: v for k, v in failures[0].items() if v not in (None, "")}
+    what = f"pod {found['pod']}: {found['reason']}" + (f" (container {found['container']})" if found.get("container") else "")
+    if found["uid"] == last.get("uid"):  # being recreated: its pod not yet gone from this view
+        return Recovery(True, None, state, condition(c.COND_RESTARTING, True, c.REASON_RECREATING, f"recreating every pod after {what}"))
+    base, most = delays(annotations)
+    since, pending = state.get("lastRecreationTime"), previous.get("backoff") or {}
+    if pending.get("uid") == found["uid"]:  # already waiting for this one: its series as decided then
+        streak = int(pending.get("streak") or 1)
+    else:
+        streak = int(state.get("streak") or 0) + 1 if since and _seconds(since, now) <= most else 1
+    wait = 0 if streak == 1 else min(base * 2 ** min(streak - 2, 30), most)
+    restarts = int(state.get("restarts") or 0)
+    timer_name = f"{name}-backoff-{restarts + 1}"
+    if wait and not timer_fired(jobs.get(timer_name)):
+        message = f"{what}; recreating every pod after a {wait} s backoff (Job {timer_name})"
+        waiting = {**state, "backoff": {"uid": found["uid"], "streak": streak, "seconds": wait}}
+        return Recovery(False, instance_backoff_timer(timer_name, name, wait), waiting, condition(c.COND_RESTARTING, True, c.REASON_BACKING_OFF, message))
+    state = {"restarts": restarts + 1, "streak": streak, "lastRecreationTime": now, "lastFailure": found}
+    return Recovery(True, None, state, condition(c.COND_RESTARTING, True, c.REASON_RECREATING, f"recreating every pod after {what}"))
 
 
 def _start_after(comp: InstanceComponent) -> list[str]:
@@ -156,27 +227,22 @@ def sync(request: InstanceSyncRequest) -> Result:
     pods = [pod for pod in (request.children.get(c.CHILD_POD) or {}).values() if isinstance(pod, dict)]
     observed = {pod["metadata"]["name"]: pod for pod in sorted(pods, key=lambda p: p["metadata"]["name"])}
     previous = parent.status or {}
-    now = latest_time(parent, observed.values())
     try:
         spec = RoleInstanceSpec.model_validate(parent.spec)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
+        now = latest_time(parent, observed.values())
         message = f"spec.{'.'.join(map(str, first['loc']))}: {first['msg']}; its pods are kept as they are"
         conditions = merge_conditions(previous.get("conditions") or [], [condition(c.COND_INVALID_SPEC, True, c.REASON_INVALID_FIELDS, message)], now=now, generation=meta.generation)
         return Result(status={**previous, "conditions": conditions}, children=[last_applied(p) for p in observed.values()])
 
     wanted = identities(meta.name, meta.labels, spec)
-    baselines: dict[str, Any] = {k: v for k, v in (previous.get("inPlaceUpdateContainerBaselines") or {}).items() if k in observed and not _terminating(observed[k])}
-    last_failure = previous.get("lastFailure") or {}
-    restarts = int(previous.get("restarts") or 0)
+    jobs = {job["metadata"]["name"]: job for job in (request.children.get(c.CHILD_JOB) or {}).values() if isinstance(job, dict)}
+    now = latest_time(parent, [*observed.values(), *jobs.values()])
     recreate_all = spec.restart_policy == c.RESTART_RECREATE_ROLE
-    failures = [f for f in (failure(observed[p.name], baselines, now) for _, p in wanted if p.name in observed) if f]
-    recreating = False
-    if recreate_all and failures:
-        recreating = True
-        if failures[0]["uid"] != last_failure.get("uid"):  # a new failure, not one seen before its pod went
-            last_failure, restarts = {k: v for k, v in failures[0].items() if v not in (None, "")}, restarts + 1
-        baselines = {}
+    failures = [f for f in (failure(observed[p.name], now) for _, p in wanted if p.name in observed) if f]
+    recovered = recover(meta.name, meta.annotations, recreate_all, failures, previous, jobs, now)
+    recreating = recovered.recreate
 
     order = start_order(spec)
     ready_by_component: dict[str, int] = {}
@@ -189,29 +255,34 @@ def sync(request: InstanceSyncRequest) -> Result:
     children: list[dict[str, Any]] = []
     held: list[str] = []
     counts: dict[str, dict[str, int]] = {comp.name: dict.fromkeys(("ready", "updated", "scheduled", "updatedReady", "exists"), 0) for comp in spec.components}
+    baselines: dict[str, dict[str, int]] = {}
     for comp, ident in wanted:
-        built = pod_builder.pod(meta.namespace, comp, ident)
         pod = observed.get(ident.name)
         count = counts[comp.name]
         if pod is None:
             if started[comp.name] and not recreating:
-                children.append(built)
+                children.append(pod_builder.pod(meta.namespace, comp, ident))
             continue
         if _terminating(pod) or recreating:
             continue
         if pod.get("status", {}).get("phase") == "Failed" and not recreate_all:
             continue  # replaced once it is gone
         applied = last_applied(pod)
+        counted = baseline(applied)
+        built = pod_builder.pod(meta.namespace, comp, _with_baseline(ident, counted))
         current = (pod["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) == ident.revision
         count["exists"] += 1
         count["scheduled"] += _scheduled(pod)
         count["ready"] += _ready(pod)
         if applied == built or in_place(applied, built):
-            children.append(built)
-            if applied != built and _images(applied) != _images(built):
-                restarts_now = _restarts(pod)
+            if _images(applied) != _images(built):  # the kubelet restarts what changed: not a failure
+                now_restarts = _restarts(pod)
                 changed = {n for n, img in _images(built).items() if _images(applied).get(n) != img}
-                baselines[ident.name] = {n: {"restartCount": restarts_now.get(n, 0) + (1 if n in changed else 0)} for n in sorted(restarts_now)}
+                counted = {n: now_restarts.get(n, 0) + (1 if n in changed else 0) for n in sorted(set(now_restarts) | changed)}
+                built = pod_builder.pod(meta.namespace, comp, _with_baseline(ident, counted))
+            children.append(built)
+            if counted:
+                baselines[ident.name] = counted
             if current:
                 count["updated"] += 1
                 count["updatedReady"] += _ready(pod)
@@ -219,6 +290,8 @@ def sync(request: InstanceSyncRequest) -> Result:
             children.append(applied)
             held.append(ident.name)
         # else: left out, recreated at the new revision once it is gone
+    if recovered.timer is not None:
+        children.append(recovered.timer)
 
     statuses = [
         {
@@ -246,9 +319,12 @@ def sync(request: InstanceSyncRequest) -> Result:
         ),
         condition(c.COND_INVALID_SPEC, False, c.REASON_SPEC_VALID, "spec is valid"),
     ]
-    if last_failure:
-        message = f"pod {last_failure['pod']}: {last_failure['reason']}" + (f" (container {last_failure['container']})" if last_failure.get("container") else "")
-        conds.append(condition(c.COND_RESTARTING, recreating or not ready, c.REASON_POD_FAILED, f"recreation {restarts} after {message}"))
+    if recovered.condition is not None:
+        conds.append(recovered.condition)
+    elif recovered.state.get("lastFailure"):
+        cause = recovered.state["lastFailure"]
+        message = f"recreated {recovered.state.get('restarts', 0)} times; the last after pod {cause['pod']}: {cause['reason']}"
+        conds.append(condition(c.COND_RESTARTING, not ready, c.REASON_RECREATING if not ready else c.REASON_WATCHING, message))
     if in_place_only:
         message = f"pods {', '.join(held)} cannot take the new template in place (InPlaceOnly): they keep running the old one" if held else "every pod takes the template in place"
         conds.append(condition(c.COND_FAILED_UPDATE, bool(held), c.REASON_NOT_UPDATABLE_IN_PLACE if held else c.REASON_UPDATED_IN_PLACE, message))
@@ -262,8 +338,11 @@ def sync(request: InstanceSyncRequest) -> Result:
         "currentRevision": update_revision if all(s["updatedReplicas"] >= s["size"] for s in statuses) else previous.get("currentRevision", update_revision),
     }
     if baselines:
-        status["inPlaceUpdateContainerBaselines"] = baselines
-    if last_failure:
-        status["lastFailure"] = last_failure
-        status["restarts"] = restarts
-    return Result(status=status, children=children)
+        status["inPlaceUpdateContainerBaselines"] = {pod: {n: {"restartCount": k} for n, k in counted.items()} for pod, counted in baselines.items()}
+    return Result(status={**status, **recovered.state}, children=children)
+
+
+def _with_baseline(ident: InstancePod, counted: dict[str, int]) -> InstancePod:
+    if not counted:
+        return ident
+    return replace(ident, annotations=((c.ANNOTATION_RESTART_BASELINE, json.dumps(counted, sort_keys=True, separators=(",", ":"))),))

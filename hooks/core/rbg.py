@@ -52,7 +52,7 @@ from .history import revisions
 from .kinds import workload_kinds
 from .observed import Observed, counts, is_ready, lingers, request_time
 from .pending import scheduling_condition
-from .recovery import recover
+from .recovery import effective_policy, recover
 from .scaling import sizes
 from .result import Result
 from .runtimes import runtimes
@@ -173,9 +173,10 @@ def role_plans(
             )
         seen = observed.workload(workload_name(group, role.name))
         management = str((observed.applied(seen).get("spec") or {}).get("podManagementPolicy") or role.pod_management_policy) if seen else role.pod_management_policy
+        policy = effective_policy(spec.recovery_policy, [role]) if role.workload.kind == c.KIND_ROLE_INSTANCE_SET else None
         plans[role.name] = RolePlan(
             role, role.replicas, service, templates, tuple(pods), rollout.rollout(role), management,
-            (workload_labels or {}).get(role.name, ()),
+            (workload_labels or {}).get(role.name, ()), (policy.backoff_seconds, policy.max_backoff_seconds) if policy else None,
         )
     return plans
 

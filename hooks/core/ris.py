@@ -126,10 +126,11 @@ def sync(request: InstanceSetSyncRequest) -> Result:
     selector = _selector(spec, meta.name)
     update_type = (spec.update_strategy.type if spec.update_strategy else None) or "InPlaceIfPossible"
     role_type = {k: v for k, v in meta.labels.items() if k == c.LABEL_ROLE_TYPE}
+    passed = {k: v for k, v in meta.annotations.items() if k in (c.ANNOTATION_RESTART_BASE_DELAY, c.ANNOTATION_RESTART_MAX_DELAY)}
 
     def build(i: int) -> dict[str, Any]:
         labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
-        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {c.ANNOTATION_UPDATE_TYPE: update_type}, template)
+        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {**passed, c.ANNOTATION_UPDATE_TYPE: update_type}, template)
 
     recreate = update_type == "Recreate"
     children = {i: build(i) for i in decided.create}

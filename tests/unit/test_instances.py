@@ -435,3 +435,57 @@ def test_upstream_v06_instance_set_roles_convert_to_role_instance_sets(name, rol
     assert ris_obj["metadata"]["labels"][c.LABEL_ROLE_TYPE] == role_type
     assert [(x["name"], x["size"]) for x in ris_obj["spec"]["roleInstanceTemplate"]["components"]] == components
     assert cond(result.status, c.COND_INVALID_SPEC)["status"] == "False"
+
+
+def _job(name: str, fired: bool) -> Obj:
+    conds = [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}] if fired else []
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NS, "creationTimestamp": "2026-01-01T00:10:00Z"}, "status": {"conditions": conds}}
+
+
+def sync_with_jobs(parent: Obj, pods: list[Obj], jobs: list[Obj]) -> instance.Result:
+    req = {
+        "controller": {},
+        "parent": parent,
+        "children": {c.CHILD_POD: {f"{NS}/{p['metadata']['name']}": p for p in pods}, c.CHILD_JOB: {f"{NS}/{j['metadata']['name']}": j for j in jobs}},
+    }
+    return instance.sync(InstanceSyncRequest.model_validate(req))
+
+
+def test_a_second_failure_in_a_row_waits_its_backoff_timed_by_a_job():
+    annotations = {c.ANNOTATION_RESTART_BASE_DELAY: "20", c.ANNOTATION_RESTART_MAX_DELAY: "300"}
+    parent = rins([component("a")], annotations=annotations, restartPolicy=c.RESTART_RECREATE_ROLE)
+    built = sync_instance(parent).children
+    first = sync_with_jobs(parent, [observed(built[0], restarts=1, uid="p1")], [])
+    assert names(first) == [] and first.status["streak"] == 1 and first.status["restarts"] == 1  # at once
+    again = {**parent, "status": first.status}
+    recreated = [observed(built[0], restarts=1, uid="p2", creationTimestamp="2026-01-01T00:01:00Z")]
+    waiting = sync_with_jobs(again, recreated, [])
+    assert names(waiting) == ["g-r-0-a-0", "g-r-0-backoff-2"]  # the pod stays, a 20 s timer
+    (timer,) = [ch for ch in waiting.children if ch["kind"] == "Job"]
+    assert timer["spec"]["activeDeadlineSeconds"] == 20 and timer["spec"]["parallelism"] == 0
+    assert cond(waiting.status, c.COND_RESTARTING)["reason"] == c.REASON_BACKING_OFF and waiting.status["restarts"] == 1
+    later = {**parent, "status": waiting.status}  # the timer's own writes come later: the series stays as decided
+    assert names(sync_with_jobs(later, recreated, [_job("g-r-0-backoff-2", fired=False)])) == ["g-r-0-a-0", "g-r-0-backoff-2"]
+    fired = sync_with_jobs(later, recreated, [_job("g-r-0-backoff-2", fired=True)])
+    assert names(fired) == [] and (fired.status["restarts"], fired.status["streak"]) == (2, 2)  # the timer goes too
+    assert "backoff" not in fired.status
+
+
+def test_a_failure_long_after_the_last_recreation_starts_a_new_series():
+    parent = rins([component("a")], annotations={c.ANNOTATION_RESTART_MAX_DELAY: "60"}, restartPolicy=c.RESTART_RECREATE_ROLE,
+                  status={"restarts": 3, "streak": 3, "lastRecreationTime": "2026-01-01T00:00:00Z", "lastFailure": {"pod": "x", "uid": "old", "reason": "Error", "time": "2026-01-01T00:00:00Z"}})
+    built = sync_instance(parent).children
+    late = observed(built[0], restarts=1, uid="new", creationTimestamp="2026-01-01T01:00:00Z")
+    result = sync_with_jobs(parent, [late], [])
+    assert names(result) == [] and (result.status["restarts"], result.status["streak"]) == (4, 1)
+
+
+def test_the_group_passes_its_backoff_to_the_instances():
+    group = _group(CUSTOM)
+    group["spec"]["recoveryPolicy"] = {"backoffSeconds": 7, "maxBackoffSeconds": 70}
+    (ris_obj,) = _by_kind(rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET])), c.KIND_ROLE_INSTANCE_SET)
+    assert {k: ris_obj["metadata"]["annotations"][k] for k in (c.ANNOTATION_RESTART_BASE_DELAY, c.ANNOTATION_RESTART_MAX_DELAY)} == {
+        c.ANNOTATION_RESTART_BASE_DELAY: "7", c.ANNOTATION_RESTART_MAX_DELAY: "70"}
+    ris_obj["metadata"] |= {"namespace": NS, "generation": 1, "uid": "s", "creationTimestamp": "2026-01-01T00:00:00Z"}
+    inst = sync_set(ris_obj).children[0]
+    assert inst["metadata"]["annotations"][c.ANNOTATION_RESTART_BASE_DELAY] == "7"

@@ -128,18 +128,19 @@ def test_scaling_adapter_has_no_children_and_reads_its_target_as_related():
 
 def test_role_instance_sets_have_their_instances_and_instances_their_pods_as_children():
     routes = {rule.rule for rule in create_app().url_map.iter_rules()}
-    for name, plural, child, path in (
-        ("roleinstanceset", "roleinstancesets", (API, "roleinstances", "InPlace"), "/ris/sync"),
-        ("roleinstance", "roleinstances", ("v1", "pods", "InPlace"), "/rins/sync"),
+    for name, plural, children, path in (
+        ("roleinstanceset", "roleinstancesets", [(API, "roleinstances", "InPlace")], "/ris/sync"),
+        # and the backoff timer Job between recreations of an instance
+        ("roleinstance", "roleinstances", [("v1", "pods", "InPlace"), ("batch/v1", "jobs", "InPlace")], "/rins/sync"),
     ):
         spec = _controller(name)["spec"]
         assert spec["parentResource"] == {"apiVersion": API, "resource": plural, "ignoreStatusChanges": True}
-        assert _children(spec) == [child]
+        assert _children(spec) == children
         # Instances and pods go by garbage collection: no finalize hook.
         assert _hooks(spec) == {"sync": ("v2", path)}
         assert path in routes
     # The hooks read each child type under the key Metacontroller gives it.
-    assert (c.CHILD_ROLE_INSTANCE, c.CHILD_POD) == (f"RoleInstance.{API}", "Pod.v1")
+    assert (c.CHILD_ROLE_INSTANCE, c.CHILD_POD, c.CHILD_JOB) == (f"RoleInstance.{API}", "Pod.v1", "Job.batch/v1")
 
 
 def test_local_cluster_registers_every_controller_with_urls():
