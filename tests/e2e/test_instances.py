@@ -4,18 +4,21 @@ A customComponentsPattern group, as upstream v0.7.0 writes it, runs as group -> 
 RoleInstances -> pods, each hook under its own registration, and becomes Ready; `kubectl get
 ris,rins` shows them. An image change updates the live pods (same UIDs, same nodes); any other
 template change recreates them; a container restart of a pod recreates its instance once (every
-pod of it, none of another instance), and the cause stays in the instance's status.
+pod of it, none of another instance), and the cause stays in the instance's status; a second
+crash in a row waits its backoff, timed by a Job, before the next recreation.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import pytest
 import yaml
 from lightkube import Client
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod
 
 from hooks import constants as c
@@ -27,7 +30,7 @@ from tests.support.examples import _shared
 
 RoleInstanceSet = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE_SET, "roleinstancesets")
 RoleInstance = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE, "roleinstances")
-KINDS = (RoleBasedGroup, RoleInstanceSet, RoleInstance, Pod)
+KINDS = (RoleBasedGroup, RoleInstanceSet, RoleInstance, Pod, Job)
 PATTERNS = _shared() / "upstream" / "rbg-v0.7.0" / "examples" / "basic" / "rbg" / "patterns"
 TIMEOUT = 120
 
@@ -134,3 +137,27 @@ def test_a_crashed_container_recreates_its_instance_once_and_keeps_the_cause(mc_
     crash(mc_kube, mc_ns, "custom-components-demo-engine-0-monitoring-sidecar-0")
     rec.quiet(8)
     assert (rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0").get("status") or {}).get("restarts") is None
+
+
+def test_a_second_crash_in_a_row_waits_its_backoff_then_recreates(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    group = doc("custom-components-pattern.yaml")
+    group["spec"]["roles"][0]["replicas"] = 1
+    group["spec"]["recoveryPolicy"] = {"backoffSeconds": 6, "maxBackoffSeconds": 120}
+    apply_manifests(mc_kube, [group], namespace=mc_ns)
+    rec.wait(ready_with(rec, group), TIMEOUT, "Ready")
+    pod = "custom-components-demo-engine-0-custom-component-1-0"
+
+    def restarts(n: int):
+        return lambda r: ((r.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0") or {}).get("status") or {}).get("restarts") == n and ready_with(r, group)(r)
+
+    crash(mc_kube, mc_ns, pod)
+    rec.wait(restarts(1), TIMEOUT, "recreated once, at once")
+    second_uid = rec.get("Pod", pod)["metadata"]["uid"]
+    crashed_at = time.monotonic()
+    crash(mc_kube, mc_ns, pod)
+    rec.wait(lambda r: any(e.name == "custom-components-demo-engine-0-backoff-2" for e in r.of("Job")), 30, "the backoff timer Job")
+    rec.wait(restarts(2), TIMEOUT, "recreated again after the backoff")
+    gone = min(e.at for e in rec.of("Pod", pod, "MODIFIED") + rec.of("Pod", pod, "DELETED") if e.obj["metadata"]["uid"] == second_uid and (e.type == "DELETED" or e.obj["metadata"].get("deletionTimestamp")))
+    assert gone - crashed_at >= 6 - 0.5, f"deleted {gone - crashed_at:.1f} s after the crash, before the 6 s backoff"
+    inst = rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0")
+    assert inst["status"]["streak"] == 2 and "backoff" not in inst["status"]

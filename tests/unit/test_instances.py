@@ -489,3 +489,65 @@ def test_the_group_passes_its_backoff_to_the_instances():
     ris_obj["metadata"] |= {"namespace": NS, "generation": 1, "uid": "s", "creationTimestamp": "2026-01-01T00:00:00Z"}
     inst = sync_set(ris_obj).children[0]
     assert inst["metadata"]["annotations"][c.ANNOTATION_RESTART_BASE_DELAY] == "7"
+
+
+def test_an_update_during_an_update_never_stalls_on_instances_not_yet_ready():
+    """Upstream #464: a second template change while instances of the first are NotReady. Those
+    instances take the newest template at once (they are unavailable already), so the budget
+    spent on them never holds the rollout."""
+    obs = [observed_instance(i) for i in sync_set(set_parent(4)).children]
+    first = sync_set(set_parent(4, image="engine:2", updateStrategy={"maxUnavailable": 1}), obs)
+    rolled = {i["metadata"]["name"]: i for i in first.children}
+    assert rolled["g-r-3"]["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] == "engine:2"
+    mid = [observed_instance(rolled[o["metadata"]["name"]], ready=o["metadata"]["name"] != "g-r-3") for o in obs]  # g-r-3 NotReady at engine:2
+    second = sync_set(set_parent(4, image="engine:3", updateStrategy={"maxUnavailable": 1}), mid)
+    images = {i["metadata"]["name"]: i["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] for i in second.children}
+    assert images == {"g-r-0": "engine:1", "g-r-1": "engine:1", "g-r-2": "engine:1", "g-r-3": "engine:3"}
+
+
+@given(
+    replicas=st.integers(1, 6),
+    max_unavailable=st.integers(1, 3),
+    steps=st.lists(st.tuples(st.sampled_from(["change", "fail", "tick", "tick", "tick"]), st.integers(0, 5)), max_size=25),
+)
+@settings(max_examples=200, deadline=None)
+def test_rollout_sequences_keep_within_max_unavailable_and_finish(replicas, max_unavailable, steps):
+    """A random sequence of template changes, instance failures and controller delays (an updated
+    instance is Ready only a step later): the set never takes a Ready instance down beyond
+    maxUnavailable, and once changes and failures stop it reaches every instance at the last
+    template, Ready, within a bounded number of syncs."""
+    spec = lambda rev: RoleInstanceSetSpec.model_validate(  # noqa: E731
+        {"replicas": replicas, "roleInstanceTemplate": {"components": [component("a", image=f"engine:{rev}")]}, "updateStrategy": {"maxUnavailable": max_unavailable}}
+    )
+    rev, revision = 0, {}  # instance index -> revision it runs
+    ready: dict[int, bool] = {}
+    for i in range(replicas):
+        revision[i], ready[i] = "r0", True
+
+    def sync_once():
+        alive = {
+            i: {"metadata": {"name": f"g-r-{i}", "generation": 1, "labels": {c.LABEL_CONTROLLER_REVISION_HASH: revision[i]}},
+                "status": {"observedGeneration": 1, "conditions": [{"type": c.COND_ROLE_INSTANCE_READY, "status": "True" if ready[i] else "False"}]}}
+            for i in revision
+        }
+        p = ris.plan(spec(rev), "g-r", alive, set(), f"r{rev}")
+        down_before = sum(1 for i in revision if not ready[i])
+        taken = [i for i in p.update if ready[i]]
+        assert down_before + len(taken) <= max(max_unavailable, down_before)
+        for i in p.update:
+            revision[i], ready[i] = f"r{rev}", False  # updating: not ready until a later tick
+
+    for op, which in steps:
+        if op == "change":
+            rev += 1
+        elif op == "fail":
+            ready[which % replicas] = False
+        sync_once()
+        for i in revision:  # a tick: updated instances come up
+            if revision[i] == f"r{rev}":
+                ready[i] = True
+    for _ in range(2 * replicas + 2):
+        sync_once()
+        for i in revision:
+            ready[i] = True
+    assert all(revision[i] == f"r{rev}" and ready[i] for i in revision)
