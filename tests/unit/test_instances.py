@@ -551,3 +551,13 @@ def test_rollout_sequences_keep_within_max_unavailable_and_finish(replicas, max_
         for i in revision:
             ready[i] = True
     assert all(revision[i] == f"r{rev}" and ready[i] for i in revision)
+
+
+@pytest.mark.parametrize("selection, leaders_only", [(None, False), ("All", False), ("LeaderOnly", True)])
+def test_shared_service_selection_leader_only_selects_the_leaders(selection, leaders_only):
+    group = _group(LEADER_WORKER)
+    if selection:
+        group["spec"]["roles"][0]["leaderWorkerPattern"]["sharedServiceSelection"] = selection
+    result = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
+    (svc,) = [s for s in _by_kind(result, "Service") if s["metadata"]["name"].endswith(group["spec"]["roles"][0]["name"])]
+    assert (svc["spec"]["selector"].get(c.LABEL_COMPONENT_NAME) == "leader") is leaders_only
