@@ -381,3 +381,6 @@ ANNOTATION_RESTART_BASE_DELAY = "rbg.workloads.x-k8s.io/restart-base-delay-secon
 ANNOTATION_RESTART_MAX_DELAY = "rbg.workloads.x-k8s.io/restart-max-delay-seconds"
 DEFAULT_BACKOFF_SECONDS = 30
 DEFAULT_MAX_BACKOFF_SECONDS = 600
+# A RoleInstance a preDelete hook holds: labelled PreparingDelete until its handler labels are gone.
+LABEL_LIFECYCLE_STATE = "rbg.workloads.x-k8s.io/role-instance-lifecycle-state"
+LIFECYCLE_PREPARING_DELETE = "PreparingDelete"

@@ -128,15 +128,36 @@ def sync(request: InstanceSetSyncRequest) -> Result:
     role_type = {k: v for k, v in meta.labels.items() if k == c.LABEL_ROLE_TYPE}
     passed = {k: v for k, v in meta.annotations.items() if k in (c.ANNOTATION_RESTART_BASE_DELAY, c.ANNOTATION_RESTART_MAX_DELAY)}
 
+    hook = spec.lifecycle.pre_delete if spec.lifecycle and spec.lifecycle.pre_delete else None
+    handlers = dict(hook.labels_handler) if hook else {}
+
+    def holding(obj: dict[str, Any] | None) -> dict[str, str]:
+        """The preDelete handler labels the instance still carries (a new one gets them all)."""
+        if obj is None:
+            return handlers
+        labels = obj["metadata"].get("labels") or {}
+        return {k: v for k, v in handlers.items() if labels.get(k) == v}
+
+    def held(i: int, obj: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, Any]:
+        """Instance `i` as `obj`, with the handler labels it has now (your controller removes them;
+        returning one it removed would put it back) and `extra`."""
+        meta_ = obj["metadata"]
+        labels = {k: v for k, v in (meta_.get("labels") or {}).items() if k not in handlers and k != c.LABEL_LIFECYCLE_STATE}
+        return {**obj, "metadata": {**meta_, "labels": {**labels, **holding(alive.get(i)), **(extra or {})}}}
+
     def build(i: int) -> dict[str, Any]:
         labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
         return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {**passed, c.ANNOTATION_UPDATE_TYPE: update_type}, template)
 
     recreate = update_type == "Recreate"
-    children = {i: build(i) for i in decided.create}
-    children |= {i: last_applied(alive[i]) for i in decided.keep}
+    children = {i: held(i, build(i)) for i in decided.create}
+    children |= {i: held(i, last_applied(alive[i])) for i in decided.keep}
     if not recreate:
-        children |= {i: build(i) for i in decided.update}  # Recreate: deleted now, created when gone
+        children |= {i: held(i, build(i)) for i in decided.update}  # Recreate: deleted now, created when gone
+    # preDelete: an instance to delete (scale-down, Recreate) that still carries a handler label
+    # stays, marked PreparingDelete, until your controller removes the label.
+    preparing = sorted(i for i in alive if i not in children and holding(alive[i]))
+    children |= {i: held(i, last_applied(alive[i]), {c.LABEL_LIFECYCLE_STATE: c.LIFECYCLE_PREPARING_DELETE}) for i in preparing}
 
     kept = [alive[i] for i in (*decided.keep, *decided.update)]
     updated = [o for o in kept if (o["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) == revision]

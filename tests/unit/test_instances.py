@@ -561,3 +561,22 @@ def test_shared_service_selection_leader_only_selects_the_leaders(selection, lea
     result = rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET]))
     (svc,) = [s for s in _by_kind(result, "Service") if s["metadata"]["name"].endswith(group["spec"]["roles"][0]["name"])]
     assert (svc["spec"]["selector"].get(c.LABEL_COMPONENT_NAME) == "leader") is leaders_only
+
+
+def test_pre_delete_holds_an_instance_until_its_handler_label_is_removed():
+    hook = {"lifecycle": {"preDelete": {"labelsHandler": {"example.com/hold": "true"}}}}
+    built = sync_set(set_parent(2, **hook)).children
+    assert all(i["metadata"]["labels"]["example.com/hold"] == "true" for i in built)  # created with the handler label
+    obs = [observed_instance(i) for i in built]
+    shrunk = sync_set(set_parent(1, **hook), obs)
+    held = {i["metadata"]["name"]: i["metadata"]["labels"] for i in shrunk.children}
+    assert held["g-r-1"][c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_PREPARING_DELETE and c.LABEL_LIFECYCLE_STATE not in held["g-r-0"]
+    assert shrunk.status["replicas"] == 1
+    released = copy.deepcopy(obs)
+    del released[1]["metadata"]["labels"]["example.com/hold"]  # your controller is done with it
+    after = sync_set(set_parent(1, **hook), released)
+    assert set_names(after) == ["g-r-0"]
+    # The label it removed from a kept instance is not put back.
+    kept = copy.deepcopy(obs)
+    del kept[0]["metadata"]["labels"]["example.com/hold"]
+    assert "example.com/hold" not in sync_set(set_parent(2, **hook), kept).children[0]["metadata"]["labels"]
