@@ -7,7 +7,10 @@ one below is Ready (OrderedReady). An index whose instance is terminating is fil
 
 A template change rolls from the highest index down to `partition` (indices below it keep the old
 template), at most `maxUnavailable` instances unavailable at a time (default 10% of replicas, at
-least 1; an instance already unavailable is updated at once), none while `paused`. An updated
+least 1 without maxSurge; an instance already unavailable is updated at once), none while
+`paused`. With `maxSurge`, up to that many extra instances `<set>-<replicas>`... are created at
+the new template while the rollout runs, each Ready one letting one more old instance go; they
+are deleted once it is done. An updated
 instance gets the new spec and updates its pods itself, in place where it can (hooks.core.instance);
 with type Recreate it is deleted and created again instead.
 """
@@ -61,37 +64,52 @@ def index_of(set_name: str, name: str) -> int | None:
     return int(tail) if prefix == set_name and tail.isdigit() and str(int(tail)) == tail else None
 
 
+def _outdated(obj: dict[str, Any], revision: str) -> bool:
+    return (obj["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) != revision
+
+
 def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]], terminating: set[int], revision: str) -> InstancePlan:
     """What to do with each index, from the instances there are (alive, by index) and the template's revision."""
+    ru = spec.update_strategy
+    paused = bool(ru and ru.paused)
+    partition = _count(ru.partition if ru else None, spec.replicas, 0, round_up=True)
+    surge = min(_count(ru.max_surge if ru else None, spec.replicas, 0, round_up=True), spec.replicas)
+    # maxSurge: while instances in [partition, replicas) are outdated, the indices above replicas
+    # hold up to maxSurge extra instances at the new template; they go once the rollout is done.
+    rolling = surge > 0 and not paused and any(_outdated(o, revision) for i, o in alive.items() if partition <= i < spec.replicas)
+    extra = set(range(spec.replicas, spec.replicas + surge)) if rolling else set()
     doomed = set(spec.scale_strategy.role_instance_to_delete if spec.scale_strategy else [])
-    kept = sorted(alive)
+    kept = sorted(i for i in alive if i not in extra)
     if len(kept) > spec.replicas:
         order = [i for i in kept if f"{name}-{i}" in doomed] + [i for i in reversed(kept) if f"{name}-{i}" not in doomed]
         dropped = set(order[: len(kept) - spec.replicas])
         kept = [i for i in kept if i not in dropped]
-    free = (i for i in range(spec.replicas + len(alive) + len(terminating)) if i not in kept)
+    free = (i for i in range(spec.replicas + len(alive) + len(terminating)) if i not in kept and i not in extra)
     new = sorted(next(free) for _ in range(spec.replicas - len(kept)))
     create = [i for i in new if i not in terminating]
     if spec.pod_management_policy == "OrderedReady":
         first = next((i for i in new), None)
         create = [first] if first is not None and first in create and all(is_ready(alive[i]) for i in kept if i < first) else []
+    surged = sorted(i for i in extra if i in alive)
+    create += sorted(i for i in extra if i not in alive and i not in terminating)
 
-    ru = spec.update_strategy
-    outdated = [i for i in kept if (alive[i]["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) != revision]
-    partition = _count(ru.partition if ru else None, spec.replicas, 0, round_up=True)
-    budget = max(_count(ru.max_unavailable if ru else None, spec.replicas, DEFAULT_MAX_UNAVAILABLE, round_up=False), 1)
+    # Ready instances taken down stay within maxUnavailable plus the Ready surge (default 10% of
+    # replicas, at least 1 without surge); an instance already unavailable is updated at once.
+    floor = 0 if surge else 1
+    budget = max(_count(ru.max_unavailable if ru else None, spec.replicas, DEFAULT_MAX_UNAVAILABLE, round_up=False), floor)
+    budget += sum(1 for i in surged if is_ready(alive[i]) and not _outdated(alive[i], revision))
     budget -= sum(1 for i in kept if not is_ready(alive[i])) + len(new)
-    update: list[int] = []
-    for i in sorted(outdated, reverse=True):
-        if (ru and ru.paused) or i < partition:
+    update: list[int] = [i for i in surged if _outdated(alive[i], revision)]
+    for i in sorted((i for i in kept if _outdated(alive[i], revision)), reverse=True):
+        if paused or i < partition:
             continue
         if not is_ready(alive[i]):
             update.append(i)
         elif budget > 0:
             update.append(i)
             budget -= 1
-    keep = [i for i in kept if i not in update]
-    return InstancePlan(create=tuple(create), update=tuple(sorted(update)), keep=tuple(keep))
+    keep = [i for i in (*kept, *surged) if i not in update]
+    return InstancePlan(create=tuple(sorted(create)), update=tuple(sorted(update)), keep=tuple(sorted(keep)))
 
 
 def _selector(spec: RoleInstanceSetSpec, name: str) -> dict[str, str]:

@@ -580,3 +580,23 @@ def test_pre_delete_holds_an_instance_until_its_handler_label_is_removed():
     kept = copy.deepcopy(obs)
     del kept[0]["metadata"]["labels"]["example.com/hold"]
     assert "example.com/hold" not in sync_set(set_parent(2, **hook), kept).children[0]["metadata"]["labels"]
+
+
+def test_max_surge_adds_new_instances_above_replicas_during_a_rollout_then_removes_them():
+    obs = [observed_instance(i) for i in sync_set(set_parent(2)).children]
+    strategy = {"updateStrategy": {"maxSurge": 1, "maxUnavailable": 0}}
+    first = sync_set(set_parent(2, image="engine:2", **strategy), obs)
+    assert set_names(first) == ["g-r-0", "g-r-1", "g-r-2"]  # the surge instance, nothing taken down yet
+    images = lambda r: {i["metadata"]["name"]: i["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] for i in r.children}  # noqa: E731
+    assert images(first) == {"g-r-0": "engine:1", "g-r-1": "engine:1", "g-r-2": "engine:2"}
+    surge_ready = obs + [observed_instance(first.children[2])]
+    second = sync_set(set_parent(2, image="engine:2", **strategy), surge_ready)
+    assert images(second)["g-r-1"] == "engine:2" and images(second)["g-r-0"] == "engine:1"  # one old goes per Ready surge
+    done = [observed_instance(i) for i in sync_set(set_parent(2, image="engine:2")).children] + [observed_instance(first.children[2])]
+    assert set_names(sync_set(set_parent(2, image="engine:2", **strategy), done)) == ["g-r-0", "g-r-1"]  # the surge goes
+
+
+def test_a_large_max_surge_is_capped_at_replicas():
+    obs = [observed_instance(i) for i in sync_set(set_parent(2)).children]
+    result = sync_set(set_parent(2, image="engine:2", updateStrategy={"maxSurge": 10, "maxUnavailable": 0}), obs)
+    assert set_names(result) == ["g-r-0", "g-r-1", "g-r-2", "g-r-3"]
