@@ -1,42 +1,57 @@
-"""Apply-to-Ready at scale: RoleBasedGroups under Metacontroller against the same pods as plain
-StatefulSets, each run on a fresh local control plane (localcluster).
+"""Apply-to-Ready at scale: RoleBasedGroups under Metacontroller (roles on StatefulSets or on
+RoleInstanceSets) against the same pods as plain StatefulSets, each run on a fresh local control
+plane (localcluster).
 
     BIN=$(bash tools/build.sh kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages | tail -1)
     RBG_METACONTROLLER=/path/to/metacontroller .venv/bin/python bench/cluster.py --bin-dir "$BIN"
-        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|plain] [--pods-per-node 110]
+        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|ris|plain] [--pods-per-node 110]
 
 rbg    `--groups` RoleBasedGroups of three roles (router depends on prefill and decode; every role
        `--pods-per-role` pods), created at once; done when every group is Ready.
+ris    the same groups with every role annotated `rbg.workloads.x-k8s.io/role-workload-type:
+       workloads.x-k8s.io/v1alpha2/RoleInstanceSet`: each role a RoleInstanceSet of one-pod
+       RoleInstances (Metacontroller's `roleinstanceset` and `roleinstance` controllers and the
+       hooks' /ris/sync and /rins/sync create the instances and their pods); done when every group
+       is Ready.
 plain  the StatefulSets those groups render to (`rbg render`, startupPolicy Parallel: the same pod
        templates, labels and names), created at once; done when every pod is Ready. The floor.
 
-Both run on the same kind of cluster (the same flags, Metacontroller and the hook server running,
+All run on the same kind of cluster (the same flags, Metacontroller and the hook server running,
 the API server's audit log on) with enough KWOK nodes for the pods, started fresh for every run;
 the start is not timed. Times are arrival times of watch events at this process (time.monotonic)
 since the first create request was sent. Watches, not polling: pods with the field selector
-status.phase=Running (about one event per pod), StatefulSets and groups decoded by msgspec into
-the few fields used. What is printed:
+status.phase=Running (about one event per pod), StatefulSets (ris: RoleInstanceSets and
+RoleInstances) and groups decoded by msgspec into the few fields used. Without --only, runs
+alternate rbg, ris, plain. What is printed:
 
   milestones       first / p50 / last of: create requests answered, workloads created, pods Ready,
-                   groups Ready
+                   groups Ready (ris: also RoleInstances created)
   edge             per group, the last Ready event of a prefill or decode pod to the ADDED event of
-                   the router's StatefulSet; split at the event where both dependency StatefulSets
-                   report all replicas ready (the StatefulSet controller's share; the rest is
-                   Metacontroller's and the hooks')
+                   the router's StatefulSet (ris: RoleInstanceSet); split at the event where both
+                   dependency StatefulSets report all replicas ready (the StatefulSet controller's
+                   share; the rest is Metacontroller's and the hooks'; ris: both RoleInstanceSets,
+                   whose status is the /ris/sync hook's, written by Metacontroller)
   hook calls       `"hook":"sync"` lines of the hook server's log per group, and their `ms`
+                   (ris: also `ris-sync` and `rins-sync` lines, counted to the group they belong to)
   child writes     the API server's audit log (localcluster AUDIT_POLICY: writes to ConfigMaps,
-                   Services, StatefulSets, Deployments and groups, reads of groups), requests whose
+                   Services, StatefulSets, Deployments, pods, RoleInstanceSets, RoleInstances and
+                   groups, reads of groups, RoleInstanceSets and RoleInstances), requests whose
                    user agent is Metacontroller's, by verb and resource: exact, one line per request
+  problems         (ris) failed or rejected requests in the hook server's log, and Metacontroller's
+                   log lines at error or warning level or whose message says error or failed
   CPU              CPU seconds each component (with its child processes) and this process used
                    between the first create request and the end of the run
-  metacontroller   its workqueue and client-go figures from its /metrics, over the run
+  metacontroller   its workqueue and client-go figures from its /metrics, over the run (ris: per
+                   CompositeController: the groups', the RoleInstanceSets', the RoleInstances')
+  summary          each kind's times and medians; rbg / plain, and with ris: ris / rbg, ris / plain,
+                   syncs per group and Metacontroller's and the hooks' CPU seconds per run
   --api-detail     also the API server's requests and watch events by resource, the controller-
                    manager's busiest workqueues, and each component's peak RSS
 
 The plain floor is set by kube-scheduler's default client rate limit (50 bindings/s after a burst
 of 100: (1,008 - 100) / 50 = 18.2 s), which the launcher leaves at Kubernetes' default.
 To try settings without editing the launcher: `--flag COMPONENT=--name=value` (repeatable; applied
-to both kinds of run), `GOGC=...` in the environment, `--registration FILE` (other
+to every kind of run), `GOGC=...` in the environment, `--registration FILE` (other
 CompositeControllers: every one in FILE). `--keep` keeps each run's state dir (component logs,
 audit log).
 
@@ -82,11 +97,17 @@ ROLES = ("prefill", "decode", "router")
 DEPENDENCIES = {"router": ["prefill", "decode"]}
 RBG_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/rolebasedgroups"
 STS_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets"
+RIS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstancesets"
+RINS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstances"
+RIS_WORKLOAD = f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"  # the role-workload-type annotation's value
+GROUP_KINDS = ("rbg", "ris")  # runs of RoleBasedGroups (done when every group is Ready)
 POD_PATH = f"/api/v1/namespaces/{NAMESPACE}/pods"
 
 
 # --- the workloads ---------------------------------------------------------------------------------
-def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED) -> dict[str, Any]:
+def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED, workload: str | None = None) -> dict[str, Any]:
+    """The benchmark's group; `workload`: every role annotated with that role-workload-type."""
+
     def role(name: str, image: str) -> dict[str, Any]:
         container = {
             "name": name,
@@ -102,6 +123,8 @@ def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED) -> di
         }
         if name in DEPENDENCIES:
             out["dependencies"] = DEPENDENCIES[name]
+        if workload is not None:
+            out["annotations"] = {c.ANNOTATION_ROLE_WORKLOAD_TYPE: workload}
         return out
 
     return {
@@ -186,12 +209,13 @@ class Watch(threading.Thread):
     """One watch from a resourceVersion, resumed where it ended; calls `on_event(arrival, event)`."""
 
     def __init__(
-        self, api: Api, path: str, rv: str, on_event: Callable[[float, Event], None], params: dict[str, str] | None = None
+        self, api: Api, path: str, rv: str, on_event: Callable[[float, Any], None], params: dict[str, str] | None = None,
+        event_type: type = Event,
     ) -> None:
         super().__init__(daemon=True, name=f"watch {path}")
         self.api, self.path, self.rv, self.on_event = api, path, rv, on_event
         self.params = params or {}
-        self.decoder = msgspec.json.Decoder(Event)
+        self.decoder = msgspec.json.Decoder(event_type)
         # msgspec builds a type's decoder lazily; two threads doing it at once can crash the
         # interpreter (tests/e2e/watch.py). Build it here, in the thread that makes the watches.
         self.decoder.decode(b'{"type":"ADDED","object":{"metadata":{"name":"warm-up","labels":{}},"status":{"conditions":[]}}}')
@@ -247,15 +271,17 @@ class Record:
         self.want_pods = groups * len(ROLES) * pods_per_role
         self.pods_per_role = pods_per_role
         self.pod_ready: dict[str, tuple[float, str, str]] = {}  # pod -> (t, group, role)
-        self.sts_added: dict[str, float] = {}
+        self.sts_added: dict[str, float] = {}  # the workloads: StatefulSets, or RoleInstanceSets (ris)
         self.sts_ready: dict[str, float] = {}  # first event with all replicas ready at its generation
+        self.workload_events = "roleinstanceset" if kind == "ris" else "statefulset"
+        self.instance_added: dict[str, float] = {}  # RoleInstances (ris)
         self.group_ready: dict[str, float] = {}
         self.events = Counter[str]()
         self.done = threading.Event()
         self._lock = threading.Lock()
 
     def finished(self) -> bool:
-        if self.kind == "rbg":
+        if self.kind in GROUP_KINDS:
             return len(self.group_ready) >= self.want_groups
         return len(self.pod_ready) >= self.want_pods
 
@@ -271,7 +297,7 @@ class Record:
                     self.done.set()
 
     def on_sts(self, t: float, e: Event) -> None:
-        self.events["statefulset"] += 1
+        self.events[self.workload_events] += 1
         obj = e.object
         name = obj.metadata.name
         self.sts_added.setdefault(name, t)
@@ -281,6 +307,10 @@ class Record:
             and s.readyReplicas == obj.spec.replicas and s.updatedReplicas == obj.spec.replicas
         ):
             self.sts_ready[name] = t
+
+    def on_instance(self, t: float, e: Event) -> None:
+        self.events["roleinstance"] += 1
+        self.instance_added.setdefault(e.object.metadata.name, t)
 
     def on_group(self, t: float, e: Event) -> None:
         self.events["rolebasedgroup"] += 1
@@ -384,6 +414,12 @@ def scrape(url: str | None, session: requests.Session | None = None) -> dict[str
 
 
 QUEUE = 'name="CompositeController-rolebasedgroup"'
+# ris: the three CompositeControllers' queues, (label, series filter)
+RIS_QUEUES = (
+    ("rolebasedgroup", QUEUE),
+    ("roleinstanceset", 'name="CompositeController-roleinstanceset"'),
+    ("roleinstance", 'name="CompositeController-roleinstance"'),
+)
 
 
 def metric(series: dict[str, float], name: str, having: str = "") -> float:
@@ -403,9 +439,9 @@ def rest_requests(series: dict[str, float]) -> dict[str, float]:
 class Sampler(threading.Thread):
     """Metacontroller's workqueue depth and in-flight sync hook requests, every `period` s."""
 
-    def __init__(self, url: str | None, period: float = 0.25) -> None:
+    def __init__(self, url: str | None, period: float = 0.25, queues: tuple[str, ...] = (QUEUE,)) -> None:
         super().__init__(daemon=True, name="sampler")
-        self.url, self.period = url, period
+        self.url, self.period, self.queues = url, period, queues
         self.samples: dict[str, list[float]] = {"depth": [], "inflight": []}
         self._halt = threading.Event()
 
@@ -413,7 +449,7 @@ class Sampler(threading.Thread):
         while self.url and not self._halt.wait(self.period):
             m = scrape(self.url)
             if m:
-                self.samples["depth"].append(metric(m, "workqueue_depth", QUEUE))
+                self.samples["depth"].append(sum(metric(m, "workqueue_depth", q) for q in self.queues))
                 self.samples["inflight"].append(metric(m, "metacontroller_sync_in_flight_requests"))
 
     def stop(self) -> dict[str, list[float]]:
@@ -441,11 +477,13 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     names = [f"g-{i:04d}" for i in range(args.groups)]
     if kind == "rbg":
         bodies = [(RBG_PATH, group(n, args.pods_per_role)) for n in names]
+    elif kind == "ris":
+        bodies = [(RBG_PATH, group(n, args.pods_per_role, workload=RIS_WORKLOAD)) for n in names]
     else:
         bodies = [(STS_PATH, sts) for n in names for sts in plain_statefulsets(n, args.pods_per_role)]
     header = (
         f"== {kind}: {args.groups} groups x {len(ROLES)} roles x {args.pods_per_role} pods = {pods} pods "
-        f"({len(bodies)} {'RoleBasedGroups' if kind == 'rbg' else 'StatefulSets'}), "
+        f"({len(bodies)} {'RoleBasedGroups' if kind in GROUP_KINDS else 'StatefulSets'}), "
         f"{nodes} nodes x {args.pods_per_node} pods; run {index}"
     )
     print(header, flush=True)
@@ -477,14 +515,16 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
             if time.monotonic() > deadline:
                 raise TimeoutError("no default ServiceAccount in the bench namespace")
             time.sleep(0.2)
-        rv = start_revision(api, s, [POD_PATH, STS_PATH, RBG_PATH])
+        rv = start_revision(api, s, [POD_PATH, STS_PATH, RBG_PATH, *([RIS_PATH, RINS_PATH] if kind == "ris" else [])])
 
         rec = Record(kind, args.groups, args.pods_per_role)
         watches = [
             Watch(api, POD_PATH, rv, rec.on_pod, params={"fieldSelector": "status.phase=Running"}),
-            Watch(api, STS_PATH, rv, rec.on_sts),
+            Watch(api, RIS_PATH if kind == "ris" else STS_PATH, rv, rec.on_sts),
         ]
-        if kind == "rbg":
+        if kind == "ris":
+            watches.append(Watch(api, RINS_PATH, rv, rec.on_instance))
+        if kind in GROUP_KINDS:
             watches.append(Watch(api, RBG_PATH, rv, rec.on_group))
         for w in watches:
             w.start()
@@ -503,7 +543,11 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         urllib3.disable_warnings()
         kcm_before = scrape(kcm_url, kcm_session)
         hook_lines_before = len(hook_log(cluster))
-        sampler = Sampler(cluster.metacontroller_metrics_url if kind == "rbg" else None)
+        log_offsets = (log_size(cluster, "hooks.log"), log_size(cluster, "metacontroller.log"))
+        sampler = Sampler(
+            cluster.metacontroller_metrics_url if kind in GROUP_KINDS else None,
+            queues=tuple(q for _, q in RIS_QUEUES) if kind == "ris" else (QUEUE,),
+        )
         sampler.start()
 
         # --- apply: every object at once -----------------------------------------------------------------
@@ -529,9 +573,12 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
             if failed:
                 raise RuntimeError(f"watch failed: {failed[0].error!r}")
             if time.monotonic() - t0 > args.timeout:
+                for source, lines in problems(cluster, *log_offsets).items():
+                    print(f"  {source}: {len(lines)} failure or error lines" + "".join(f"\n    {x[:400]}" for x in lines[:10]), flush=True)
                 raise TimeoutError(
                     f"{kind}: not done after {args.timeout} s: {len(rec.pod_ready)}/{rec.want_pods} pods Ready, "
-                    f"{len(rec.group_ready)}/{rec.want_groups} groups Ready, {len(rec.sts_added)} StatefulSets"
+                    f"{len(rec.group_ready)}/{rec.want_groups} groups Ready, {len(rec.sts_added)} "
+                    + ("RoleInstanceSets" if kind == "ris" else "StatefulSets")
                 )
         t_end = time.monotonic()
         cpu_after = cpu_seconds(pids)
@@ -545,6 +592,7 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         time.sleep(args.settle)
         hooks_settled = hook_log(cluster)[hook_lines_before:]
         audit = read_audit(cluster.audit_log)
+        found = problems(cluster, *log_offsets)
     finally:
         for w in watches:
             w.stop()
@@ -559,6 +607,7 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         "api": {k: v - api_before.get(k, 0.0) for k, v in api_after.items()},
         "kcm": {k: v - kcm_before.get(k, 0.0) for k, v in kcm_after.items()},
         "samples": samples, "hooks_at_end": hooks_at_end, "hooks_settled": hooks_settled, "audit": audit, "names": names,
+        "problems": found,
     }
     report(result, args)
     return result
@@ -579,7 +628,9 @@ def component_flag(text: str) -> tuple[str, str]:
     return name, flag
 
 
-HOOK_LINE = re.compile(r'"hook":"(sync|finalize)","parent":"' + NAMESPACE + r'/([^"]+)".*?"ms":([0-9.]+)')
+HOOK_LINE = re.compile(r'"hook":"(sync|finalize|ris-sync|rins-sync)","parent":"' + NAMESPACE + r'/([^"]+)".*?"ms":([0-9.]+)')
+# A RoleInstanceSet `<group>-<role>` or a RoleInstance `<group>-<role>-<i>`: its group.
+OWNED = re.compile(r"^(.+)-(?:" + "|".join(ROLES) + r")(?:-\d+)?$")
 
 
 def hook_log(cluster: LocalCluster) -> list[tuple[str, str, float]]:
@@ -607,20 +658,28 @@ def read_audit(path: Path | None) -> list[dict[str, Any]]:
 def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     rec: Record = r["rec"]
     secs = r["seconds"]
-    print(f"apply -> {'every group' if r['kind'] == 'rbg' else 'every pod'} Ready: {secs:.2f} s   "
+    ris = r["kind"] == "ris"
+    print(f"apply -> {'every group' if r['kind'] in GROUP_KINDS else 'every pod'} Ready: {secs:.2f} s   "
           f"{r['pods'] / secs:.1f} pods/s", flush=True)
     t0 = r["t0"]
     print(f"  milestones, s since the first create       first      p50     last")
     print(f"    create requests answered ({r['objects']:>5})   {fmt_spread(r['applied'])}")
     print(f"    workloads created        ({len(rec.sts_added):>5})   {fmt_spread([t - t0 for t in rec.sts_added.values()])}")
+    if ris:
+        print(f"    RoleInstances created    ({len(rec.instance_added):>5})   {fmt_spread([t - t0 for t in rec.instance_added.values()])}")
     print(f"    pods Ready               ({len(rec.pod_ready):>5})   {fmt_spread([v[0] - t0 for v in rec.pod_ready.values()])}")
-    if r["kind"] == "rbg":
+    if r["kind"] in GROUP_KINDS:
         print(f"    groups Ready             ({len(rec.group_ready):>5})   {fmt_spread([t - t0 for t in rec.group_ready.values()])}")
         edges, sts_part, mc_part = edge_overhead(rec, r["names"])
         print(f"  dependency edge, ms (n={len(edges)})             p50      p99      max")
-        print(f"    last dependency pod Ready -> router created  {edge_line(edges)}")
-        print(f"      -> dependency StatefulSets ready          {edge_line(sts_part)}")
-        print(f"      StatefulSets ready -> router created       {edge_line(mc_part)}")
+        if ris:
+            print(f"    last dependency pod Ready -> router RIS created  {edge_line(edges)}")
+            print(f"      -> dependency RoleInstanceSets ready          {edge_line(sts_part)}")
+            print(f"      RoleInstanceSets ready -> router RIS created   {edge_line(mc_part)}")
+        else:
+            print(f"    last dependency pod Ready -> router created  {edge_line(edges)}")
+            print(f"      -> dependency StatefulSets ready          {edge_line(sts_part)}")
+            print(f"      StatefulSets ready -> router created       {edge_line(mc_part)}")
         per_group = Counter(p for h, p, _ in r["hooks_at_end"] if h == "sync")
         settled = Counter(p for h, p, _ in r["hooks_settled"] if h == "sync")
         ms = [m for h, _, m in r["hooks_at_end"] if h == "sync"]
@@ -628,6 +687,20 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"  hook calls per group (sync, hook server log): mean {statistics.mean(calls):.1f}  "
               f"p50 {pct(calls, 50):.0f}  max {max(calls)}; {sum(settled.values()) - sum(per_group.values())} more "
               f"in the {args.settle:g} s after; hook ms p50 {pct(ms, 50):.1f} p99 {pct(ms, 99):.1f}")
+        if ris:
+            for hook in ("ris-sync", "rins-sync"):
+                per = Counter(owner(p) for h, p, _ in r["hooks_at_end"] if h == hook)
+                late = sum(1 for h, _, _ in r["hooks_settled"] if h == hook) - sum(per.values())
+                hms = [m for h, _, m in r["hooks_at_end"] if h == hook]
+                n = [per.get(g, 0) for g in r["names"]]
+                print(f"  {hook} calls per group: mean {statistics.mean(n):.1f}  p50 {pct(n, 50):.0f}  max {max(n)}; "
+                      f"{late} more in the {args.settle:g} s after; hook ms p50 {pct(hms, 50):.1f} p99 {pct(hms, 99):.1f}")
+            problems = r.get("problems") or {}
+            print(f"  hook log: {len(problems.get('hooks', []))} failed or rejected requests; Metacontroller log: "
+                  f"{len(problems.get('metacontroller', []))} error or failure lines")
+            for source, lines in problems.items():
+                for line in lines[:5]:
+                    print(f"    {source}: {line[:400]}")
     writes = Counter(
         (a["verb"], a["resource"]) for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] != "get"
     )
@@ -636,6 +709,18 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     gets = sum(1 for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] == "get")
     conflicts = sum(1 for a in r["audit"] if a["agent"] == "metacontroller" and a["code"] == 409)
     g = max(1, args.groups)
+    if ris:
+        statuses = {k: v for k, v in child.items() if k[1].endswith("/status")}
+        workloads = {k: v for k, v in child.items() if not k[1].endswith("/status")}
+        print(f"  child writes per group (Metacontroller, audit log): {sum(workloads.values()) / g:.2f}  "
+              + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(workloads.items())))
+        print(f"  RoleInstanceSet and RoleInstance status writes per group: {sum(statuses.values()) / g:.2f}  "
+              + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(statuses.items())))
+        by_res = Counter(a["resource"] for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] == "get")
+        print(f"  group requests per group (Metacontroller): get {by_res.get('rolebasedgroups', 0) / g:.2f}, "
+              + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(parent.items()))
+              + f"; gets of RoleInstanceSets {by_res.get('roleinstancesets', 0) / g:.2f}, of RoleInstances "
+              + f"{by_res.get('roleinstances', 0) / g:.2f}; 409 conflicts {conflicts}")
     if r["kind"] == "rbg":
         print(f"  child writes per group (Metacontroller, audit log): {sum(child.values()) / g:.2f}  "
               + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(child.items())))
@@ -649,6 +734,20 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     if args.api_detail:
         print("  peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["rss"].items(), key=lambda kv: -kv[1])))
     mc = r["mc"]
+    if mc and ris:
+        parts = []
+        for label, q in RIS_QUEUES:
+            n = metric(mc, "workqueue_work_duration_seconds_count", q)
+            qd = metric(mc, "workqueue_queue_duration_seconds_sum", q) / max(1, metric(mc, "workqueue_queue_duration_seconds_count", q))
+            wd = metric(mc, "workqueue_work_duration_seconds_sum", q) / max(1, n)
+            parts.append(f"{label} {metric(mc, 'workqueue_adds_total', q):.0f} adds, {n:.0f} syncs ({n / g:.1f} per group), "
+                         f"mean wait {qd * 1000:.0f} ms, mean sync {wd * 1000:.0f} ms, retries {metric(mc, 'workqueue_retries_total', q):.0f}")
+        depth, inflight = r["samples"]["depth"], r["samples"]["inflight"]
+        print("  metacontroller queues: " + "; ".join(parts))
+        print(f"  metacontroller: {metacontroller_syncs(mc, ris=True) / g:.1f} syncs per group; depth (all three) mean "
+              f"{statistics.mean(depth or [0]):.1f} max {max(depth or [0]):.0f}; hook requests in flight "
+              f"mean {statistics.mean(inflight or [0]):.1f} max {max(inflight or [0]):.0f}; API requests "
+              + ", ".join(f"{k} {v:.0f}" for k, v in sorted(rest_requests(mc).items())))
     if mc and r["kind"] == "rbg":
         adds = metric(mc, "workqueue_adds_total", QUEUE)
         syncs = metric(mc, "workqueue_work_duration_seconds_count", QUEUE)
@@ -665,6 +764,37 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         api_breakdown(r["api"])
         queues(r["kcm"])
     sys.stdout.flush()
+
+
+def owner(name: str) -> str:
+    """The group of a RoleInstanceSet or RoleInstance name."""
+    m = OWNED.match(name)
+    return m[1] if m else name
+
+
+def metacontroller_syncs(mc: dict[str, float], ris: bool) -> float:
+    """Syncs of the groups' CompositeController (ris: and of the RoleInstanceSets' and RoleInstances')."""
+    return sum(metric(mc, "workqueue_work_duration_seconds_count", q) for _, q in (RIS_QUEUES if ris else RIS_QUEUES[:1]))
+
+
+FAILED_HOOK = re.compile(r'.*"msg":"(?:hook failed|rejected[^"]*|conversion failed)".*')
+# Metacontroller logs JSON lines (zap); klog's own lines start with E for an error.
+MC_ERROR = re.compile(r'^(?:.*"level":"(?:error|warn|dpanic|panic|fatal)".*|.*"msg":"[^"]*(?:[Ee]rror|[Ff]ailed)[^"]*".*|E\d{4} .*)$', re.M)
+
+
+def problems(cluster: LocalCluster, hook_offset: int, mc_offset: int) -> dict[str, list[str]]:
+    """Failed or rejected hook requests, and Metacontroller's error lines, logged since the offsets."""
+    out = {}
+    for source, name, offset, pattern in (("hooks", "hooks.log", hook_offset, FAILED_HOOK), ("metacontroller", "metacontroller.log", mc_offset, MC_ERROR)):
+        path = cluster.logs / name
+        text = path.read_bytes()[offset:].decode(errors="replace") if path.exists() else ""
+        out[source] = [m[0] for m in pattern.finditer(text)]
+    return out
+
+
+def log_size(cluster: LocalCluster, name: str) -> int:
+    path = cluster.logs / name
+    return path.stat().st_size if path.exists() else 0
 
 
 def api_breakdown(api: dict[str, float], top: int = 14) -> None:
@@ -739,8 +869,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--groups", type=int, default=84, help="RoleBasedGroups (3 roles each); default 84 = 1,008 pods")
     ap.add_argument("--pods-per-role", type=int, default=4)
-    ap.add_argument("--runs", type=int, default=1, help="runs of each kind, alternating rbg and plain")
-    ap.add_argument("--only", choices=("rbg", "plain"))
+    ap.add_argument("--runs", type=int, default=1, help="runs of each kind, alternating rbg, ris and plain")
+    ap.add_argument("--only", choices=("rbg", "ris", "plain"))
     ap.add_argument("--pods-per-node", type=int, default=110, help="allocatable pods of each KWOK node")
     ap.add_argument("--nodes", type=int, help="KWOK nodes (default: pods x 1.1 / --pods-per-node)")
     ap.add_argument("--apply-threads", type=int, default=4, help="concurrent create requests")
@@ -761,7 +891,7 @@ def main() -> int:
     if mc is None:
         print("no Metacontroller: set RBG_METACONTROLLER=/path/to/metacontroller (README.md)", file=sys.stderr)
         return 2
-    kinds = [args.only] if args.only else ["rbg", "plain"]
+    kinds = [args.only] if args.only else ["rbg", "ris", "plain"]
     print(f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"Metacontroller {mc}", flush=True)
     if args.flag or "GOGC" in os.environ:
@@ -770,9 +900,12 @@ def main() -> int:
     if args.registration:
         print(f"registration: {args.registration}")
     results: dict[str, list[float]] = defaultdict(list)
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in range(1, args.runs + 1):
         for kind in kinds:
-            results[kind].append(run_once(kind, args, bin_dir, mc, i)["seconds"])
+            r = run_once(kind, args, bin_dir, mc, i)
+            results[kind].append(r["seconds"])
+            runs[kind].append(r)
             print(flush=True)
     print("== summary ==")
     pods = args.groups * len(ROLES) * args.pods_per_role
@@ -780,10 +913,22 @@ def main() -> int:
         xs = results[kind]
         print(f"  {kind:<5} {pods} pods: " + ", ".join(f"{x:.2f} s" for x in xs)
               + f"  (median {statistics.median(xs):.2f} s, {pods / statistics.median(xs):.1f} pods/s)")
-    if len(kinds) == 2:
-        ratio = statistics.median(results["rbg"]) / statistics.median(results["plain"])
-        print(f"  rbg / plain: {ratio:.2f}x (medians); per run: "
-              + ", ".join(f"{a / b:.2f}x" for a, b in zip(results["rbg"], results["plain"])))
+    pairs = [("rbg", "plain"), ("ris", "rbg"), ("ris", "plain")]
+    for a, b in pairs:
+        if a in results and b in results:
+            ratio = statistics.median(results[a]) / statistics.median(results[b])
+            print(f"  {a} / {b}: {ratio:.2f}x (medians); per run: "
+                  + ", ".join(f"{x / y:.2f}x" for x, y in zip(results[a], results[b])))
+    if "ris" in results:
+        g = max(1, args.groups)
+        for label, value in (
+            ("Metacontroller CPU s", lambda r: f"{r['cpu'].get('metacontroller', 0.0):.1f}"),
+            ("hooks CPU s", lambda r: f"{r['cpu'].get('hooks', 0.0):.1f}"),
+            ("CPU s total (components and this process)", lambda r: f"{sum(r['cpu'].values()):.1f}"),
+            ("Metacontroller syncs per group", lambda r: f"{metacontroller_syncs(r['mc'], r['kind'] == 'ris') / g:.1f}"),
+        ):
+            print(f"  {label}: " + "; ".join(f"{k} " + ", ".join(value(r) for r in runs[k]) for k in kinds
+                                             if k in runs and (k in GROUP_KINDS or "syncs" not in label)))
     print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

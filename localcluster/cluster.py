@@ -71,7 +71,8 @@ NODE_RESOURCES = {
     "ephemeral-storage": "1Ti",
     "nvidia.com/gpu": "8",
 }
-# With `audit=True`: one line per write to the kinds the hooks own (and per read of a group), so
+# With `audit=True`: one line per write to the kinds the hooks own (and per read of a group, a
+# RoleInstanceSet or a RoleInstance: Metacontroller reads its parent before each status write), so
 # a benchmark can count who wrote what (bench/cluster.py counts Metacontroller's child writes).
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
@@ -91,6 +92,18 @@ AUDIT_POLICY = {
                 {"group": "apps", "resources": ["statefulsets", "deployments"]},
             ],
         },
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete", "get"],
+            "resources": [
+                {
+                    "group": "workloads.x-k8s.io",
+                    "resources": ["roleinstancesets", "roleinstancesets/status", "roleinstances", "roleinstances/status"],
+                }
+            ],
+        },
+        # Pods themselves (not binding or status): RoleInstances' pods are Metacontroller's children.
+        {"level": "Metadata", "verbs": ["create", "update", "patch", "delete"], "resources": [{"group": "", "resources": ["pods"]}]},
         {"level": "None"},
     ],
 }
