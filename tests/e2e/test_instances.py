@@ -70,6 +70,10 @@ def test_a_custom_components_group_runs_to_ready_and_kubectl_shows_its_instances
     group = doc("custom-components-pattern.yaml")
     apply_manifests(mc_kube, [group], namespace=mc_ns)
     rec.wait(ready_with(rec, group), TIMEOUT, "custom-components-demo Ready with every pod")
+    rec.quiet(3)
+    settled = len(rec.events)
+    rec.quiet(6)
+    assert rec.events[settled:] == [], "steady state: no write to the group, its sets, instances or pods"
     names = sorted(pods_of(rec, "custom-components-demo"))
     assert names[:4] == [
         "custom-components-demo-engine-0-custom-component-1-0",
