@@ -26,7 +26,7 @@ from localcluster.cluster import LocalCluster
 from rbgclient.kube import RoleBasedGroup, apply_manifests
 from tests.e2e.test_recovery import crash
 from tests.e2e.watch import Recorder, group_ready
-from tests.support.examples import _shared
+from tests.support.examples import UPSTREAM_EXAMPLES, _shared
 
 RoleInstanceSet = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE_SET, "roleinstancesets")
 RoleInstance = create_namespaced_resource(c.GROUP, c.VERSION, c.KIND_ROLE_INSTANCE, "roleinstances")
@@ -165,3 +165,26 @@ def test_a_second_crash_in_a_row_waits_its_backoff_then_recreates(mc_kube: Clien
     assert gone - crashed_at >= 6 - 0.5, f"deleted {gone - crashed_at:.1f} s after the crash, before the 6 s backoff"
     inst = rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0")
     assert inst["status"]["streak"] == 2 and "backoff" not in inst["status"]
+
+
+V06 = UPSTREAM_EXAMPLES
+V06_GROUPS = [
+    "instanceset/instanceset-with-components.yaml",
+    "instanceset/instanceset-with-lws.yaml",
+    "instanceset/instanceset-with-template.yaml",
+]
+
+
+@pytest.mark.parametrize("path", V06_GROUPS)
+def test_upstream_v06_instance_set_groups_apply_unchanged_and_become_ready(mc_kube: Client, rec: Recorder, mc_ns: str, path: str) -> None:
+    """Written as v1alpha1 with `workload: workloads.x-k8s.io/v1alpha1/InstanceSet`: converted by the
+    webhook, run on RoleInstanceSets, Ready."""
+    docs = [d for d in yaml.safe_load_all((V06 / path).read_text()) if d]
+    for d in docs:
+        d["metadata"].pop("namespace", None)
+    apply_manifests(mc_kube, docs, namespace=mc_ns)
+    for group in (d for d in docs if d["kind"] == c.KIND_RBG):
+        name = group["metadata"]["name"]
+        rec.wait(group_ready(name), 2 * TIMEOUT, f"{name} Ready")
+        sets = [n for n in rec.live(c.KIND_ROLE_INSTANCE_SET) if n.startswith(f"{name}-")]
+        assert sets, f"{name}: no RoleInstanceSet"
