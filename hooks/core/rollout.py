@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import constants as c
 from ..api import RoleSpec
 from ..decisions import Rollout
 
@@ -41,7 +42,10 @@ def rollout(role: RoleSpec) -> Rollout:
     recreate = ru.type == "Recreate"
     if recreate and not ru.paused:
         return Rollout(True, 0, "100%", ru.max_surge, recreate=True, type=ru.type)
-    return Rollout(True, partition_of(role, role.replicas), ru.max_unavailable, ru.max_surge, recreate, ru.paused, ru.type)
+    unavailable = ru.max_unavailable
+    if role.workload.kind == c.KIND_STATEFULSET and unavailable in (0, "0%"):
+        unavailable = 1  # a StatefulSet cannot surge, and its API refuses 0: one pod at a time, its default
+    return Rollout(True, partition_of(role, role.replicas), unavailable, ru.max_surge, recreate, ru.paused, ru.type)
 
 
 def grace(role: RoleSpec, template: dict[str, Any]) -> tuple[int | None, int | None]:

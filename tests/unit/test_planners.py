@@ -200,7 +200,10 @@ ROLLOUT_CASES = [
     pytest.param(
         {"replicas": 8, **strategy(maxUnavailable="25%", maxSurge=2)}, Rollout(True, 0, "25%", 2), id="maxUnavailable-and-maxSurge-given"
     ),
-    pytest.param({"replicas": 2, **strategy(type="InPlaceIfPossible", maxUnavailable=0, maxSurge="50%")}, Rollout(True, 0, 0, "50%", type="InPlaceIfPossible"), id="in-place-if-possible-rolls"),
+    pytest.param({"replicas": 2, **strategy(type="InPlaceIfPossible", maxUnavailable=0, maxSurge="50%")}, Rollout(True, 0, 1, "50%", type="InPlaceIfPossible"), id="in-place-if-possible-rolls"),
+    # A StatefulSet refuses maxUnavailable 0 (it cannot surge): one pod at a time instead.
+    pytest.param({"replicas": 4, **strategy(maxUnavailable=0, maxSurge=1)}, Rollout(True, 0, 1, 1), id="statefulset-max-unavailable-0-is-1"),
+    pytest.param({"replicas": 4, **strategy(maxUnavailable="0%", maxSurge=1)}, Rollout(True, 0, 1, 1), id="statefulset-max-unavailable-0-percent-is-1"),
 ]
 
 
