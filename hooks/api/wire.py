@@ -242,26 +242,25 @@ class InstanceParent(AnyParent):
     kind: Literal["RoleInstance"]
 
 
-class InstanceSetSyncRequest(BaseModel):
-    """A Metacontroller sync request for a RoleInstanceSet: its RoleInstances are its children."""
+class _ChildrenSyncRequest(BaseModel):
+    """A Metacontroller sync request of a parent with children and no finalize hook."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     controller: dict[str, Any]
+    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+
+class InstanceSetSyncRequest(_ChildrenSyncRequest):
+    """A RoleInstanceSet's: its RoleInstances are its children."""
+
     parent: InstanceSetParent
-    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
-    finalizing: bool = False
 
 
-class InstanceSyncRequest(BaseModel):
-    """A Metacontroller sync request for a RoleInstance: its pods are its children."""
+class InstanceSyncRequest(_ChildrenSyncRequest):
+    """A RoleInstance's: its pods (and its backoff timer Job) are its children."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    controller: dict[str, Any]
     parent: InstanceParent
-    children: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
-    finalizing: bool = False
 
 
 # Gang-ready pod labels (hooks.core.gangready): a DecoratorController's requests about pods, in
