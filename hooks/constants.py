@@ -355,6 +355,10 @@ LABEL_CONTROLLER_REVISION_HASH = "controller-revision-hash"
 ANNOTATION_RESTART_TRIGGER_POLICY = "rbg.workloads.x-k8s.io/restart-trigger-policy"
 RESTART_TRIGGER_IGNORE = "Ignore"
 ANNOTATION_COMPONENT_DEPENDS_ON = "rolebasedgroup.workloads.x-k8s.io/component-depends-on"
+# On a component: the ports its pods get (JSON, upstream's), and the addresses and ports of the
+# instance's other components they are told (hooks.core.wiring).
+ANNOTATION_PORT_ALLOCATOR = "rolebasedgroup.workloads.x-k8s.io/port-allocator"
+ANNOTATION_COMPONENT_DISCOVERY = "rolebasedgroup.workloads.x-k8s.io/component-discovery"
 READY_POLICY_ALL_PODS = "AllPodReady"
 READY_POLICY_NONE = "None"
 COND_ROLE_INSTANCE_READY = "RoleInstanceReady"

@@ -61,10 +61,11 @@ class RolePlan:
 
 @dataclass(frozen=True)
 class InstancePod:
-    """One pod of a RoleInstance (hooks.core.instance): its name, identity labels and the revision
-    of its component's template."""
+    """One pod of a RoleInstance (hooks.core.instance): its name, identity labels, the revision
+    of its component's template, and what hooks.core.wiring gives it."""
 
     name: str
     labels: tuple[tuple[str, str], ...]
     revision: str
-    annotations: tuple[tuple[str, str], ...] = ()  # the in-place update's restart baseline
+    annotations: tuple[tuple[str, str], ...] = ()  # allocated ports' annotationKeys; the in-place update's restart baseline
+    env: tuple[tuple[str, str], ...] = ()  # allocated ports and component discovery, set in every container

@@ -70,6 +70,8 @@ NODE_RESOURCES = {
     "pods": "110",
     "ephemeral-storage": "1Ti",
     "nvidia.com/gpu": "8",
+    # Upstream's mooncake examples ask for an RDMA NIC per pod (the rdma device plugin's resource).
+    "rdma/hca": "8",
 }
 # With `audit=True`: one line per write to the kinds the hooks own (and per read of a group, a
 # RoleInstanceSet or a RoleInstance: Metacontroller reads its parent before each status write), so

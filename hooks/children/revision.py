@@ -56,3 +56,15 @@ def group_revision(group: str, name: str, digest: str, data: dict[str, Any], rev
         "data": data,
         "revision": revision,
     }
+
+
+def instance_set_revision(instance_set: str, digest: str, template: dict[str, Any], revision: int) -> dict[str, Any]:
+    """Revision number `revision` of a RoleInstanceSet's instance template, named and labelled by
+    `digest` (the hash its instances' controller-revision-hash label carries)."""
+    return {
+        "apiVersion": c.APPS_V1,
+        "kind": c.KIND_CONTROLLER_REVISION,
+        "metadata": {"name": f"{instance_set}-{digest}", "labels": {c.LABEL_ROLE_INSTANCE_OWNER: instance_set, c.LABEL_CONTROLLER_REVISION_HASH: digest}},
+        "data": {"roleInstanceTemplate": template},
+        "revision": revision,
+    }

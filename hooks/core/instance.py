@@ -4,7 +4,8 @@ Each component of the spec has `size` pods (1 when unset), named as upstream (ho
 and labelled with their identity and their component template's revision. Per pod:
 
 - missing: created, once the components its `component-depends-on` `startAfter` names are all
-  Ready (a cycle or unreadable annotation: no ordering, as upstream);
+  Ready (a cycle or unreadable annotation: no ordering, as upstream), with the ports and
+  addresses hooks.core.wiring gives it (an annotation it cannot follow: InvalidSpec, pods kept);
 - terminating: left out, so it is created again once it is gone (a replacement never waits on a
   Failed or Evicted pod of the same name: that pod is deleted first);
 - at the current revision: returned as built (no write);
@@ -35,6 +36,7 @@ from ..children import pods as pod_builder
 from ..children.timer import instance_backoff_timer, timer_fired
 from ..decisions import InstancePod
 from ..naming import content_hash
+from . import wiring
 from .observed import last_applied, latest_time
 from .result import Result
 from .status import condition, merge_conditions
@@ -231,12 +233,13 @@ def sync(request: InstanceSyncRequest) -> Result:
         spec = RoleInstanceSpec.model_validate(parent.spec)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
-        now = latest_time(parent, observed.values())
-        message = f"spec.{'.'.join(map(str, first['loc']))}: {first['msg']}; its pods are kept as they are"
-        conditions = merge_conditions(previous.get("conditions") or [], [condition(c.COND_INVALID_SPEC, True, c.REASON_INVALID_FIELDS, message)], now=now, generation=meta.generation)
-        return Result(status={**previous, "conditions": conditions}, children=[last_applied(p) for p in observed.values()])
-
-    wanted = identities(meta.name, meta.labels, spec)
+        return _invalid(request, observed, f"spec.{'.'.join(map(str, first['loc']))}: {first['msg']}")
+    identified = identities(meta.name, meta.labels, spec)
+    try:
+        wired = wiring.plan(meta.namespace, meta.labels.get(c.LABEL_ROLE_INSTANCE_OWNER, meta.name), spec, identified)
+    except wiring.WiringError as err:
+        return _invalid(request, observed, str(err))
+    wanted = [(comp, _wired(ident, wired.get(ident.name))) for comp, ident in identified]
     jobs = {job["metadata"]["name"]: job for job in (request.children.get(c.CHILD_JOB) or {}).values() if isinstance(job, dict)}
     now = latest_time(parent, [*observed.values(), *jobs.values()])
     recreate_all = spec.restart_policy == c.RESTART_RECREATE_ROLE
@@ -342,7 +345,21 @@ def sync(request: InstanceSyncRequest) -> Result:
     return Result(status={**status, **recovered.state}, children=children)
 
 
+def _invalid(request: InstanceSyncRequest, observed: dict[str, dict[str, Any]], why: str) -> Result:
+    """A spec the hook cannot follow: every pod (and the backoff timer) kept as it is, and why."""
+    parent, previous = request.parent, request.parent.status or {}
+    jobs = [job for job in (request.children.get(c.CHILD_JOB) or {}).values() if isinstance(job, dict)]
+    now = latest_time(parent, [*observed.values(), *jobs])
+    message = f"{why}; its pods are kept as they are"
+    conditions = merge_conditions(previous.get("conditions") or [], [condition(c.COND_INVALID_SPEC, True, c.REASON_INVALID_FIELDS, message)], now=now, generation=parent.metadata.generation)
+    return Result(status={**previous, "conditions": conditions}, children=[last_applied(p) for p in [*observed.values(), *jobs]])
+
+
+def _wired(ident: InstancePod, wired: wiring.Wiring | None) -> InstancePod:
+    return ident if wired is None else replace(ident, env=wired.env, annotations=wired.annotations)
+
+
 def _with_baseline(ident: InstancePod, counted: dict[str, int]) -> InstancePod:
     if not counted:
         return ident
-    return replace(ident, annotations=((c.ANNOTATION_RESTART_BASELINE, json.dumps(counted, sort_keys=True, separators=(",", ":"))),))
+    return replace(ident, annotations=(*ident.annotations, (c.ANNOTATION_RESTART_BASELINE, json.dumps(counted, sort_keys=True, separators=(",", ":")))))

@@ -13,6 +13,10 @@ the new template while the rollout runs, each Ready one letting one more old ins
 are deleted once it is done. An updated
 instance gets the new spec and updates its pods itself, in place where it can (hooks.core.instance);
 with type Recreate it is deleted and created again instead.
+
+History: a ControllerRevision `<set>-<hash>` per instance template, its `data` the template, its
+number as a StatefulSet's (hooks.core.history.numbering): the current one, every one an instance
+still runs, and the newest `revisionHistoryLimit` others are kept; Metacontroller deletes the rest.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pydantic import ValidationError
 from .. import constants as c
 from ..api import InstanceSetSyncRequest, RoleInstanceSetSpec
 from ..children import instances as instance_builder
+from ..children.revision import instance_set_revision
+from .history import numbering
 from ..naming import content_hash
 from .observed import last_applied, latest_time
 from .result import Result
@@ -120,6 +126,7 @@ def sync(request: InstanceSetSyncRequest) -> Result:
     parent = request.parent
     meta = parent.metadata
     observed = {n: o for n, o in sorted((request.children.get(c.CHILD_ROLE_INSTANCE) or {}).items()) if isinstance(o, dict)}
+    revisions = [o for _, o in sorted((request.children.get(c.CHILD_CONTROLLER_REVISION) or {}).items()) if isinstance(o, dict)]
     previous = parent.status or {}
     now = latest_time(parent, observed.values())
     try:
@@ -128,7 +135,7 @@ def sync(request: InstanceSetSyncRequest) -> Result:
         first = err.errors(include_url=False)[0]
         message = f"spec.{'.'.join(map(str, first['loc']))}: {first['msg']}; its instances are kept as they are"
         conditions = merge_conditions(previous.get("conditions") or [], [condition(c.COND_INVALID_SPEC, True, c.REASON_INVALID_FIELDS, message)], now=now, generation=meta.generation)
-        return Result(status={**previous, "conditions": conditions}, children=[last_applied(o) for o in observed.values()])
+        return Result(status={**previous, "conditions": conditions}, children=[last_applied(o) for o in [*observed.values(), *revisions]])
 
     template = spec.role_instance_template.model_dump(mode="json", by_alias=True, exclude_none=True)
     revision = content_hash(template, 10)
@@ -207,4 +214,23 @@ def sync(request: InstanceSetSyncRequest) -> Result:
         "labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
         "conditions": merge_conditions(previous.get("conditions") or [], conds, now=now, generation=meta.generation),
     }
-    return Result(status=status, children=[children[i] for i in sorted(children)])
+    in_use = {(o["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) for o in alive.values()}
+    history = _history(meta.name, revision, template, revisions, in_use, spec.revision_history_limit)
+    return Result(status=status, children=[*(children[i] for i in sorted(children)), *history])
+
+
+def _history(name: str, revision: str, template: dict[str, Any], objects: list[dict[str, Any]], in_use: set[str | None], limit: int) -> list[dict[str, Any]]:
+    """The set's ControllerRevisions: the current template's, those of templates an instance
+    still runs, and the newest `limit` others. A recorded one keeps its name and data (they never
+    change); one not made by the hooks, or altered, is left out, so it is deleted."""
+    seen: dict[str, tuple[int, dict[str, Any]]] = {}
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        digest = (meta.get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH)
+        data, number = obj.get("data"), obj.get("revision")
+        if (isinstance(digest, str) and meta.get("name") == f"{name}-{digest}" and isinstance(data, dict) and set(data) == {"roleInstanceTemplate"}
+                and isinstance(data["roleInstanceTemplate"], dict) and isinstance(number, int)):
+            seen[digest] = (number, data["roleInstanceTemplate"])
+    numbers = numbering(revision, {h: n for h, (n, _) in seen.items()}, limit)
+    numbers |= {h: seen[h][0] for h in sorted(in_use & set(seen)) if h not in numbers}
+    return [instance_set_revision(name, h, seen[h][1] if h in seen else template, n) for h, n in sorted(numbers.items(), key=lambda x: (-x[1], x[0]))]

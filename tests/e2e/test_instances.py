@@ -172,16 +172,36 @@ V06_GROUPS = [
     "instanceset/instanceset-with-components.yaml",
     "instanceset/instanceset-with-lws.yaml",
     "instanceset/instanceset-with-template.yaml",
+    "mooncake/aggregated-with-mooncake.yaml",
+    "mooncake/pd-disaggregated-with-mooncake.yaml",
 ]
+
+
+def model_volume(namespace: str, claim: str) -> list[Obj]:
+    """What the mooncake examples assume exists: the model's claim, bound to a volume."""
+    volume = f"{namespace}-{claim}"
+    access = ["ReadOnlyMany"]
+    return [
+        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume},
+         "spec": {"capacity": {"storage": "1Ti"}, "accessModes": access, "storageClassName": "", "hostPath": {"path": "/models"},
+                  "claimRef": {"namespace": namespace, "name": claim}}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
+         "spec": {"accessModes": access, "storageClassName": "", "volumeName": volume, "resources": {"requests": {"storage": "1Ti"}}}},
+    ]
 
 
 @pytest.mark.parametrize("path", V06_GROUPS)
 def test_upstream_v06_instance_set_groups_apply_unchanged_and_become_ready(mc_kube: Client, rec: Recorder, mc_ns: str, path: str) -> None:
     """Written as v1alpha1 with `workload: workloads.x-k8s.io/v1alpha1/InstanceSet`: converted by the
-    webhook, run on RoleInstanceSets, Ready."""
+    webhook, run on RoleInstanceSets, Ready (the mooncake ones on nodes with RDMA NICs and GPUs, their
+    model's claim bound)."""
     docs = [d for d in yaml.safe_load_all((V06 / path).read_text()) if d]
     for d in docs:
         d["metadata"].pop("namespace", None)
+    claims = sorted({v["persistentVolumeClaim"]["claimName"] for d in docs if d["kind"] == c.KIND_RBG for r in d["spec"]["roles"]
+                     for v in (r.get("template") or {}).get("spec", {}).get("volumes") or [] if "persistentVolumeClaim" in v})
+    for claim in claims:
+        apply_manifests(mc_kube, model_volume(mc_ns, claim), namespace=mc_ns)
     apply_manifests(mc_kube, docs, namespace=mc_ns)
     for group in (d for d in docs if d["kind"] == c.KIND_RBG):
         name = group["metadata"]["name"]

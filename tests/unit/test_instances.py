@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -217,9 +218,21 @@ def set_parent(replicas: int = 3, image: str = "engine:1", **spec: Any) -> Obj:
     }
 
 
-def sync_set(parent: Obj, instances: list[Obj] | None = None) -> ris.Result:
-    req = {"controller": {}, "parent": parent, "children": {c.CHILD_ROLE_INSTANCE: {f"{NS}/{i['metadata']['name']}": i for i in instances or []}}}
-    return ris.sync(InstanceSetSyncRequest.model_validate(req))
+def sync_set(parent: Obj, instances: list[Obj] | None = None, revisions: list[Obj] | None = None) -> ris.Result:
+    """The set's sync; its result's children are its instances (its ControllerRevisions: `.revisions`)."""
+    children = {
+        c.CHILD_ROLE_INSTANCE: {f"{NS}/{i['metadata']['name']}": i for i in instances or []},
+        c.CHILD_CONTROLLER_REVISION: {f"{NS}/{r['metadata']['name']}": r for r in revisions or []},
+    }
+    result = ris.sync(InstanceSetSyncRequest.model_validate({"controller": {}, "parent": parent, "children": children}))
+    return SetResult(result.status, [ch for ch in result.children if ch["kind"] == c.KIND_ROLE_INSTANCE], [ch for ch in result.children if ch["kind"] != c.KIND_ROLE_INSTANCE])
+
+
+@dataclass(frozen=True)
+class SetResult:
+    status: Obj
+    children: list[Obj]
+    revisions: list[Obj]
 
 
 def observed_instance(obj: Obj, ready: bool = True, **meta: Any) -> Obj:
@@ -600,3 +613,92 @@ def test_a_large_max_surge_is_capped_at_replicas():
     obs = [observed_instance(i) for i in sync_set(set_parent(2)).children]
     result = sync_set(set_parent(2, image="engine:2", updateStrategy={"maxSurge": 10, "maxUnavailable": 0}), obs)
     assert set_names(result) == ["g-r-0", "g-r-1", "g-r-2", "g-r-3"]
+
+
+# --- Component discovery and ports -------------------------------------------------------------
+
+DISCOVERY = CUSTOM.parent / "custom-components-ordered-discovery.yaml"
+
+
+def _pods_of_instance(group: Obj, index: int) -> dict[str, Obj]:
+    sets = _by_kind(rq.sync(rq.request(group, types=[c.CHILD_ROLE_INSTANCE_SET])), c.KIND_ROLE_INSTANCE_SET)
+    ris_obj = {**sets[0], "metadata": {**sets[0]["metadata"], "namespace": "default", "generation": 1, "uid": "s", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    inst = sync_set(ris_obj).children[index]
+    inst = {**inst, "metadata": {**inst["metadata"], "generation": 1, "uid": "i", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    ready = [observed(p) for p in sync_instance(inst).children]  # router waits for leader and worker: give them Ready
+    return {p["metadata"]["name"]: p for p in sync_instance(inst, ready).children}
+
+
+def _env(pod: Obj) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"] if "value" in e}
+
+
+def test_component_discovery_and_ports_reach_every_pod_as_upstream_documents():
+    group = _group(DISCOVERY)
+    group["spec"]["roles"][0]["replicas"] = 2
+    pods = _pods_of_instance(group, 0)
+    prefix, svc = "pd-server-prefill-0", "s-pd-server-prefill"
+    leader, w0, w1, router = (_env(pods[f"{prefix}-{n}"]) for n in ("leader-0", "worker-0", "worker-1", "router-0"))
+    address = f"{prefix}-leader-0.{svc}.default.svc.cluster.local"
+    assert w0["LEADER_ADDR"] == w1["LEADER_ADDR"] == router["LEADER_ADDR"] == address
+    assert leader["LEADER_GRPC_PORT"] == w0["LEADER_GRPC_PORT"] == w1["LEADER_GRPC_PORT"] == router["LEADER_GRPC_PORT"]
+    assert router["WORKER_0_GRPC_PORT"] == w0["WORKER_GRPC_PORT"] and router["WORKER_1_GRPC_PORT"] == w1["WORKER_GRPC_PORT"]
+    assert router["WORKER_1_ADDR"] == f"{prefix}-worker-1.{svc}.default.svc.cluster.local"
+    ports = [int(leader["LEADER_GRPC_PORT"]), int(w0["WORKER_GRPC_PORT"]), int(w1["WORKER_GRPC_PORT"])]
+    assert len(set(ports)) == 3 and all(30000 <= p < 35000 for p in ports)
+    other = _pods_of_instance(group, 1)
+    # RoleScoped: the set's, the same in every instance; PodScoped: each pod's own, the same when it is made again.
+    assert _env(other["pd-server-prefill-1-leader-0"])["LEADER_GRPC_PORT"] == leader["LEADER_GRPC_PORT"]
+    assert _env(_pods_of_instance(group, 0)[f"{prefix}-worker-1"]) == w1
+
+
+def test_port_annotation_key_and_references():
+    allocator = json.dumps({"allocations": [{"name": "http", "env": "HTTP_PORT", "annotationKey": "example.com/port"}]})
+    reader = json.dumps({"references": [{"env": "PEER_HTTP", "from": "r.a.http"}]})
+    comps = [component("a", 2, annotations={c.ANNOTATION_PORT_ALLOCATOR: allocator}), component("b", annotations={c.ANNOTATION_PORT_ALLOCATOR: reader})]
+    pods = {p["metadata"]["name"]: p for p in sync_instance(rins(comps)).children}
+    a0, b0 = pods["g-r-0-a-0"], pods["g-r-0-b-0"]
+    assert a0["metadata"]["annotations"]["example.com/port"] == _env(a0)["HTTP_PORT"] == _env(b0)["PEER_HTTP"]
+    assert _env(pods["g-r-0-a-1"])["HTTP_PORT"] != _env(a0)["HTTP_PORT"]
+
+
+@pytest.mark.parametrize(
+    "annotations, why",
+    [
+        ({c.ANNOTATION_COMPONENT_DISCOVERY: '{"addressRefs": [{"env": "X", "component": "nope"}]}'}, "'nope' is not a component"),
+        ({c.ANNOTATION_COMPONENT_DISCOVERY: '{"addressRefs": [{"env": "X", "component": "a", "index": 5}]}'}, "component a has no pod 5"),
+        ({c.ANNOTATION_COMPONENT_DISCOVERY: '{"portRefs": [{"env": "X", "component": "a", "portName": "grpc"}]}'}, "allocates no port 'grpc'"),
+        ({c.ANNOTATION_COMPONENT_DISCOVERY: "{not json"}, "is not JSON"),
+        ({c.ANNOTATION_PORT_ALLOCATOR: '{"allocations": [{"name": "p"}]}'}, "allocations[0].env is required"),
+        ({c.ANNOTATION_PORT_ALLOCATOR: '{"allocations": [{"name": "p", "env": "P", "scope": "Node"}]}'}, "must be PodScoped or RoleScoped"),
+    ],
+)
+def test_an_annotation_that_cannot_be_followed_keeps_the_pods_and_says_why(annotations, why):
+    comps = [component("a", serviceName="s"), component("b", annotations=annotations)]
+    running = [observed(p) for p in sync_instance(rins([component("a", serviceName="s"), component("b")])).children]
+    result = sync_instance(rins(comps), running)
+    assert sorted(names(result)) == ["g-r-0-a-0", "g-r-0-b-0"]
+    invalid = cond(result.status, c.COND_INVALID_SPEC)
+    assert invalid["status"] == "True" and why in invalid["message"], invalid["message"]
+
+
+def test_a_set_keeps_its_template_history_within_the_limit():
+    revisions: list[Obj] = []
+    instances: list[Obj] = []
+    hashes = []
+    for image in ("engine:1", "engine:2", "engine:3", "engine:4"):
+        # partition 2: instances 0 and 1 keep the first template, so its revision stays whatever the limit
+        parent = set_parent(replicas=3, image=image, revisionHistoryLimit=1, updateStrategy={"partition": 2})
+        result = sync_set(parent, instances, revisions)
+        if not instances:
+            instances = [observed_instance(i) for i in result.children]
+        revisions = [{**r, "metadata": {**r["metadata"], "namespace": NS}} for r in result.revisions]
+        hashes.append(result.status["updateRevision"])
+    kept = {(r["metadata"]["name"], r["revision"]) for r in revisions}
+    # engine:4 current (4), engine:3 the one older kept by the limit (3), engine:1 run by instances 0 and 1 (1); engine:2 gone
+    assert kept == {(f"g-r-{hashes[3]}", 4), (f"g-r-{hashes[2]}", 3), (f"g-r-{hashes[0]}", 1)}
+    current = next(r for r in revisions if r["revision"] == 4)
+    assert current["data"]["roleInstanceTemplate"]["components"][0]["template"]["spec"]["containers"][0]["image"] == "engine:4"
+    assert current["metadata"]["labels"][c.LABEL_CONTROLLER_REVISION_HASH] == hashes[3]
+    again = sync_set(set_parent(replicas=3, image="engine:4", revisionHistoryLimit=1, updateStrategy={"partition": 2}), instances, revisions)
+    assert [(r["metadata"]["name"], r["revision"], r["data"]) for r in again.revisions] == [(r["metadata"]["name"], r["revision"], r["data"]) for r in revisions]

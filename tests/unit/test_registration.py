@@ -129,7 +129,8 @@ def test_scaling_adapter_has_no_children_and_reads_its_target_as_related():
 def test_role_instance_sets_have_their_instances_and_instances_their_pods_as_children():
     routes = {rule.rule for rule in create_app().url_map.iter_rules()}
     for name, plural, children, path in (
-        ("roleinstanceset", "roleinstancesets", [(API, "roleinstances", "InPlace")], "/ris/sync"),
+        # and the ControllerRevisions of its instance template
+        ("roleinstanceset", "roleinstancesets", [(API, "roleinstances", "InPlace"), ("apps/v1", "controllerrevisions", "InPlace")], "/ris/sync"),
         # and the backoff timer Job between recreations of an instance
         ("roleinstance", "roleinstances", [("v1", "pods", "InPlace"), ("batch/v1", "jobs", "InPlace")], "/rins/sync"),
     ):
