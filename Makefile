@@ -10,7 +10,7 @@ EXAMPLE ?= examples/pd-disagg.yaml
 # binary built by hand with RBG_METACONTROLLER=/path/to/metacontroller (README.md).
 COMPONENTS := kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages
 
-.PHONY: install binaries up down test unit e2e crd golden bench lint docs
+.PHONY: install binaries images up down test unit e2e crd golden bench lint docs
 
 $(PYTHON): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,12 @@ install: $(PYTHON)
 
 binaries:
 	bash tools/build.sh $(COMPONENTS) >/dev/null
+
+# Container images without a registry (tools/README.md): the hook server's image from the
+# Dockerfile, a pause image, busybox and their Debian bases, as OCI archives for
+# `ctr -n k8s.io images import`. Needs root; the log's last lines name each tag and archive.
+images:
+	bash tools/images.sh >/dev/null
 
 up: install binaries
 	$(VENV)/bin/rbg up --example $(EXAMPLE)
