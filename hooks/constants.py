@@ -367,6 +367,8 @@ COND_FAILED_UPDATE = "FailedUpdate"
 REASON_ALL_PODS_READY = "AllPodsReady"
 REASON_PODS_NOT_READY = "PodsNotReady"
 REASON_POD_FAILED = "PodFailed"
+REASON_LIFECYCLE_HOLD = "LifecycleHookHolds"
+REASON_READINESS_GATES = "ReadinessGatesNotTrue"
 REASON_NOT_UPDATABLE_IN_PLACE = "NotUpdatableInPlace"
 REASON_UPDATED_IN_PLACE = "UpdatedInPlace"
 REASON_INSTANCES_READY = "InstancesReady"
@@ -385,6 +387,11 @@ ANNOTATION_RESTART_BASE_DELAY = "rbg.workloads.x-k8s.io/restart-base-delay-secon
 ANNOTATION_RESTART_MAX_DELAY = "rbg.workloads.x-k8s.io/restart-max-delay-seconds"
 DEFAULT_BACKOFF_SECONDS = 30
 DEFAULT_MAX_BACKOFF_SECONDS = 600
-# A RoleInstance a preDelete hook holds: labelled PreparingDelete until its handler labels are gone.
+# A RoleInstance's lifecycle state (hooks.core.lifecycle); none is Normal.
 LABEL_LIFECYCLE_STATE = "rbg.workloads.x-k8s.io/role-instance-lifecycle-state"
 LIFECYCLE_PREPARING_DELETE = "PreparingDelete"
+LIFECYCLE_PREPARING_UPDATE = "PreparingUpdate"
+LIFECYCLE_UPDATING = "Updating"
+LIFECYCLE_UPDATED = "Updated"
+# On a RoleInstance: the lifecycle states in which it reports not Ready (markPodNotReady), comma-separated.
+ANNOTATION_LIFECYCLE_NOT_READY = "rbg.workloads.x-k8s.io/lifecycle-not-ready-states"

@@ -69,3 +69,17 @@ class InstancePod:
     revision: str
     annotations: tuple[tuple[str, str], ...] = ()  # allocated ports' annotationKeys; the in-place update's restart baseline
     env: tuple[tuple[str, str], ...] = ()  # allocated ports and component discovery, set in every container
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The lifecycle decision (hooks.core.lifecycle) for one instance: whether the planned change (update or deletion)
+    goes ahead now, the state label it carries, and the handler labels and finalizers it keeps
+    (of `handlers` and `handler_finalizers`, every hook's, which it carries no others of)."""
+
+    go: bool
+    state: str | None
+    labels: tuple[tuple[str, str], ...]
+    finalizers: tuple[str, ...]
+    handlers: tuple[str, ...] = ()
+    handler_finalizers: tuple[str, ...] = ()

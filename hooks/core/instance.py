@@ -39,7 +39,7 @@ from ..naming import content_hash
 from . import wiring
 from .observed import last_applied, latest_time
 from .result import Result
-from .status import condition, merge_conditions
+from .status import CONDITION_ORDER, condition, merge_conditions
 
 
 def pod_name(instance: str, component: str, index: int, role_type: str) -> str:
@@ -313,13 +313,21 @@ def sync(request: InstanceSyncRequest) -> Result:
     else:
         ready = all(s["updatedReadyReplicas"] >= s["size"] for s in statuses)
     missing = [f"{s['name']} {s['updatedReadyReplicas']}/{s['size']}" for s in statuses if s["updatedReadyReplicas"] < s["size"]]
+    gates = {g.condition_type for g in spec.readiness_gates} - set(CONDITION_ORDER)
+    kept_gates = [x for x in previous.get("conditions") or [] if x.get("type") in gates]  # written by whoever owns them
+    open_gates = sorted(gates - {x["type"] for x in kept_gates if x.get("status") == "True"})
+    state = meta.labels.get(c.LABEL_LIFECYCLE_STATE, "")
+    marked = bool(state) and state in meta.annotations.get(c.ANNOTATION_LIFECYCLE_NOT_READY, "").split(",")
+    if not ready or recreating:
+        why = (False, c.REASON_PODS_NOT_READY, f"ready pods at the current template: {', '.join(missing) or 'none'}")
+    elif marked:
+        why = (False, c.REASON_LIFECYCLE_HOLD, f"{state}: the set's lifecycle hook marks it not ready until your controller removes its handlers")
+    elif open_gates:
+        why = (False, c.REASON_READINESS_GATES, f"readiness gates not True: {', '.join(open_gates)}")
+    else:
+        why = (True, c.REASON_ALL_PODS_READY, "every pod is ready at the current template")
     conds = [
-        condition(
-            c.COND_ROLE_INSTANCE_READY,
-            ready and not recreating,
-            c.REASON_ALL_PODS_READY if ready and not recreating else c.REASON_PODS_NOT_READY,
-            "every pod is ready at the current template" if ready and not recreating else f"ready pods at the current template: {', '.join(missing) or 'none'}",
-        ),
+        condition(c.COND_ROLE_INSTANCE_READY, *why),
         condition(c.COND_INVALID_SPEC, False, c.REASON_SPEC_VALID, "spec is valid"),
     ]
     if recovered.condition is not None:
@@ -334,7 +342,7 @@ def sync(request: InstanceSyncRequest) -> Result:
     update_revision = content_hash(spec.model_dump(mode="json", by_alias=True, exclude_none=True)["components"], 10)
     status: dict[str, Any] = {
         "observedGeneration": meta.generation,
-        "conditions": merge_conditions(previous.get("conditions") or [], conds, now=now, generation=meta.generation),
+        "conditions": merge_conditions(previous.get("conditions") or [], conds, now=now, generation=meta.generation) + kept_gates,
         "componentStatuses": statuses,
         "labelSelector": f"{c.LABEL_ROLE_INSTANCE_NAME}={meta.name}",
         "updateRevision": update_revision,

@@ -31,6 +31,7 @@ from .. import constants as c
 from ..api import InstanceSetSyncRequest, RoleInstanceSetSpec
 from ..children import instances as instance_builder
 from ..children.revision import instance_set_revision
+from . import lifecycle
 from .history import numbering
 from ..naming import content_hash
 from .observed import last_applied, latest_time
@@ -93,6 +94,11 @@ def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]],
     free = (i for i in range(spec.replicas + len(alive) + len(terminating)) if i not in kept and i not in extra)
     new = sorted(next(free) for _ in range(spec.replicas - len(kept)))
     create = [i for i in new if i not in terminating]
+    if spec.scale_strategy and spec.scale_strategy.max_unavailable is not None:
+        # Scaling up: new instances (unavailable until Ready) only while fewer than maxUnavailable
+        # (at least 1: 0 would never scale up) are.
+        room = max(_count(spec.scale_strategy.max_unavailable, spec.replicas, 0, round_up=True), 1) - sum(1 for i in kept if not is_ready(alive[i]))
+        create = create[: max(room, 0)]
     if spec.pod_management_policy == "OrderedReady":
         first = next((i for i in new), None)
         create = [first] if first is not None and first in create and all(is_ready(alive[i]) for i in kept if i < first) else []
@@ -153,36 +159,29 @@ def sync(request: InstanceSetSyncRequest) -> Result:
     role_type = {k: v for k, v in meta.labels.items() if k == c.LABEL_ROLE_TYPE}
     passed = {k: v for k, v in meta.annotations.items() if k in (c.ANNOTATION_RESTART_BASE_DELAY, c.ANNOTATION_RESTART_MAX_DELAY)}
 
-    hook = spec.lifecycle.pre_delete if spec.lifecycle and spec.lifecycle.pre_delete else None
-    handlers = dict(hook.labels_handler) if hook else {}
-
-    def holding(obj: dict[str, Any] | None) -> dict[str, str]:
-        """The preDelete handler labels the instance still carries (a new one gets them all)."""
-        if obj is None:
-            return handlers
-        labels = obj["metadata"].get("labels") or {}
-        return {k: v for k, v in handlers.items() if labels.get(k) == v}
-
-    def held(i: int, obj: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, Any]:
-        """Instance `i` as `obj`, with the handler labels it has now (your controller removes them;
-        returning one it removed would put it back) and `extra`."""
-        meta_ = obj["metadata"]
-        labels = {k: v for k, v in (meta_.get("labels") or {}).items() if k not in handlers and k != c.LABEL_LIFECYCLE_STATE}
-        return {**obj, "metadata": {**meta_, "labels": {**labels, **holding(alive.get(i)), **(extra or {})}}}
+    hooks = spec.lifecycle
+    not_ready = lifecycle.not_ready_states(hooks)
+    annotations = {**passed, c.ANNOTATION_UPDATE_TYPE: update_type, **({c.ANNOTATION_LIFECYCLE_NOT_READY: not_ready} if not_ready else {})}
 
     def build(i: int) -> dict[str, Any]:
         labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
-        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, {**passed, c.ANNOTATION_UPDATE_TYPE: update_type}, template)
+        return instance_builder.instance(meta.namespace, f"{meta.name}-{i}", labels, annotations, template)
 
     recreate = update_type == "Recreate"
-    children = {i: held(i, build(i)) for i in decided.create}
-    children |= {i: held(i, last_applied(alive[i])) for i in decided.keep}
-    if not recreate:
-        children |= {i: held(i, build(i)) for i in decided.update}  # Recreate: deleted now, created when gone
-    # preDelete: an instance to delete (scale-down, Recreate) that still carries a handler label
-    # stays, marked PreparingDelete, until your controller removes the label.
-    preparing = sorted(i for i in alive if i not in children and holding(alive[i]))
-    children |= {i: held(i, last_applied(alive[i]), {c.LABEL_LIFECYCLE_STATE: c.LIFECYCLE_PREPARING_DELETE}) for i in preparing}
+    children = {i: instance_builder.carrying(build(i), lifecycle.created(hooks)) for i in decided.create}
+    for i in decided.keep:
+        current = not _outdated(alive[i], revision) and is_ready(alive[i])
+        children[i] = instance_builder.carrying(last_applied(alive[i]), lifecycle.kept(hooks, alive[i], current))
+    if not recreate:  # Recreate: deleted now, created when gone
+        for i in decided.update:
+            hold = lifecycle.updating(hooks, alive[i])
+            children[i] = instance_builder.carrying(build(i) if hold.go else last_applied(alive[i]), hold)
+    # preDelete: an instance to delete (scale-down, Recreate) that still carries a handler stays,
+    # PreparingDelete, until your controller removes it.
+    for i in sorted(i for i in alive if i not in children):
+        hold = lifecycle.deleting(hooks, alive[i])
+        if not hold.go:
+            children[i] = instance_builder.carrying(last_applied(alive[i]), hold)
 
     kept = [alive[i] for i in (*decided.keep, *decided.update)]
     updated = [o for o in kept if (o["metadata"].get("labels") or {}).get(c.LABEL_CONTROLLER_REVISION_HASH) == revision]

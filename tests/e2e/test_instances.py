@@ -18,6 +18,7 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apps_v1 import ControllerRevision
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod
 
@@ -59,6 +60,10 @@ def image_of(pod: Obj) -> str:
 def expected_pods(group: Obj) -> int:
     role = group["spec"]["roles"][0]
     return role["replicas"] * sum(comp.get("size", 1) for comp in role["customComponentsPattern"]["components"])
+
+
+def pod_ready(pod: Obj) -> bool:
+    return any(x.get("type") == "Ready" and x.get("status") == "True" for x in (pod.get("status") or {}).get("conditions") or [])
 
 
 def ready_with(rec: Recorder, group: Obj, generation: int = 1):
@@ -116,6 +121,28 @@ def test_an_image_change_keeps_every_pod_and_node_and_another_change_replaces_th
     after = identity(pods_of(rec, "custom-components-demo"))
     assert all(after[n][0] != before[n][0] for n in changed)  # recreated
     assert all(after[n] == before[n] for n in before if n not in changed)  # the others untouched
+    history = mc_kube.list(ControllerRevision, namespace=mc_ns, labels={c.LABEL_ROLE_INSTANCE_OWNER: "custom-components-demo-engine"})
+    assert sorted(r.revision for r in history) == [1, 2, 3], "each instance template the set ran, recorded"
+
+
+def test_component_discovery_gives_each_pod_its_peers_addresses_and_ports(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    """Upstream's ordered-discovery example: the router starts after leader and workers are Ready,
+    and every pod is told the leader's address and the ports allocated to its peers."""
+    group = doc("custom-components-ordered-discovery.yaml")
+    apply_manifests(mc_kube, [group], namespace=mc_ns)
+    rec.wait(ready_with(rec, group), TIMEOUT, "pd-server Ready with every pod")
+    pods = pods_of(rec, "pd-server")
+
+    def env(name: str) -> dict[str, str]:
+        return {e["name"]: e.get("value", "") for e in pods[f"pd-server-prefill-0-{name}"]["spec"]["containers"][0]["env"]}
+
+    leader, worker, router = env("leader-0"), env("worker-1"), env("router-0")
+    assert router["LEADER_ADDR"] == worker["LEADER_ADDR"] == f"pd-server-prefill-0-leader-0.s-pd-server-prefill.{mc_ns}.svc.cluster.local"
+    assert router["LEADER_GRPC_PORT"] == worker["LEADER_GRPC_PORT"] == leader["LEADER_GRPC_PORT"]
+    assert router["WORKER_1_GRPC_PORT"] == worker["WORKER_GRPC_PORT"]
+    created = {n.rsplit("-0-", 1)[-1]: e.at for n in pods for e in rec.of("Pod", n, "ADDED")[:1]}
+    became_ready = max(min(e.at for e in rec.of("Pod", n, "MODIFIED") if pod_ready(e.obj)) for n in pods if "router" not in n)
+    assert created["router-0"] >= became_ready, "the router is created after its startAfter components run"
 
 
 def test_a_crashed_container_recreates_its_instance_once_and_keeps_the_cause(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:

@@ -702,3 +702,77 @@ def test_a_set_keeps_its_template_history_within_the_limit():
     assert current["metadata"]["labels"][c.LABEL_CONTROLLER_REVISION_HASH] == hashes[3]
     again = sync_set(set_parent(replicas=3, image="engine:4", revisionHistoryLimit=1, updateStrategy={"partition": 2}), instances, revisions)
     assert [(r["metadata"]["name"], r["revision"], r["data"]) for r in again.revisions] == [(r["metadata"]["name"], r["revision"], r["data"]) for r in revisions]
+
+
+def test_pre_delete_finalizers_hold_an_instance_and_mark_it_not_ready():
+    hook = {"lifecycle": {"preDelete": {"finalizersHandler": ["example.com/drain"], "markPodNotReady": True}}}
+    built = sync_set(set_parent(2, **hook)).children
+    assert all(i["metadata"]["finalizers"] == ["example.com/drain"] for i in built)
+    assert built[0]["metadata"]["annotations"][c.ANNOTATION_LIFECYCLE_NOT_READY] == c.LIFECYCLE_PREPARING_DELETE
+    obs = [observed_instance(i) for i in built]
+    held = {i["metadata"]["name"]: i for i in sync_set(set_parent(1, **hook), obs).children}
+    assert held["g-r-1"]["metadata"]["labels"][c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_PREPARING_DELETE
+    # The instance hook, seeing its state, reports not Ready: traffic leaves it before it goes.
+    inst = copy.deepcopy(held["g-r-1"])
+    inst["metadata"] |= {"generation": 1, "uid": "i", "creationTimestamp": "2026-01-01T00:00:00Z"}
+    pods = [observed(p) for p in sync_instance(inst).children]
+    ready = cond(sync_instance(inst, pods).status, c.COND_ROLE_INSTANCE_READY)
+    assert ready["status"] == "False" and ready["reason"] == c.REASON_LIFECYCLE_HOLD
+    obs[1]["metadata"]["finalizers"] = []  # your controller is done
+    assert set_names(sync_set(set_parent(1, **hook), obs)) == ["g-r-0"]
+
+
+def _labels(result: SetResult) -> dict[str, dict[str, str]]:
+    return {i["metadata"]["name"]: i["metadata"]["labels"] for i in result.children}
+
+
+def test_in_place_update_hook_waits_for_its_handler_then_updates_and_reports_updated():
+    hook = {"lifecycle": {"inPlaceUpdate": {"labelsHandler": {"example.com/serving": "true"}}}}
+    obs = [observed_instance(i) for i in sync_set(set_parent(1, **hook)).children]
+    # A new template: the instance keeps its old one, PreparingUpdate, while it carries the handler.
+    step = sync_set(set_parent(1, image="engine:2", **hook), obs)
+    assert _labels(step)["g-r-0"][c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_PREPARING_UPDATE
+    assert step.children[0]["spec"] == obs[0]["spec"]
+    # Your controller takes the label off: updated, Updating.
+    obs = [observed_instance(i) for i in step.children]
+    del obs[0]["metadata"]["labels"]["example.com/serving"]
+    step = sync_set(set_parent(1, image="engine:2", **hook), obs)
+    assert _labels(step)["g-r-0"][c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_UPDATING
+    assert step.children[0]["spec"]["components"][0]["template"]["spec"]["containers"][0]["image"] == "engine:2"
+    # Ready at the new template without the handler: Updated; the handler back: Normal.
+    obs = [observed_instance(i) for i in step.children]
+    step = sync_set(set_parent(1, image="engine:2", **hook), obs)
+    assert _labels(step)["g-r-0"][c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_UPDATED
+    obs = [observed_instance(i) for i in step.children]
+    obs[0]["metadata"]["labels"]["example.com/serving"] = "true"
+    assert c.LABEL_LIFECYCLE_STATE not in _labels(sync_set(set_parent(1, image="engine:2", **hook), obs))["g-r-0"]
+    # Updated and changed again before your controller hooked it: the set hooks it and waits.
+    obs[0]["metadata"]["labels"] = {k: v for k, v in obs[0]["metadata"]["labels"].items() if k != "example.com/serving"}
+    again = _labels(sync_set(set_parent(1, image="engine:3", **hook), obs))["g-r-0"]
+    assert again[c.LABEL_LIFECYCLE_STATE] == c.LIFECYCLE_PREPARING_UPDATE and again["example.com/serving"] == "true"
+
+
+def test_without_an_in_place_update_hook_an_update_writes_no_state():
+    obs = [observed_instance(i) for i in sync_set(set_parent(1)).children]
+    assert c.LABEL_LIFECYCLE_STATE not in _labels(sync_set(set_parent(1, image="engine:2"), obs))["g-r-0"]
+
+
+def test_readiness_gates_wait_for_their_conditions_and_keep_them():
+    gate = {"type": "example.com/Warm", "status": "False", "reason": "Loading", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+    parent = rins([component("a")], readinessGates=[{"conditionType": "example.com/Warm"}], status={"conditions": [gate]})
+    pods = [observed(p) for p in sync_instance(parent).children]
+    status = sync_instance(parent, pods).status
+    assert cond(status, c.COND_ROLE_INSTANCE_READY)["reason"] == c.REASON_READINESS_GATES
+    assert cond(status, "example.com/Warm") == gate  # its owner's, kept as written
+    parent["status"]["conditions"] = [{**gate, "status": "True"}]
+    assert cond(sync_instance(parent, pods).status, c.COND_ROLE_INSTANCE_READY)["status"] == "True"
+
+
+def test_scale_max_unavailable_paces_a_scale_up():
+    parent = set_parent(1, scaleStrategy={"maxUnavailable": 2})
+    obs = [observed_instance(i) for i in sync_set(parent).children]
+    parent["spec"]["replicas"] = 6
+    first = sync_set(parent, obs)
+    assert set_names(first) == ["g-r-0", "g-r-1", "g-r-2"]  # two new at a time
+    obs = [observed_instance(i, ready=i["metadata"]["name"] != "g-r-2") for i in first.children]
+    assert set_names(sync_set(parent, obs)) == ["g-r-0", "g-r-1", "g-r-2", "g-r-3"]  # one still unavailable: one more

@@ -361,7 +361,7 @@ def test_image_is_multi_stage_and_runs_gunicorn_as_non_root():
     """Static checks only: no Docker engine runs on the machines this is tested on."""
     lines = [ln.split() for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln and not ln.startswith("#")]
     stages = [ln for ln in lines if ln[0] == "FROM"]
-    assert len(stages) == 2 and stages[-1][1].startswith("gcr.io/distroless/python3")
+    assert len(stages) == 2 and stages[-1][1] == "${RUNTIME_BASE}"  # distroless by default (tests/unit/test_dockerfile.py)
     assert ["USER", "65532:65532"] in lines
     # The hook server alone: not the rbg command, the cluster client or the local cluster.
     assert [ln[1:-1] for ln in lines if ln[0] == "COPY" and not ln[1].startswith("--from")] == [["pyproject.toml"], ["hooks"]]
