@@ -2,7 +2,8 @@
 
 `parallelism: 0` keeps the Job controller from creating pods; it still starts the Job's clock and
 marks it Failed (reason DeadlineExceeded) `activeDeadlineSeconds` later. That status change is the
-event that ends a recovery backoff (hooks.core.recovery, hooks.core.instance) or a drain (hooks.core.drain), so the
+event that ends a recovery backoff (hooks.core.recovery, hooks.core.instance), an instance's
+minReadySeconds (hooks.core.instance) or a drain (hooks.core.drain), so the
 hooks never read a clock.
 """
 
@@ -26,8 +27,9 @@ def backoff_timer(group: str, streak: int, seconds: int) -> dict[str, Any]:
     return _timer(backoff_timer_name(group, streak), {c.LABEL_GROUP_NAME: group}, seconds)
 
 
-def instance_backoff_timer(name: str, instance: str, seconds: int) -> dict[str, Any]:
-    """The backoff before a RoleInstance's next recreation (hooks.core.instance)."""
+def instance_timer(name: str, instance: str, seconds: int) -> dict[str, Any]:
+    """A RoleInstance's timer (hooks.core.instance): the backoff before its next recreation, or
+    its minReadySeconds."""
     return _timer(name, {c.LABEL_ROLE_INSTANCE_NAME: instance}, seconds)
 
 

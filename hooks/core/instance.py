@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from .. import constants as c
 from ..api import InstanceComponent, InstanceSyncRequest, RoleInstanceSpec
 from ..children import pods as pod_builder
-from ..children.timer import instance_backoff_timer, timer_fired
+from ..children.timer import instance_timer, timer_fired
 from ..decisions import InstancePod
 from ..naming import content_hash
 from . import wiring
@@ -193,7 +193,7 @@ def recover(name: str, annotations: dict[str, str], recreates: bool, failures: l
     if wait and not timer_fired(jobs.get(timer_name)):
         message = f"{what}; recreating every pod after a {wait} s backoff (Job {timer_name})"
         waiting = {**state, "backoff": {"uid": found["uid"], "streak": streak, "seconds": wait}}
-        return Recovery(False, instance_backoff_timer(timer_name, name, wait), waiting, condition(c.COND_RESTARTING, True, c.REASON_BACKING_OFF, message))
+        return Recovery(False, instance_timer(timer_name, name, wait), waiting, condition(c.COND_RESTARTING, True, c.REASON_BACKING_OFF, message))
     state = {"restarts": restarts + 1, "streak": streak, "lastRecreationTime": now, "lastFailure": found}
     return Recovery(True, None, state, condition(c.COND_RESTARTING, True, c.REASON_RECREATING, f"recreating every pod after {what}"))
 
@@ -336,6 +336,11 @@ def sync(request: InstanceSyncRequest) -> Result:
         cause = recovered.state["lastFailure"]
         message = f"recreated {recovered.state.get('restarts', 0)} times; the last after pod {cause['pod']}: {cause['reason']}"
         conds.append(condition(c.COND_RESTARTING, not ready, c.REASON_RECREATING if not ready else c.REASON_WATCHING, message))
+    availability = _availability(meta.name, meta.annotations, why[0], previous, jobs, conds, now, meta.generation)
+    if availability is not None:
+        conds.append(availability[0])
+        if availability[1] is not None:
+            children.append(availability[1])
     if in_place_only:
         message = f"pods {', '.join(held)} cannot take the new template in place (InPlaceOnly): they keep running the old one" if held else "every pod takes the template in place"
         conds.append(condition(c.COND_FAILED_UPDATE, bool(held), c.REASON_NOT_UPDATABLE_IN_PLACE if held else c.REASON_UPDATED_IN_PLACE, message))
@@ -351,6 +356,26 @@ def sync(request: InstanceSyncRequest) -> Result:
     if baselines:
         status["inPlaceUpdateContainerBaselines"] = {pod: {n: {"restartCount": k} for n, k in counted.items()} for pod, counted in baselines.items()}
     return Result(status={**status, **recovered.state}, children=children)
+
+
+def _availability(
+    name: str, annotations: dict[str, str], ready: bool, previous: dict[str, Any], jobs: dict[str, dict[str, Any]], conds: list[dict[str, Any]], now: str, generation: int
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """With the set's minReadySeconds: RoleInstanceAvailable, True once the instance has been Ready
+    that long (timed by a Job named after when it became Ready), and the timer while it runs."""
+    seconds = annotations.get(c.ANNOTATION_MIN_READY_SECONDS, "")
+    if not seconds.isdigit() or int(seconds) == 0:
+        return None
+    if not ready:
+        return condition(c.COND_ROLE_INSTANCE_AVAILABLE, False, c.REASON_PODS_NOT_READY, "not ready"), None
+    before = {x.get("type"): x for x in previous.get("conditions") or []}
+    if (before.get(c.COND_ROLE_INSTANCE_AVAILABLE) or {}).get("status") == "True" and (before.get(c.COND_ROLE_INSTANCE_READY) or {}).get("status") == "True":
+        return condition(c.COND_ROLE_INSTANCE_AVAILABLE, True, c.REASON_MIN_READY, f"ready for {seconds} s"), None
+    since = merge_conditions(previous.get("conditions") or [], conds[:1], now=now, generation=generation)[0]["lastTransitionTime"]
+    timer = f"{name}-ready-{content_hash(since, 6)}"
+    if timer_fired(jobs.get(timer)):
+        return condition(c.COND_ROLE_INSTANCE_AVAILABLE, True, c.REASON_MIN_READY, f"ready for {seconds} s"), None
+    return condition(c.COND_ROLE_INSTANCE_AVAILABLE, False, c.REASON_MIN_READY, f"ready since {since}; available {seconds} s later (Job {timer})"), instance_timer(timer, name, int(seconds))
 
 
 def _invalid(request: InstanceSyncRequest, observed: dict[str, dict[str, Any]], why: str) -> Result:

@@ -66,6 +66,14 @@ def is_ready(obj: dict[str, Any]) -> bool:
     return any(cond.get("type") == c.COND_ROLE_INSTANCE_READY and cond.get("status") == "True" for cond in status.get("conditions") or [])
 
 
+def is_available(obj: dict[str, Any], min_ready_seconds: int) -> bool:
+    """Ready, and with minReadySeconds, Ready that long (the instance's RoleInstanceAvailable)."""
+    if not is_ready(obj):
+        return False
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return min_ready_seconds == 0 or any(x.get("type") == c.COND_ROLE_INSTANCE_AVAILABLE and x.get("status") == "True" for x in conditions)
+
+
 def index_of(set_name: str, name: str) -> int | None:
     prefix, _, tail = name.rpartition("-")
     return int(tail) if prefix == set_name and tail.isdigit() and str(int(tail)) == tail else None
@@ -79,6 +87,10 @@ def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]],
     """What to do with each index, from the instances there are (alive, by index) and the template's revision."""
     ru = spec.update_strategy
     paused = bool(ru and ru.paused)
+
+    def available(i: int) -> bool:
+        return is_available(alive[i], spec.min_ready_seconds)
+
     partition = _count(ru.partition if ru else None, spec.replicas, 0, round_up=True)
     surge = min(_count(ru.max_surge if ru else None, spec.replicas, 0, round_up=True), spec.replicas)
     # maxSurge: while instances in [partition, replicas) are outdated, the indices above replicas
@@ -97,7 +109,7 @@ def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]],
     if spec.scale_strategy and spec.scale_strategy.max_unavailable is not None:
         # Scaling up: new instances (unavailable until Ready) only while fewer than maxUnavailable
         # (at least 1: 0 would never scale up) are.
-        room = max(_count(spec.scale_strategy.max_unavailable, spec.replicas, 0, round_up=True), 1) - sum(1 for i in kept if not is_ready(alive[i]))
+        room = max(_count(spec.scale_strategy.max_unavailable, spec.replicas, 0, round_up=True), 1) - sum(1 for i in kept if not available(i))
         create = create[: max(room, 0)]
     if spec.pod_management_policy == "OrderedReady":
         first = next((i for i in new), None)
@@ -109,13 +121,13 @@ def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]],
     # replicas, at least 1 without surge); an instance already unavailable is updated at once.
     floor = 0 if surge else 1
     budget = max(_count(ru.max_unavailable if ru else None, spec.replicas, DEFAULT_MAX_UNAVAILABLE, round_up=False), floor)
-    budget += sum(1 for i in surged if is_ready(alive[i]) and not _outdated(alive[i], revision))
-    budget -= sum(1 for i in kept if not is_ready(alive[i])) + len(new)
+    budget += sum(1 for i in surged if available(i) and not _outdated(alive[i], revision))
+    budget -= sum(1 for i in kept if not available(i)) + len(new)
     update: list[int] = [i for i in surged if _outdated(alive[i], revision)]
     for i in sorted((i for i in kept if _outdated(alive[i], revision)), reverse=True):
         if paused or i < partition:
             continue
-        if not is_ready(alive[i]):
+        if not available(i):
             update.append(i)
         elif budget > 0:
             update.append(i)
@@ -161,7 +173,11 @@ def sync(request: InstanceSetSyncRequest) -> Result:
 
     hooks = spec.lifecycle
     not_ready = lifecycle.not_ready_states(hooks)
-    annotations = {**passed, c.ANNOTATION_UPDATE_TYPE: update_type, **({c.ANNOTATION_LIFECYCLE_NOT_READY: not_ready} if not_ready else {})}
+    annotations = {**passed, c.ANNOTATION_UPDATE_TYPE: update_type}
+    if not_ready:
+        annotations[c.ANNOTATION_LIFECYCLE_NOT_READY] = not_ready
+    if spec.min_ready_seconds:
+        annotations[c.ANNOTATION_MIN_READY_SECONDS] = str(spec.min_ready_seconds)
 
     def build(i: int) -> dict[str, Any]:
         labels = {**selector, **role_type, c.LABEL_ROLE_INSTANCE_OWNER: meta.name, c.LABEL_ROLE_INSTANCE_INDEX: str(i), c.LABEL_CONTROLLER_REVISION_HASH: revision}
@@ -203,7 +219,7 @@ def sync(request: InstanceSetSyncRequest) -> Result:
         "observedGeneration": meta.generation,
         "replicas": len(kept),
         "readyReplicas": len(ready),
-        "availableReplicas": len(ready),
+        "availableReplicas": sum(1 for o in kept if is_available(o, spec.min_ready_seconds)),
         "currentReplicas": len(kept) - len(updated) if len(updated) < len(kept) else len(kept),
         "updatedReplicas": len(updated),
         "updatedReadyReplicas": len(updated_ready),

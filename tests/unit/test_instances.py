@@ -776,3 +776,34 @@ def test_scale_max_unavailable_paces_a_scale_up():
     assert set_names(first) == ["g-r-0", "g-r-1", "g-r-2"]  # two new at a time
     obs = [observed_instance(i, ready=i["metadata"]["name"] != "g-r-2") for i in first.children]
     assert set_names(sync_set(parent, obs)) == ["g-r-0", "g-r-1", "g-r-2", "g-r-3"]  # one still unavailable: one more
+
+
+def test_min_ready_seconds_makes_an_instance_available_only_after_its_timer():
+    parent = rins([component("a")], annotations={c.ANNOTATION_MIN_READY_SECONDS: "30"})
+    pods = [observed(p) for p in sync_instance(parent).children]
+    first = sync_instance(parent, pods)
+    (timer,) = [ch for ch in first.children if ch["kind"] == "Job"]
+    assert timer["spec"]["activeDeadlineSeconds"] == 30 and timer["metadata"]["name"].startswith("g-r-0-ready-")
+    assert cond(first.status, c.COND_ROLE_INSTANCE_AVAILABLE)["status"] == "False"
+    assert cond(first.status, c.COND_ROLE_INSTANCE_READY)["status"] == "True"
+    parent["status"] = first.status
+    fired = {**timer, "metadata": {**timer["metadata"], "namespace": NS}, "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]}}
+    second = sync_with_jobs(parent, pods, [fired])
+    assert cond(second.status, c.COND_ROLE_INSTANCE_AVAILABLE)["status"] == "True"
+    assert [ch for ch in second.children if ch["kind"] == "Job"] == []  # done: the timer goes
+    parent["status"] = second.status
+    assert cond(sync_instance(parent, pods).status, c.COND_ROLE_INSTANCE_AVAILABLE)["status"] == "True"  # and it stays
+
+
+def test_a_rollout_counts_an_instance_unavailable_until_min_ready_seconds():
+    obs = [observed_instance(i) for i in sync_set(set_parent(2, minReadySeconds=30)).children]  # Ready, not yet available
+    rolled = sync_set(set_parent(2, image="engine:2", minReadySeconds=30), obs)
+    assert rolled.status["availableReplicas"] == 0 and rolled.status["readyReplicas"] == 2
+    assert all(i["metadata"]["annotations"][c.ANNOTATION_MIN_READY_SECONDS] == "30" for i in rolled.children)
+    # Unavailable instances are updated at once (nothing more to lose), as an unready one is.
+    assert {i["metadata"]["labels"][c.LABEL_CONTROLLER_REVISION_HASH] for i in rolled.children} == {rolled.status["updateRevision"]}
+    for o in obs:
+        o["status"]["conditions"].append({"type": c.COND_ROLE_INSTANCE_AVAILABLE, "status": "True"})
+    paced = sync_set(set_parent(2, image="engine:2", minReadySeconds=30), obs)
+    assert paced.status["availableReplicas"] == 2
+    assert sum(i["metadata"]["labels"][c.LABEL_CONTROLLER_REVISION_HASH] == paced.status["updateRevision"] for i in paced.children) == 1
