@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Build the local control-plane binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, etcd, kwok, metacontroller) from the Go module proxy
-# into a cache directory outside the repo, building only what is missing.
+# kube-scheduler, kubectl, etcd, kwok, metacontroller) and the real node's
+# (kubelet, kube-proxy, coredns) from the Go module proxy into a cache directory
+# outside the repo, building only what is missing.
 #
 #   BIN=$(bash tools/build.sh | tail -1)          # everything
 #   BIN=$(bash tools/build.sh kwok etcd | tail -1) # only some components
 #
 # Components (arguments; default: all, in this order):
 #   kube-apiserver kube-controller-manager kube-scheduler kubectl etcd
-#   kwok kwok-stages metacontroller metacontroller-crds
+#   kwok kwok-stages kubelet kube-proxy coredns metacontroller metacontroller-crds
+#   (kubelet, kube-proxy and coredns are the real node's: localcluster/realnode.py)
 # Logs go to stderr; the last line of stdout is the cache dir.
 # NOTE: metacontroller and metacontroller-crds fail for now: that module is not on
 # the proxy (see README.md). Pass the other components explicitly.
 # Cache dir: ${RBG_BIN_CACHE:-$HOME/.cache/rbg/bin}/<key>, key = versions + hash
-# of the three tools modules' go.mod/go.sum and the build flags. See README.md.
+# of the tools modules' go.mod/go.sum (and coredns/main.go) and the build flags. See README.md.
 set -euo pipefail
 
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,17 +52,21 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     K8S_LDFLAGS+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 done
 LDFLAGS="-s -w"
+# CoreDNS's main package is in this repo (tools/coredns): without this, go stamps the repo's
+# commit and dirty state into it and the binary changes with every commit.
+COREDNS_FLAGS=-buildvcs=false
 
 # --- cache dir -----------------------------------------------------------------
 hash_inputs() {
     local m f
-    for m in k8s kwok metacontroller; do
-        for f in go.mod go.sum; do
+    for m in k8s kwok metacontroller coredns; do
+        for f in go.mod go.sum main.go; do
+            [[ $f != main.go || $m == coredns ]] || continue
             printf '%s/%s\n' "$m" "$f"
             if [[ -f $TOOLS/$m/$f ]]; then cat "$TOOLS/$m/$f"; else echo "<missing>"; fi
         done
     done
-    printf 'k8s-tags=%s\nk8s-ldflags=%s\nldflags=%s\n' "$K8S_TAGS" "$K8S_LDFLAGS" "$LDFLAGS"
+    printf 'k8s-tags=%s\nk8s-ldflags=%s\nldflags=%s\ncoredns=%s\n' "$K8S_TAGS" "$K8S_LDFLAGS" "$LDFLAGS" "$COREDNS_FLAGS"
 }
 HASH=$(hash_inputs | sha256sum | cut -c1-12)
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-mc-$MC_VERSION-$HASH"
@@ -151,8 +157,10 @@ metacontroller_crds() {
 
 run_component() {
     case $1 in
-    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet | kube-proxy)
         step "$1" "$1" k8s_build "$1" ;;
+    coredns)
+        step coredns coredns gobuild coredns coredns rbg.local/tools/coredns "$COREDNS_FLAGS" -ldflags "$LDFLAGS" ;;
     etcd)
         step etcd etcd gobuild k8s etcd go.etcd.io/etcd/server/v3 -ldflags "$LDFLAGS" ;;
     kwok)
@@ -174,7 +182,7 @@ run_component() {
 
 if (($# == 0)); then
     set -- kube-apiserver kube-controller-manager kube-scheduler kubectl etcd \
-        kwok kwok-stages metacontroller metacontroller-crds
+        kwok kwok-stages kubelet kube-proxy coredns metacontroller metacontroller-crds
 fi
 for c in "$@"; do
     run_component "$c"
