@@ -382,6 +382,9 @@ ROLE_TYPE_LWS = "LeaderWorkerSet"
 ROLE_TYPE_POD = "PodTemplate"
 # On a RoleInstance, from its set's updateStrategy.type: InPlaceOnly holds what cannot change in place.
 ANNOTATION_UPDATE_TYPE = "rbg.workloads.x-k8s.io/update-type"
+# On a RoleInstance's pods: its recovery record (restarts, streak, lastRecreationTime, lastFailure;
+# JSON), the same as its status: stamped before a recreation deletes them, carried by their replacements.
+ANNOTATION_RECOVERY_RECORD = "rbg.workloads.x-k8s.io/instance-recovery"
 # On a pod updated in place: each container's restart count the update accounts for, JSON.
 ANNOTATION_RESTART_BASELINE = "rbg.workloads.x-k8s.io/in-place-restart-baseline"
 # On a RoleInstanceSet and its instances: the backoff of RecreateRoleInstanceOnPodRestart, from the

@@ -198,27 +198,45 @@ def recover(name: str, annotations: dict[str, str], recreates: bool, failures: l
     return Recovery(True, None, state, condition(c.COND_RESTARTING, True, c.REASON_RECREATING, f"recreating every pod after {what}"))
 
 
-def _start_after(comp: InstanceComponent) -> list[str]:
+def _depends_on(comp: InstanceComponent, key: str) -> list[str]:
     raw = comp.annotations.get(c.ANNOTATION_COMPONENT_DEPENDS_ON) or (comp.template.get("metadata") or {}).get("annotations", {}).get(c.ANNOTATION_COMPONENT_DEPENDS_ON)
     try:
-        after = json.loads(raw).get("startAfter") if raw else []
+        names = json.loads(raw).get(key) if raw else []
     except (ValueError, AttributeError):
         return []
-    return [a for a in after if isinstance(a, str)] if isinstance(after, list) else []
+    return [a for a in names if isinstance(a, str)] if isinstance(names, list) else []
+
+
+def _acyclic(graph: dict[str, list[str]]) -> bool:
+    done: set[str] = set()
+    while len(done) < len(graph):
+        free = {n for n in set(graph) - done if set(graph[n]) <= done}
+        if not free:
+            return False
+        done |= free
+    return True
+
+
+def delete_gates(spec: RoleInstanceSpec) -> dict[str, set[str]]:
+    """The components whose removed pods must all be gone before a component's are deleted: those
+    that start after it, and those its `deleteAfter` names; none for any when the graph has a
+    cycle or unknown names, as upstream."""
+    names = {comp.name for comp in spec.components}
+    gates = {comp.name: set(_depends_on(comp, "deleteAfter")) for comp in spec.components}
+    for after, before in start_order(spec).items():
+        for name in before:
+            gates[name].add(after)
+    if any(g - names for g in gates.values()) or not _acyclic({n: sorted(g) for n, g in gates.items()}):
+        return {n: set() for n in names}
+    return gates
 
 
 def start_order(spec: RoleInstanceSpec) -> dict[str, list[str]]:
     """startAfter of each component; empty for all when the graph has a cycle or unknown names."""
     names = {comp.name for comp in spec.components}
-    after = {comp.name: _start_after(comp) for comp in spec.components}
-    if any(a not in names for deps in after.values() for a in deps):
+    after = {comp.name: _depends_on(comp, "startAfter") for comp in spec.components}
+    if any(a not in names for deps in after.values() for a in deps) or not _acyclic(after):
         return {n: [] for n in names}
-    done: set[str] = set()
-    while len(done) < len(names):
-        free = {n for n in names - done if set(after[n]) <= done}
-        if not free:
-            return {n: [] for n in names}
-        done |= free
     return after
 
 
@@ -244,8 +262,13 @@ def sync(request: InstanceSyncRequest) -> Result:
     now = latest_time(parent, [*observed.values(), *jobs.values()])
     recreate_all = spec.restart_policy == c.RESTART_RECREATE_ROLE
     failures = [f for f in (failure(observed[p.name], now) for _, p in wanted if p.name in observed) if f]
-    recovered = recover(meta.name, meta.annotations, recreate_all, failures, previous, jobs, now)
-    recreating = recovered.recreate
+    recovered = recover(meta.name, meta.annotations, recreate_all, failures, _memory(previous, observed.values()), jobs, now)
+    # A recreation first stamps its record on every pod, then deletes them once they all carry it:
+    # a later sync that reads a stale status (Metacontroller's cache) still finds it on the pods.
+    stamp = _stamp(recovered.state)
+    recreating = recovered.recreate and all(_stamped(pod) == stamp for pod in observed.values() if not _terminating(pod))
+    if stamp:
+        wanted = [(comp, replace(ident, annotations=(*ident.annotations, (c.ANNOTATION_RECOVERY_RECORD, stamp)))) for comp, ident in wanted]
 
     order = start_order(spec)
     ready_by_component: dict[str, int] = {}
@@ -293,6 +316,18 @@ def sync(request: InstanceSyncRequest) -> Result:
             children.append(applied)
             held.append(ident.name)
         # else: left out, recreated at the new revision once it is gone
+    # Pods of a component shrunk or removed: deleted in the order delete_gates gives.
+    names_wanted = {ident.name for _, ident in wanted}
+    removed = [pod for name, pod in observed.items() if name not in names_wanted]
+    left: dict[str, int] = {}
+    for pod in removed:
+        comp_name = (pod["metadata"].get("labels") or {}).get(c.LABEL_COMPONENT_NAME, "")
+        left[comp_name] = left.get(comp_name, 0) + 1
+    gates = delete_gates(spec)
+    for pod in removed:
+        comp_name = (pod["metadata"].get("labels") or {}).get(c.LABEL_COMPONENT_NAME, "")
+        if not _terminating(pod) and not recreating and any(left.get(g) for g in gates.get(comp_name, ())):
+            children.append(last_applied(pod))
     if recovered.timer is not None:
         children.append(recovered.timer)
 
@@ -356,6 +391,30 @@ def sync(request: InstanceSyncRequest) -> Result:
     if baselines:
         status["inPlaceUpdateContainerBaselines"] = {pod: {n: {"restartCount": k} for n, k in counted.items()} for pod, counted in baselines.items()}
     return Result(status={**status, **recovered.state}, children=children)
+
+
+RECORD = ("restarts", "streak", "lastRecreationTime", "lastFailure")
+
+
+def _stamp(state: dict[str, Any]) -> str:
+    return json.dumps({k: state[k] for k in RECORD if k in state}, sort_keys=True, separators=(",", ":")) if state.get("restarts") else ""
+
+
+def _stamped(pod: dict[str, Any]) -> str:
+    return (pod["metadata"].get("annotations") or {}).get(c.ANNOTATION_RECOVERY_RECORD, "")
+
+
+def _memory(previous: dict[str, Any], pods: Any) -> dict[str, Any]:
+    """The instance's recovery record: its status, or the newer one its pods carry."""
+    best = previous
+    for pod in pods:
+        try:
+            record = json.loads(_stamped(pod) or "{}")
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("restarts"), int) and record["restarts"] > int(best.get("restarts") or 0):
+            best = {**previous, **{k: record[k] for k in RECORD if k in record}}
+    return best
 
 
 def _availability(

@@ -5,7 +5,10 @@ RoleInstances -> pods, each hook under its own registration, and becomes Ready; 
 ris,rins` shows them. An image change updates the live pods (same UIDs, same nodes); any other
 template change recreates them; a container restart of a pod recreates its instance once (every
 pod of it, none of another instance), and the cause stays in the instance's status; a second
-crash in a row waits its backoff, timed by a Job, before the next recreation.
+crash in a row waits its backoff, timed by a Job, before the next recreation. Component discovery
+gives pods their peers' addresses and ports; a set records its templates as ControllerRevisions.
+A RoleInstanceSet written by hand: OrderedReady creation, a targeted scale-down held by a preDelete
+finalizer, a partitioned rollout within maxUnavailable.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import ControllerRevision
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod
+from lightkube.types import PatchType
 
 from hooks import constants as c
 from localcluster.cluster import LocalCluster
@@ -181,13 +185,20 @@ def test_a_second_crash_in_a_row_waits_its_backoff_then_recreates(mc_kube: Clien
     def restarts(n: int):
         return lambda r: ((r.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0") or {}).get("status") or {}).get("restarts") == n and ready_with(r, group)(r)
 
+    first_uid = rec.get("Pod", pod)["metadata"]["uid"]
     crash(mc_kube, mc_ns, pod)
-    rec.wait(restarts(1), TIMEOUT, "recreated once, at once")
+    def replaced(uid: str):
+        def check(r: Recorder) -> bool:
+            now = r.get("Pod", pod) or {"metadata": {"uid": uid}}
+            return now["metadata"]["uid"] != uid and pod_ready(now)
+        return check
+
+    rec.wait(lambda r: restarts(1)(r) and replaced(first_uid)(r), TIMEOUT, "recreated once, at once, and running")
     second_uid = rec.get("Pod", pod)["metadata"]["uid"]
     crashed_at = time.monotonic()
     crash(mc_kube, mc_ns, pod)
     rec.wait(lambda r: any(e.name == "custom-components-demo-engine-0-backoff-2" for e in r.of("Job")), 30, "the backoff timer Job")
-    rec.wait(restarts(2), TIMEOUT, "recreated again after the backoff")
+    rec.wait(lambda r: restarts(2)(r) and replaced(second_uid)(r), TIMEOUT, "recreated again after the backoff")
     gone = min(e.at for e in rec.of("Pod", pod, "MODIFIED") + rec.of("Pod", pod, "DELETED") if e.obj["metadata"]["uid"] == second_uid and (e.type == "DELETED" or e.obj["metadata"].get("deletionTimestamp")))
     assert gone - crashed_at >= 6 - 0.5, f"deleted {gone - crashed_at:.1f} s after the crash, before the 6 s backoff"
     inst = rec.get(c.KIND_ROLE_INSTANCE, "custom-components-demo-engine-0")
@@ -235,3 +246,73 @@ def test_upstream_v06_instance_set_groups_apply_unchanged_and_become_ready(mc_ku
         rec.wait(group_ready(name), 2 * TIMEOUT, f"{name} Ready")
         sets = [n for n in rec.live(c.KIND_ROLE_INSTANCE_SET) if n.startswith(f"{name}-")]
         assert sets, f"{name}: no RoleInstanceSet"
+
+
+def instance_set(name: str, replicas: int, **spec: Any) -> Obj:
+    """A RoleInstanceSet written by hand: one-pod instances of a component `main`."""
+    template = {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "main", "image": "engine:1"}]}}
+    return {
+        "apiVersion": f"{c.GROUP}/{c.VERSION}", "kind": c.KIND_ROLE_INSTANCE_SET, "metadata": {"name": name},
+        "spec": {"replicas": replicas, "roleInstanceTemplate": {"components": [{"name": "main", "template": template}]}, **spec},
+    }
+
+
+def instances(rec: Recorder, name: str) -> dict[str, Obj]:
+    return {n: o for n, o in rec.live(c.KIND_ROLE_INSTANCE).items() if n.startswith(f"{name}-") and not o["metadata"].get("deletionTimestamp")}
+
+
+def instance_ready(obj: Obj) -> bool:
+    return any(x.get("type") == c.COND_ROLE_INSTANCE_READY and x.get("status") == "True" for x in (obj.get("status") or {}).get("conditions") or [])
+
+
+def set_ready(name: str, replicas: int):
+    return lambda r: len(instances(r, name)) == replicas and all(instance_ready(o) for o in instances(r, name).values())
+
+
+def test_ordered_ready_creation_targeted_scale_down_and_a_pre_delete_finalizer(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    hook = {"preDelete": {"finalizersHandler": ["example.com/drain"], "markPodNotReady": True}}
+    ris = instance_set("ordered", 3, podManagementPolicy="OrderedReady", lifecycle=hook)
+    apply_manifests(mc_kube, [ris], namespace=mc_ns)
+    rec.wait(set_ready("ordered", 3), TIMEOUT, "three instances Ready")
+    added = {e.name: e.at for e in rec.of(c.KIND_ROLE_INSTANCE, type_="ADDED")}
+    ready_at = {n: min(e.at for e in rec.of(c.KIND_ROLE_INSTANCE, n) if instance_ready(e.obj)) for n in added}
+    assert added["ordered-1"] >= ready_at["ordered-0"] and added["ordered-2"] >= ready_at["ordered-1"], "OrderedReady: each after the one below is Ready"
+    assert all(o["metadata"].get("finalizers") == ["example.com/drain"] for o in instances(rec, "ordered").values())
+
+    # Down to 2, naming instance 0: it is held, PreparingDelete and not Ready, while it carries the finalizer.
+    apply_manifests(mc_kube, [instance_set("ordered", 2, podManagementPolicy="OrderedReady", lifecycle=hook, scaleStrategy={"roleInstanceToDelete": ["ordered-0"]})], namespace=mc_ns)
+
+    def preparing(r: Recorder) -> bool:
+        o = r.get(c.KIND_ROLE_INSTANCE, "ordered-0") or {}
+        return (o.get("metadata", {}).get("labels") or {}).get(c.LABEL_LIFECYCLE_STATE) == c.LIFECYCLE_PREPARING_DELETE and not instance_ready(o)
+
+    rec.wait(preparing, TIMEOUT, "ordered-0 PreparingDelete and not Ready")
+    rec.quiet(3)
+    assert "ordered-0" in rec.live(c.KIND_ROLE_INSTANCE) and set(instances(rec, "ordered")) == {"ordered-0", "ordered-1", "ordered-2"}
+    mc_kube.patch(RoleInstance, "ordered-0", [{"op": "remove", "path": "/metadata/finalizers"}], namespace=mc_ns, patch_type=PatchType.JSON)
+    rec.wait(lambda r: "ordered-0" not in r.live(c.KIND_ROLE_INSTANCE) and set(instances(r, "ordered")) == {"ordered-1", "ordered-2"}, TIMEOUT, "ordered-0 gone, 1 and 2 kept")
+
+
+def test_a_partitioned_rollout_keeps_within_max_unavailable(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    strategy = {"partition": 1, "maxUnavailable": 1, "type": "RecreatePod"}
+    apply_manifests(mc_kube, [instance_set("rolled", 4, updateStrategy=strategy)], namespace=mc_ns)
+    rec.wait(set_ready("rolled", 4), TIMEOUT, "four instances Ready")
+    changed = instance_set("rolled", 4, updateStrategy=strategy)
+    changed["spec"]["roleInstanceTemplate"]["components"][0]["template"]["spec"]["containers"][0]["args"] = ["--v=2"]  # not in place: pods recreated
+    start = len(rec.events)
+    apply_manifests(mc_kube, [changed], namespace=mc_ns)
+
+    def updated(r: Recorder) -> set[str]:
+        want = (r.get(c.KIND_ROLE_INSTANCE_SET, "rolled") or {}).get("status", {}).get("updateRevision")
+        return {n for n, o in instances(r, "rolled").items() if o["metadata"]["labels"].get(c.LABEL_CONTROLLER_REVISION_HASH) == want and instance_ready(o)}
+
+    rec.wait(lambda r: updated(r) == {"rolled-1", "rolled-2", "rolled-3"} and set_ready("rolled", 4)(r), 2 * TIMEOUT, "instances 1-3 updated and Ready")
+    # Replay the instances' events: never more than one not Ready at a time; instance 0 untouched.
+    state = {n: True for n in instances(rec, "rolled")}
+    worst = 0
+    for e in rec.events[start:]:
+        if e.kind == c.KIND_ROLE_INSTANCE and e.name in state:
+            state[e.name] = instance_ready(e.obj) and not e.obj["metadata"].get("deletionTimestamp")
+            worst = max(worst, sum(1 for v in state.values() if not v))
+    assert worst <= 1, f"{worst} instances unavailable at once"
+    assert not [e for e in rec.events[start:] if e.kind == c.KIND_ROLE_INSTANCE and e.name == "rolled-0" and e.type == "MODIFIED" and e.obj["metadata"].get("generation", 1) > 1]

@@ -141,13 +141,26 @@ def test_the_in_place_restart_is_not_a_failure_but_a_further_one_recreates_the_i
     steady = sync_instance(parent2, after)
     assert names(steady) == ["g-r-0-a-0", "g-r-0-b-0"] and "lastFailure" not in steady.status
     crashed = [observed(p, restarts=2 if p["metadata"]["name"] == "g-r-0-a-0" else 0) for p in first.children]
-    recreated = sync_instance(parent2, crashed)
+    recreated = through_stamp(parent2, crashed)
     assert names(recreated) == []  # every pod of the instance goes
     assert recreated.status["restarts"] == 1 and recreated.status["lastFailure"]["pod"] == "g-r-0-a-0"
     assert cond(recreated.status, c.COND_RESTARTING)["status"] == "True"
     # The same failure seen again (the pod not yet gone) is not counted twice.
-    again = sync_instance({**parent2, "status": recreated.status}, crashed)
+    again = through_stamp({**parent2, "status": recreated.status}, crashed)
     assert again.status["restarts"] == 1 and names(again) == []
+
+
+def test_a_stale_status_after_a_recreation_loses_nothing():
+    """Metacontroller may sync with a parent older than its own last status write: the record the
+    pods carry is the instance's memory then, and their replacements carry it on."""
+    parent = rins([component("a")], restartPolicy=c.RESTART_RECREATE_ROLE)
+    built = sync_instance(parent).children
+    gone = through_stamp(parent, [observed(built[0], restarts=1, uid="p1")])
+    fresh = sync_instance({**parent, "status": gone.status})  # the pods gone: created again
+    record = fresh.children[0]["metadata"]["annotations"][c.ANNOTATION_RECOVERY_RECORD]
+    assert json.loads(record)["restarts"] == 1
+    stale = sync_instance(parent, [observed(p, uid="p2") for p in fresh.children])  # parent as before the first recreation
+    assert stale.status["restarts"] == 1 and stale.status["lastFailure"]["uid"] == "p1" and names(stale) == ["g-r-0-a-0"]
 
 
 def test_an_ignored_component_never_triggers_a_recreation():
@@ -464,11 +477,23 @@ def sync_with_jobs(parent: Obj, pods: list[Obj], jobs: list[Obj]) -> instance.Re
     return instance.sync(InstanceSyncRequest.model_validate(req))
 
 
+def through_stamp(parent: Obj, pods: list[Obj], jobs: list[Obj] | None = None) -> instance.Result:
+    """A recreation's two syncs: its record stamped on every pod, then, every pod carrying it,
+    every pod left out. The second reads the parent as the first did (a stale status)."""
+    stamping = sync_with_jobs(parent, pods, jobs or [])
+    records = {p["metadata"]["name"]: p["metadata"]["annotations"][c.ANNOTATION_RECOVERY_RECORD] for p in stamping.children if p["kind"] == c.KIND_POD}
+    assert sorted(records) == sorted(p["metadata"]["name"] for p in pods), "nothing deleted before the record is on every pod"
+    stamped = copy.deepcopy(pods)
+    for pod in stamped:
+        pod["metadata"]["annotations"][c.ANNOTATION_RECOVERY_RECORD] = records[pod["metadata"]["name"]]
+    return sync_with_jobs(parent, stamped, jobs or [])
+
+
 def test_a_second_failure_in_a_row_waits_its_backoff_timed_by_a_job():
     annotations = {c.ANNOTATION_RESTART_BASE_DELAY: "20", c.ANNOTATION_RESTART_MAX_DELAY: "300"}
     parent = rins([component("a")], annotations=annotations, restartPolicy=c.RESTART_RECREATE_ROLE)
     built = sync_instance(parent).children
-    first = sync_with_jobs(parent, [observed(built[0], restarts=1, uid="p1")], [])
+    first = through_stamp(parent, [observed(built[0], restarts=1, uid="p1")])
     assert names(first) == [] and first.status["streak"] == 1 and first.status["restarts"] == 1  # at once
     again = {**parent, "status": first.status}
     recreated = [observed(built[0], restarts=1, uid="p2", creationTimestamp="2026-01-01T00:01:00Z")]
@@ -479,7 +504,7 @@ def test_a_second_failure_in_a_row_waits_its_backoff_timed_by_a_job():
     assert cond(waiting.status, c.COND_RESTARTING)["reason"] == c.REASON_BACKING_OFF and waiting.status["restarts"] == 1
     later = {**parent, "status": waiting.status}  # the timer's own writes come later: the series stays as decided
     assert names(sync_with_jobs(later, recreated, [_job("g-r-0-backoff-2", fired=False)])) == ["g-r-0-a-0", "g-r-0-backoff-2"]
-    fired = sync_with_jobs(later, recreated, [_job("g-r-0-backoff-2", fired=True)])
+    fired = through_stamp(later, recreated, [_job("g-r-0-backoff-2", fired=True)])
     assert names(fired) == [] and (fired.status["restarts"], fired.status["streak"]) == (2, 2)  # the timer goes too
     assert "backoff" not in fired.status
 
@@ -489,7 +514,7 @@ def test_a_failure_long_after_the_last_recreation_starts_a_new_series():
                   status={"restarts": 3, "streak": 3, "lastRecreationTime": "2026-01-01T00:00:00Z", "lastFailure": {"pod": "x", "uid": "old", "reason": "Error", "time": "2026-01-01T00:00:00Z"}})
     built = sync_instance(parent).children
     late = observed(built[0], restarts=1, uid="new", creationTimestamp="2026-01-01T01:00:00Z")
-    result = sync_with_jobs(parent, [late], [])
+    result = through_stamp(parent, [late])
     assert names(result) == [] and (result.status["restarts"], result.status["streak"]) == (4, 1)
 
 
@@ -807,3 +832,21 @@ def test_a_rollout_counts_an_instance_unavailable_until_min_ready_seconds():
     paced = sync_set(set_parent(2, image="engine:2", minReadySeconds=30), obs)
     assert paced.status["availableReplicas"] == 2
     assert sum(i["metadata"]["labels"][c.LABEL_CONTROLLER_REVISION_HASH] == paced.status["updateRevision"] for i in paced.children) == 1
+
+
+def test_removed_pods_go_in_delete_after_order():
+    """Upstream's deleteAfter, and the reverse of startAfter: a component's removed pods are
+    deleted once the removed pods of the components it waits for are all gone."""
+    after_router = {c.ANNOTATION_COMPONENT_DEPENDS_ON: json.dumps({"deleteAfter": ["router"]})}
+    starts_last = {c.ANNOTATION_COMPONENT_DEPENDS_ON: json.dumps({"startAfter": ["leader"]})}
+
+    def spec(worker: int, router: int) -> Obj:
+        return rins([component("leader"), component("worker", worker, annotations=after_router), component("router", router, annotations=starts_last)])
+
+    full = spec(2, 2)
+    pods = [observed(p) for p in sync_instance(full, [observed(p) for p in sync_instance(full).children]).children]
+    assert len(pods) == 5
+    shrunk = sync_instance(spec(1, 1), pods)
+    assert sorted(names(shrunk)) == ["g-r-0-leader-0", "g-r-0-router-0", "g-r-0-worker-0", "g-r-0-worker-1"]  # router-1 goes first; worker-1 waits
+    after = sync_instance(spec(1, 1), [p for p in pods if p["metadata"]["name"] != "g-r-0-router-1"])
+    assert sorted(names(after)) == ["g-r-0-leader-0", "g-r-0-router-0", "g-r-0-worker-0"]
