@@ -57,6 +57,8 @@ from lightkube.types import PatchType
 
 from rbgclient.kube import Obj, apply_manifests, as_dict, connect, has_condition, load_documents, wait_for
 
+from . import realnode
+
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -322,7 +324,9 @@ class LocalCluster:
     `lws_controller`, the path of a LeaderWorkerSet controller binary, runs it with its CRDs and
     webhooks (and with Metacontroller, registers overlays/leaderworkerset's controllers instead).
     `None` and `rbg=False`: a bare kwok cluster. `nodes` fake nodes take `pods_per_node` pods each;
-    `audit` writes the API server's audit log of AUDIT_POLICY to `audit_log`.
+    `audit` writes the API server's audit log of AUDIT_POLICY to `audit_log`. `real_node` adds a
+    real node (localcluster/realnode.py: containerd, kubelet, kube-proxy, CoreDNS) running the
+    images of the directory `images` (tools/images.sh's output); check realnode.unavailable() first.
     """
 
     def __init__(
@@ -337,6 +341,8 @@ class LocalCluster:
         pods_per_node: int = 110,
         audit: bool = False,
         lws_controller: str | Path | None = None,
+        real_node: bool = False,
+        images: str | Path | None = None,
     ) -> None:
         if metacontroller is not None and not rbg:
             raise ValueError("metacontroller needs rbg=True: the CompositeController calls our hooks")
@@ -365,6 +371,7 @@ class LocalCluster:
         self.ready = False
         self._http = requests.Session()  # health probes; no proxies or CA bundles from the environment
         self._http.trust_env = False
+        self.real_node = realnode.RealNode(self.bin_dir, self.state_dir, self.kubeconfig, images) if real_node else None
         self.components: dict[str, Component] = {c.name: c for c in self._components()}
         self._kube: Client | None = None
 
@@ -380,6 +387,10 @@ class LocalCluster:
         phases: list[tuple[str, Callable[[], None]]] = [("secrets", self._write_secrets)]
         phases += [(name, partial(self.start_component, name)) for name in CONTROL_PLANE]
         phases.append(("nodes", self._create_nodes))
+        if self.real_node is not None:
+            # Its certificates before the API server (which serves one of them), the node after the KWOK ones.
+            phases.insert(1, ("real-node-pki", partial(self.real_node.write_pki, self.pki)))
+            phases += self.real_node.phases(self.start_component, self._real_node_ready)
         if self.rbg:
             # The conversion webhook serves before the CRDs that call it are installed.
             phases.append(("hooks-tls", self._start_conversion_webhook))
@@ -412,6 +423,13 @@ class LocalCluster:
         then remove the state dir unless `keep`."""
         for comp in reversed(self.components.values()):
             self._terminate(comp)
+        failed: Exception | None = None
+        if self.real_node is not None:
+            try:
+                self.real_node.teardown()
+            except Exception as e:  # the state dir stays: something may still be mounted in it
+                log.exception("the real node's teardown failed")
+                failed = e
         if self._kube is not None:
             self._kube.close()
             self._kube = None
@@ -419,8 +437,10 @@ class LocalCluster:
         self.ready = False
         if keep:
             self._save()
-        else:
+        elif failed is None:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+        if failed is not None:
+            raise failed
 
     def __enter__(self) -> Self:
         return self.start()
@@ -662,6 +682,10 @@ class LocalCluster:
                     lambda: self._http.get(f"http://127.0.0.1:{mc_health}/readyz", timeout=2).ok,
                 )
             )
+        if self.real_node is not None:
+            api = next(c for c in comps if c.name == "kube-apiserver")
+            api.argv = self.real_node.apiserver_argv(api.argv, self.pki)
+            comps += [Component(p.name, p.argv, p.ready, p.timeout, env=p.env) for p in self.real_node.processes()]
         return comps
 
     def _audit_flags(self) -> list[str]:
@@ -750,6 +774,10 @@ class LocalCluster:
         self.kubeconfig.chmod(0o600)
         if self.audit_log is not None:
             (self.state_dir / "audit-policy.yaml").write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
+
+    def _real_node_ready(self) -> None:
+        get = partial(self.kube.get, Node, realnode.NAME)
+        wait_for(lambda n: has_condition(n, "Ready"), 120, f"node {realnode.NAME} Ready", get)
 
     def _create_nodes(self) -> None:
         for i in range(self.nodes):
@@ -889,6 +917,7 @@ class LocalCluster:
             "lws_controller": None if self.lws_controller is None else str(self.lws_controller),
             "hook_url": self.hook_url,
             "conversion_url": self.conversion_url or None,
+            "real_node": None if self.real_node is None else realnode.NAME,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "components": {
                 c.name: {"pid": proc.pid, "cmd": c.argv[0]} for c in self.components.values() if (proc := c.live())

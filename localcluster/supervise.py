@@ -2,8 +2,8 @@
 
 `rbg up` runs `python -m localcluster.supervise` in a new session; it starts the cluster,
 records it in state_dir/cluster.json (pids, kubeconfig) and stops it on SIGTERM/SIGINT/SIGHUP.
-`rbg down` signals it (pid in state_dir/supervisor.pid), kills by pid whatever is left, and
-removes the state dir.
+`rbg down` signals it (pid in state_dir/supervisor.pid), kills by pid whatever is left, tears
+down a real node it left (localcluster/realnode.py), and removes the state dir.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from . import realnode
 from .cluster import LocalCluster, python_env
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=4)
     p.add_argument("--metacontroller", help="Metacontroller binary (default: none; nothing reconciles)")
     p.add_argument("--lws-controller", help="LeaderWorkerSet controller binary (default: none)")
+    p.add_argument("--real-node", action="store_true", help="a real node too (localcluster/realnode.py)")
+    p.add_argument("--images", help="the real node's image tars (tools/images.sh's output directory)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     cluster = LocalCluster(
-        args.bin_dir, args.state_dir, nodes=args.nodes, metacontroller=args.metacontroller, lws_controller=args.lws_controller
+        args.bin_dir,
+        args.state_dir,
+        nodes=args.nodes,
+        metacontroller=args.metacontroller,
+        lws_controller=args.lws_controller,
+        real_node=args.real_node,
+        images=args.images,
     )
     try:
         cluster.start()
@@ -89,9 +98,15 @@ def running_supervisor(state_dir: Path) -> int | None:
 
 
 def spawn(
-    bin_dir: Path, state_dir: Path, nodes: int, metacontroller: Path | None, lws_controller: Path | None
+    bin_dir: Path,
+    state_dir: Path,
+    nodes: int,
+    metacontroller: Path | None,
+    lws_controller: Path | None,
+    images: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the supervisor in its own session; it keeps running after this process exits."""
+    """Start the supervisor in its own session; it keeps running after this process exits. With
+    `images`, the cluster has a real node running the image tars of that directory."""
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     env = python_env()
     argv = [sys.executable, "-m", MODULE, f"--bin-dir={bin_dir}", f"--state-dir={state_dir}", f"--nodes={nodes}"]
@@ -99,6 +114,8 @@ def spawn(
         argv.append(f"--metacontroller={metacontroller}")
     if lws_controller is not None:
         argv.append(f"--lws-controller={lws_controller}")
+    if images is not None:
+        argv += ["--real-node", f"--images={images}"]
     with open(state_dir / SUPERVISOR_LOG, "ab") as out:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -128,7 +145,8 @@ def read_state(state_dir: Path) -> dict[str, Any]:
 
 
 def shut_down(state_dir: Path, timeout: float = 120) -> None:
-    """Stop the supervisor (which stops the cluster), SIGKILL by pid whatever it left behind,
+    """Stop the supervisor (which stops the cluster), SIGKILL by pid whatever it left behind, tear
+    down the real node it left (raises, keeping the state dir, if something stays mounted in it),
     and remove the state dir."""
     pid = running_supervisor(state_dir)
     if pid is not None:
@@ -142,6 +160,8 @@ def shut_down(state_dir: Path, timeout: float = 120) -> None:
             os.kill(comp["pid"], signal.SIGTERM)
             if not _wait_gone(comp["pid"], comp["cmd"], 10):
                 os.kill(comp["pid"], signal.SIGKILL)
+    if (state_dir / "real-node").exists():
+        realnode.teardown(state_dir / "real-node")
     shutil.rmtree(state_dir)
 
 

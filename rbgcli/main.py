@@ -124,25 +124,67 @@ DEFAULT_STATE_DIR = "~/.local/state/rbg/cluster"
 
 
 BUILDABLE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok", "kwok-stages")
+REAL_NODE_IMAGES = ("pause", "busybox")  # what `rbg up --real-node` builds with tools/images.sh
 METACONTROLLER = ("metacontroller", "metacontroller-crds")
 
 
-def _bin_dir(args: argparse.Namespace) -> Path:
-    """--bin-dir, or the cache dir that tools/build.sh prints last (building what is missing)."""
+def _bin_dir(args: argparse.Namespace, real_node: bool = False) -> Path:
+    """--bin-dir, or the cache dir that tools/build.sh prints last (building what is missing; the
+    real node's binaries too with `real_node`)."""
     from localcluster.cluster import METACONTROLLER_ENV, REPO
+    from localcluster.realnode import BINARIES
 
     if args.bin_dir:
         return Path(args.bin_dir).expanduser().resolve()
     script = REPO / "tools" / "build.sh"
     if not script.exists():
         raise SystemExit(f"{script} not found: pass --bin-dir with the control-plane binaries")
-    build = subprocess.run(["bash", str(script), *BUILDABLE], check=False, stdout=subprocess.PIPE, text=True)
+    components = [*BUILDABLE, *(BINARIES if real_node else ())]
+    build = subprocess.run(["bash", str(script), *components], check=False, stdout=subprocess.PIPE, text=True)
     if build.returncode != 0:
         raise SystemExit(f"{script} failed (exit {build.returncode}, see above); or pass --bin-dir")
     if not os.environ.get(METACONTROLLER_ENV):
         # Builds only where the Go module proxy serves Metacontroller (not here: README.md).
         subprocess.run(["bash", str(script), *METACONTROLLER], check=False, capture_output=True)
     return Path(build.stdout.strip().splitlines()[-1])
+
+
+def _real_node_images(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The real node's images directory: --images, else $RBG_IMAGES, else what `tools/images.sh
+    pause busybox` prints last (building what is missing); or None and why not."""
+    from localcluster.cluster import REPO
+    from localcluster.realnode import IMAGES_ENV
+
+    given = args.images or os.environ.get(IMAGES_ENV)
+    if given:
+        return Path(given).expanduser().resolve(), ""
+    script = REPO / "tools" / "images.sh"
+    if not script.exists():
+        return None, f"{script} not found: pass --images DIR"
+    print(f"building the real node's images: bash {script} {' '.join(REAL_NODE_IMAGES)}", file=sys.stderr)
+    build = subprocess.run(["bash", str(script), *REAL_NODE_IMAGES], check=False, stdout=subprocess.PIPE, text=True)
+    if build.returncode != 0 or not build.stdout.strip():
+        return None, f"{script} failed (exit {build.returncode}, see above)"
+    return Path(build.stdout.strip().splitlines()[-1]), ""
+
+
+def _real_node(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The bin dir, and the real node's images directory when --real-node was asked for and this
+    machine can run it (else None, after saying why: the cluster then has KWOK nodes only)."""
+    from localcluster import realnode
+
+    if not args.real_node:
+        return _bin_dir(args), None
+    reason = realnode.host_unavailable()  # before building anything for it
+    bin_dir = _bin_dir(args, real_node=reason is None)
+    images: Path | None = None
+    if reason is None:
+        images, why = _real_node_images(args)
+        reason = why or realnode.unavailable(bin_dir, images)
+    if reason:
+        print(f"NO REAL NODE: {reason}. The cluster runs with KWOK nodes only.", file=sys.stderr)
+        return bin_dir, None
+    return bin_dir, images
 
 
 def _wait_group(kube: Client, name: str, timeout: float) -> bool:
@@ -178,7 +220,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"{state_dir} is not empty and holds no cluster state: pick another --state-dir", file=sys.stderr)
             return 1
         supervise.shut_down(state_dir)  # left over from a cluster that died
-    bin_dir = _bin_dir(args)
+    bin_dir, images = _real_node(args)
     try:
         controller, lws = metacontroller_binary(bin_dir), lws_controller_binary()
     except FileNotFoundError as e:
@@ -188,7 +230,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"Metacontroller: {controller}", file=sys.stderr)
     if lws is not None:
         print(f"LeaderWorkerSet controller: {lws}", file=sys.stderr)
-    proc = supervise.spawn(bin_dir, state_dir, args.nodes, metacontroller=controller, lws_controller=lws)
+    proc = supervise.spawn(bin_dir, state_dir, args.nodes, metacontroller=controller, lws_controller=lws, images=images)
     print(f"starting the cluster (supervisor pid {proc.pid}, logs in {state_dir / 'logs'}) ...", file=sys.stderr)
     try:
         state = supervise.wait_ready(proc, state_dir, args.timeout)
@@ -197,6 +239,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in state["timings"].items())
     print(f"cluster ready in {sum(state['timings'].values()):.1f}s ({timings})", file=sys.stderr)
+    if state.get("real_node"):
+        from localcluster import realnode
+
+        print(
+            f"real node {state['real_node']}: a pod runs there with nodeSelector {{{realnode.LABEL}: \"true\"}} and "
+            f"tolerations [{{key: {realnode.LABEL}, operator: Exists, effect: NoSchedule}}], images from {images}",
+            file=sys.stderr,
+        )
 
     kube = connect(state["kubeconfig"])
     try:
@@ -276,6 +326,15 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--bin-dir", help="control-plane binaries (default: build or reuse them with tools/build.sh)")
     u.add_argument("--nodes", type=int, default=4, help="fake kwok nodes (default 4)")
     u.add_argument("--timeout", type=float, default=300, help="seconds to wait for the cluster, then for the group")
+    u.add_argument(
+        "--real-node", action="store_true",
+        help="also a real node (containerd, kubelet, kube-proxy, CoreDNS; needs root): pods that select and tolerate "
+        "rbg.local/real-node=true run there; where it can not run, says why and starts the KWOK nodes only",
+    )
+    u.add_argument(
+        "--images", metavar="DIR",
+        help="the real node's image tars (default: $RBG_IMAGES, else built by tools/images.sh pause busybox)",
+    )
     cli_cluster.add_verbose(u, everywhere=True)
     u.set_defaults(func=cmd_up)
 

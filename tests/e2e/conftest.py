@@ -3,7 +3,7 @@
 The binaries come from tools/build.sh (built from the Go module proxy on first use, then cached).
 If they can not be built or a cluster does not start, every test that needs it errors.
 
-Two clusters, each started on first use and kept for the session:
+Three clusters, each started on first use and kept for the session:
 - `cluster`: the control plane and the hook server, no controller. Tests drive the hooks and
   apply what they return, so nothing else writes to the objects they check.
 - `mc_cluster`: the same plus Metacontroller with our CompositeController, for the tier marked
@@ -16,6 +16,10 @@ Two clusters, each started on first use and kept for the session:
   CRDs (RBG_LWS_CRDS: the other CRDs it watches) and webhooks, and registers the rolebasedgroup
   controller as overlays/leaderworkerset does. The tests marked `lws` (Metacontroller-tier tests
   too) need it; without it they are reported skipped with that reason.
+- `real_node_cluster`: a control plane with one KWOK node and a real node (localcluster/realnode.py:
+  containerd, kubelet, kube-proxy, CoreDNS), running the images of $RBG_IMAGES or of
+  `tools/images.sh pause busybox`. Where the machine can not run it (not root, containerd or runc
+  not installed, another real node running, ...) its tests are reported skipped with the reason.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
-from rbgcli.main import BUILDABLE
+from rbgcli.main import BUILDABLE, REAL_NODE_IMAGES
+from localcluster import realnode
 from localcluster.cluster import (
     LWS_CONTROLLER_ENV,
     LWS_CRDS_ENV,
@@ -101,6 +106,38 @@ def mc_cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     c = _start(bin_dir, tmp_path_factory.mktemp("mc-cluster"), metacontroller=binary, lws_controller=lws_controller_binary())
     yield c
     c.stop()
+
+
+@pytest.fixture(scope="session")
+def real_node_cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    reason = realnode.host_unavailable()
+    if reason is not None:
+        pytest.skip(f"real node not run: {reason}")
+    build = subprocess.run(
+        ["bash", str(ROOT / "tools" / "build.sh"), *realnode.BINARIES], stdout=subprocess.PIPE, text=True, check=False
+    )
+    assert build.returncode == 0, f"tools/build.sh {' '.join(realnode.BINARIES)} failed with exit {build.returncode}; its log is above"
+    images = real_node_images()
+    reason = realnode.unavailable(bin_dir, images)
+    if reason is not None:
+        pytest.skip(f"real node not run: {reason}")
+    c = LocalCluster(bin_dir, tmp_path_factory.mktemp("real-node"), nodes=1, rbg=False, real_node=True, images=images)
+    _CLUSTERS.append(c)
+    c.start()
+    yield c
+    c.stop()
+
+
+def real_node_images() -> Path:
+    """$RBG_IMAGES, else the directory tools/images.sh prints last (building what is missing)."""
+    given = os.environ.get(realnode.IMAGES_ENV)
+    if given:
+        return Path(given)
+    build = subprocess.run(
+        ["bash", str(ROOT / "tools" / "images.sh"), *REAL_NODE_IMAGES], stdout=subprocess.PIPE, text=True, check=False
+    )
+    assert build.returncode == 0, f"tools/images.sh failed with exit {build.returncode}; its log is above"
+    return Path(build.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture
