@@ -135,7 +135,8 @@ def test_the_condition_series_cover_every_reason_and_everything_the_core_reports
     others = {c.REASON_ALL_MEMBERS_READY, c.REASON_MEMBERS_NOT_READY, c.REASON_WAITING_FOR_MEMBERS, c.REASON_BOUND,
               c.REASON_TARGET_GROUP_NOT_FOUND, c.REASON_TARGET_ROLE_NOT_FOUND, c.REASON_SCALING_ADAPTER_NOT_ENABLED,
               c.REASON_NOT_THE_GROUPS_ADAPTER, c.REASON_INSTANCES_READY, c.REASON_INSTANCES_NOT_READY, c.REASON_ALL_PODS_READY,
-              c.REASON_PODS_NOT_READY, c.REASON_POD_FAILED, c.REASON_NOT_UPDATABLE_IN_PLACE, c.REASON_UPDATED_IN_PLACE}
+              c.REASON_PODS_NOT_READY, c.REASON_POD_FAILED, c.REASON_NOT_UPDATABLE_IN_PLACE, c.REASON_UPDATED_IN_PLACE,
+              c.REASON_LIFECYCLE_HOLD, c.REASON_READINESS_GATES, c.REASON_MIN_READY}
     reasons = {value for key, value in vars(c).items() if key.startswith("REASON_")} - others
     assert {reason for _, _, reason in metrics.CONDITIONS} == reasons
     reqs = [req for example in EXAMPLES for req in startup_stages(example_group(example))]
