@@ -29,6 +29,17 @@ binaries:
 images:
 	bash tools/images.sh >/dev/null
 
+# The real node's Debian packages (containerd, runc, CNI plugins, iptables, conntrack), installed
+# where they are missing and root can; elsewhere the real node's tests say why they were skipped.
+host-packages: install
+	@missing=$$(for p in $$($(PYTHON) -c 'from localcluster.realnode import DEBIAN_PACKAGES; print(DEBIAN_PACKAGES)'); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing the real node's packages: $$missing"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; } >/dev/null \
+	    || echo "could not install $$missing: the real node's tests will say so"; \
+	fi
+
 up: install binaries
 	$(VENV)/bin/rbg up --example $(EXAMPLE)
 
@@ -51,7 +62,7 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 # The last line says whether the Metacontroller tier ran, and its LWS tests (which need both binaries).
-test: install binaries lint docs
+test: install binaries host-packages lint docs
 	@$(PYTHON) -m pytest tests; rc=$$?; \
 	if [ -n "$$RBG_METACONTROLLER" ]; then mc="Metacontroller tier: run with $$RBG_METACONTROLLER"; \
 	else mc="Metacontroller tier: NOT RUN, its tests were skipped: RBG_METACONTROLLER is not set (README.md)"; fi; \

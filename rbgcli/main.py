@@ -248,6 +248,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    if args.example is None:
+        args.example = str(examples / "real-node" / "discovery.yaml" if state.get("real_node") else examples / "pd-disagg.yaml")
     kube = connect(state["kubeconfig"])
     try:
         applied = apply_manifests(kube, [args.example], namespace="default")
@@ -272,6 +275,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name in names:
         print(f"{kubectl} get sts,deploy,svc,pods -l {c.LABEL_GROUP_NAME}={name}")
         print(f"{kubectl} get cm {naming.discovery_name(name)} -o yaml")
+    if state.get("real_node") and "discovery" in names:
+        print(f"{kubectl} logs discovery-router-0   # each peer it reaches, by name")
     print(f"# stop everything: rbg down --state-dir {state_dir}")
     return 0 if all(ready) else 1
 
@@ -321,7 +326,11 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     u = sub.add_parser("up", help="start a local cluster (kwok nodes, Metacontroller, these hooks) in the background")
-    u.add_argument("--example", default=str(Path(__file__).resolve().parents[1] / "examples" / "pd-disagg.yaml"))
+    u.add_argument(
+        "--example",
+        help="the manifest to apply (default: examples/pd-disagg.yaml; with a real node, examples/real-node/discovery.yaml, "
+        "whose pods there check every discovery address)",
+    )
     u.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     u.add_argument("--bin-dir", help="control-plane binaries (default: build or reuse them with tools/build.sh)")
     u.add_argument("--nodes", type=int, default=4, help="fake kwok nodes (default 4)")

@@ -13,6 +13,8 @@
 #   busybox        localhost/rbg/busybox:<Debian's busybox-static version, e.g. 1.35>
 #   pause          localhost/rbg/pause:3.10                the pod sandbox, tools/images/pause.c built with gcc -static
 #   hooks          localhost/rbg/hooks:<pyproject version>  the repo's Dockerfile, its bases given as build arguments
+#   metacontroller localhost/rbg/metacontroller:<binary's sha256, 12>  only when asked for: the binary
+#                  $RBG_METACONTROLLER names (built by hand outside the repo) on the static base
 # Logs go to stderr; the last line of stdout is a directory holding <image>.tar (OCI archives,
 # gzip layers, one tag each) and images.txt ("<tag> <file>" per line).
 # Needs root (mmdebstrap, buildah, chroot). Installs mmdebstrap, buildah, gcc and libc6-dev with
@@ -141,6 +143,13 @@ TAG[python3-build]=localhost/rbg/python3-build:3.11-$SUITE
 TAG[pause]=localhost/rbg/pause:$PAUSE_VERSION
 TAG[hooks]=${RBG_HOOKS_TAG:-localhost/rbg/hooks:$HOOKS_VERSION}
 KEY[hooks]=$( { echo "$RECIPE hooks ${TAG[hooks]} ${KEY[python3]} ${KEY[python3-build]}"; hooks_inputs; } | sha)
+MC_BIN=${RBG_METACONTROLLER:-}
+if [[ " $* " == *" metacontroller "* ]]; then
+    [[ -x $MC_BIN ]] || die "the metacontroller image packs a binary built by hand: set RBG_METACONTROLLER=/path/to/metacontroller (README.md)"
+    MC_SUM=$(sha256sum <"$MC_BIN" | cut -d' ' -f1)
+    TAG[metacontroller]=localhost/rbg/metacontroller:${MC_SUM:0:12}
+    KEY[metacontroller]=$(echo "$RECIPE metacontroller $MC_SUM ${KEY[static]}" | sha)
+fi
 # busybox: its tag names Debian's version, known once the package list is read; a cached
 # archive records it beside itself.
 busybox_tag() {
@@ -387,6 +396,20 @@ build_hooks() {
     bah rm "$ctr" >/dev/null
 }
 
+build_metacontroller() {
+    ensure_in_store static
+    local ctr
+    ctr=$(bah from --pull=never "${TAG[static]}")
+    if ! { bah copy --quiet --chown 0:0 --chmod 0755 "$ctr" "$MC_BIN" /usr/bin/metacontroller &&
+        bah config --created-by "tools/images.sh" --label "$KEY_LABEL=${KEY[metacontroller]}" \
+            --entrypoint '["/usr/bin/metacontroller"]' --cmd '' "$ctr" &&
+        bah commit --quiet --rm --timestamp "$SOURCE_DATE_EPOCH" "$ctr" "${TAG[metacontroller]}" >/dev/null; }; then
+        bah rm "$ctr" >/dev/null 2>&1 || true
+        return 1
+    fi
+    echo "metacontroller sha256:$MC_SUM" >"$TARS/metacontroller-${KEY[metacontroller]}.packages"
+}
+
 # The store's image under this tag was built from the same inputs (label = key).
 in_store() {
     [[ $(bah inspect --type image --format "{{index .OCIv1.Config.Labels \"$KEY_LABEL\"}}" "${TAG[$1]}" 2>/dev/null) == "${KEY[$1]}" ]]
@@ -430,7 +453,7 @@ step() {
 
 if (($# == 0)); then set -- "${ALL_IMAGES[@]}"; fi
 for img in "$@"; do
-    [[ " ${ALL_IMAGES[*]} " == *" $img "* ]] || die "unknown image '$img' (known: ${ALL_IMAGES[*]})"
+    [[ " ${ALL_IMAGES[*]} metacontroller " == *" $img "* ]] || die "unknown image '$img' (known: ${ALL_IMAGES[*]} metacontroller)"
 done
 TOTAL_START=$SECONDS
 for img in "$@"; do step "$img"; done

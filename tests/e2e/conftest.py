@@ -129,13 +129,13 @@ def real_node_cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def real_node_images() -> Path:
-    """$RBG_IMAGES, else the directory tools/images.sh prints last (building what is missing)."""
+    """$RBG_IMAGES, else the directory tools/images.sh prints last (building what is missing): the
+    node's, the hook server's (the in-cluster install) and, with RBG_METACONTROLLER, Metacontroller's."""
     given = os.environ.get(realnode.IMAGES_ENV)
     if given:
         return Path(given)
-    build = subprocess.run(
-        ["bash", str(ROOT / "tools" / "images.sh"), *REAL_NODE_IMAGES], stdout=subprocess.PIPE, text=True, check=False
-    )
+    wanted = [*REAL_NODE_IMAGES, "hooks", *(["metacontroller"] if os.environ.get(METACONTROLLER_ENV) else [])]
+    build = subprocess.run(["bash", str(ROOT / "tools" / "images.sh"), *wanted], stdout=subprocess.PIPE, text=True, check=False)
     assert build.returncode == 0, f"tools/images.sh failed with exit {build.returncode}; its log is above"
     return Path(build.stdout.strip().splitlines()[-1])
 

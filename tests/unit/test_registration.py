@@ -224,6 +224,14 @@ def test_metacontroller_may_do_what_the_controllers_need_and_no_more():
         (W, "roleinstances/finalizers"): status,
         ("", "pods"): CHILD_VERBS,  # a RoleInstance's children; related objects; the gang-ready label
         (W, "clusterengineruntimeprofiles"): {"list", "watch"},  # related objects only
+        # Metacontroller itself (each found missing by running it under this role alone: tests/e2e/test_in_cluster.py)
+        ("metacontroller.k8s.io", "compositecontrollers"): {"get", "list", "watch"},
+        ("metacontroller.k8s.io", "decoratorcontrollers"): {"get", "list", "watch"},
+        ("metacontroller.k8s.io", "controllerrevisions"): {"get", "list", "watch"},
+        ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
+        ("", "namespaces"): {"get", "list", "watch"},
+        ("", "events"): {"create", "patch", "update"},
+        ("events.k8s.io", "events"): {"create", "patch", "update"},
     }
 
 
