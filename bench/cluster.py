@@ -4,7 +4,8 @@ plane (localcluster).
 
     BIN=$(bash tools/build.sh kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages | tail -1)
     RBG_METACONTROLLER=/path/to/metacontroller .venv/bin/python bench/cluster.py --bin-dir "$BIN"
-        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|ris|plain] [--pods-per-node 110]
+        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|ris|plain|upstream] [--kinds rbg,upstream,plain]
+        [--pods-per-node 110]
 
 rbg    `--groups` RoleBasedGroups of three roles (router depends on prefill and decode; every role
        `--pods-per-role` pods), created at once; done when every group is Ready.
@@ -13,6 +14,13 @@ ris    the same groups with every role annotated `rbg.workloads.x-k8s.io/role-wo
        RoleInstances (Metacontroller's `roleinstanceset` and `roleinstance` controllers and the
        hooks' /ris/sync and /rins/sync create the instances and their pods); done when every group
        is Ready.
+upstream  the same groups (v1alpha1, without startupPolicy, which upstream v0.6.0's CRD lacks;
+       ordered startup is the default of both) under upstream's own controller: sgl-project/rbg
+       v0.6.0's cmd/rbgs, given by RBG_UPSTREAM_CONTROLLER (built by hand outside the repository,
+       like Metacontroller), run against the cluster's kubeconfig with upstream's v0.6.0 CRDs
+       (../shared/upstream/rbg-v0.6.0/crds) and no CompositeController or hook server. Its Ready
+       is taken without observedGeneration (that controller never sets it). Without the variable
+       it says so and runs the others.
 plain  the StatefulSets those groups render to (`rbg render`, startupPolicy Parallel: the same pod
        templates, labels and names), created at once; done when every pod is Ready. The floor.
 
@@ -21,8 +29,8 @@ the API server's audit log on) with enough KWOK nodes for the pods, started fres
 the start is not timed. Times are arrival times of watch events at this process (time.monotonic)
 since the first create request was sent. Watches, not polling: pods with the field selector
 status.phase=Running (about one event per pod), StatefulSets (ris: RoleInstanceSets and
-RoleInstances) and groups decoded by msgspec into the few fields used. Without --only, runs
-alternate rbg, ris, plain. What is printed:
+RoleInstances) and groups decoded by msgspec into the few fields used. Without --only or
+--kinds, runs alternate rbg, (upstream,) ris, plain. What is printed:
 
   milestones       first / p50 / last of: create requests answered, workloads created, pods Ready,
                    groups Ready (ris: also RoleInstances created)
@@ -68,6 +76,7 @@ import os
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -89,7 +98,7 @@ sys.path.insert(0, str(ROOT))
 from hooks import constants as c  # noqa: E402
 from hooks.api import SyncRequest  # noqa: E402
 from hooks.core import rbg  # noqa: E402
-from localcluster.cluster import LocalCluster, controller_manifests, metacontroller_binary  # noqa: E402
+from localcluster.cluster import LocalCluster, controller_manifests, free_port, metacontroller_binary, third_party_crds  # noqa: E402
 from rbgclient.kube import apply_manifests  # noqa: E402
 
 NAMESPACE = "bench"
@@ -100,7 +109,13 @@ STS_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets"
 RIS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstancesets"
 RINS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstances"
 RIS_WORKLOAD = f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"  # the role-workload-type annotation's value
-GROUP_KINDS = ("rbg", "ris")  # runs of RoleBasedGroups (done when every group is Ready)
+GROUP_KINDS = ("rbg", "ris", "upstream")  # runs of RoleBasedGroups (done when every group is Ready)
+# The peer: upstream's own controller (sgl-project/rbg v0.6.0 cmd/rbgs, built by hand outside the
+# repository), with upstream's v0.6.0 CRDs and no CompositeController registered.
+UPSTREAM_ENV = "RBG_UPSTREAM_CONTROLLER"
+UPSTREAM_API = "workloads.x-k8s.io/v1alpha1"
+UPSTREAM_RBG_PATH = f"/apis/{UPSTREAM_API}/namespaces/{NAMESPACE}/rolebasedgroups"
+UPSTREAM_CRDS = third_party_crds().parents[1] / "upstream" / "rbg-v0.6.0" / "crds"  # ../shared/upstream
 POD_PATH = f"/api/v1/namespaces/{NAMESPACE}/pods"
 
 
@@ -140,6 +155,17 @@ def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED, workl
             ],
         },
     }
+
+
+def upstream_group(name: str, pods_per_role: int) -> dict[str, Any]:
+    """The same group as upstream v0.6.0 takes it: v1alpha1, no startupPolicy (its CRD has none;
+    ordered startup is the default of both)."""
+    ours = group(name, pods_per_role)
+    roles = [
+        {**{k: v for k, v in r.items() if k != "standalonePattern"}, "template": r["standalonePattern"]["template"]}
+        for r in ours["spec"]["roles"]
+    ]
+    return {"apiVersion": UPSTREAM_API, "kind": c.KIND_RBG, "metadata": ours["metadata"], "spec": {"roles": roles}}
 
 
 def plain_statefulsets(name: str, pods_per_role: int) -> list[dict[str, Any]]:
@@ -318,7 +344,8 @@ class Record:
         if obj.metadata.name in self.group_ready:
             return
         ready = any(x.type == c.COND_READY and x.status == "True" for x in obj.status.conditions)
-        if ready and obj.status.observedGeneration == obj.metadata.generation:
+        # Upstream's controller never sets status.observedGeneration: its Ready is taken as it is.
+        if ready and (self.kind == "upstream" or obj.status.observedGeneration == obj.metadata.generation):
             with self._lock:
                 self.group_ready[obj.metadata.name] = t
                 if self.finished():
@@ -479,6 +506,8 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         bodies = [(RBG_PATH, group(n, args.pods_per_role)) for n in names]
     elif kind == "ris":
         bodies = [(RBG_PATH, group(n, args.pods_per_role, workload=RIS_WORKLOAD)) for n in names]
+    elif kind == "upstream":
+        bodies = [(UPSTREAM_RBG_PATH, upstream_group(n, args.pods_per_role)) for n in names]
     else:
         bodies = [(STS_PATH, sts) for n in names for sts in plain_statefulsets(n, args.pods_per_role)]
     header = (
@@ -489,8 +518,9 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     print(header, flush=True)
 
     state = Path(tempfile.mkdtemp(prefix=f"rbg-bench-{kind}-"))
+    peer = kind == "upstream"
     cluster = LocalCluster(
-        bin_dir, state, nodes=nodes, pods_per_node=args.pods_per_node, metacontroller=mc, audit=True,
+        bin_dir, state, nodes=nodes, pods_per_node=args.pods_per_node, metacontroller=None if peer else mc, rbg=not peer, audit=True,
     )
     for name, flag in args.flag:
         override(cluster, name, flag)
@@ -507,7 +537,10 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     api = Api(cluster.kubeconfig)
     s = api.session()
     watches: list[Watch] = []
+    upstream: subprocess.Popen[bytes] | None = None
     try:
+        if peer:
+            upstream = start_upstream(cluster, Path(os.environ[UPSTREAM_ENV]), state)
         r = s.post(f"{api.server}/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         r.raise_for_status()
         deadline = time.monotonic() + 60
@@ -515,7 +548,8 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
             if time.monotonic() > deadline:
                 raise TimeoutError("no default ServiceAccount in the bench namespace")
             time.sleep(0.2)
-        rv = start_revision(api, s, [POD_PATH, STS_PATH, RBG_PATH, *([RIS_PATH, RINS_PATH] if kind == "ris" else [])])
+        groups_path = UPSTREAM_RBG_PATH if peer else RBG_PATH
+        rv = start_revision(api, s, [POD_PATH, STS_PATH, groups_path, *([RIS_PATH, RINS_PATH] if kind == "ris" else [])])
 
         rec = Record(kind, args.groups, args.pods_per_role)
         watches = [
@@ -525,12 +559,14 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         if kind == "ris":
             watches.append(Watch(api, RINS_PATH, rv, rec.on_instance))
         if kind in GROUP_KINDS:
-            watches.append(Watch(api, RBG_PATH, rv, rec.on_group))
+            watches.append(Watch(api, groups_path, rv, rec.on_group))
         for w in watches:
             w.start()
         time.sleep(1)  # the watches are connected (they start from `rv` anyway)
 
         pids = {name: comp.proc.pid for name, comp in cluster.components.items() if comp.proc is not None}
+        if upstream is not None:
+            pids["upstream"] = upstream.pid
         cpu_before = cpu_seconds(pids)
         busy_before = machine_busy()
         mc_before = scrape(cluster.metacontroller_metrics_url)
@@ -597,6 +633,9 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         for w in watches:
             w.stop()
         s.close()
+        if upstream is not None:
+            upstream.terminate()
+            upstream.wait(10)
         cluster.stop(keep=args.keep)
 
     result = {
@@ -611,6 +650,35 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     }
     report(result, args)
     return result
+
+
+def start_upstream(cluster: LocalCluster, binary: Path, state: Path) -> subprocess.Popen[bytes]:
+    """Upstream v0.6.0's CRDs (the shared copy), then its controller against the cluster's kubeconfig,
+    logging to state/logs/upstream.log; returns once it reports ready."""
+    crds = UPSTREAM_CRDS
+    done = cluster.kubectl("apply", "--server-side", "-f", str(crds))
+    if done.returncode != 0:
+        raise RuntimeError(f"upstream's CRDs from {crds}: {done.stderr}")
+    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    metrics, probe = free_port(), free_port()
+    log = open(cluster.logs / "upstream.log", "wb")  # noqa: SIM115 (the process writes it until it stops)
+    proc = subprocess.Popen(
+        [str(binary), f"--kubeconfig={cluster.kubeconfig}", f"--metrics-bind-address=127.0.0.1:{metrics}", "--metrics-secure=false",
+         f"--health-probe-bind-address=127.0.0.1:{probe}"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{probe}/readyz", timeout=2).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"upstream's controller did not get ready; {cluster.logs / 'upstream.log'}:\n"
+                               + (cluster.logs / "upstream.log").read_text(errors="replace")[-2000:])
+        time.sleep(0.2)
 
 
 def override(cluster: LocalCluster, name: str, flag: str) -> None:
@@ -680,6 +748,14 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             print(f"    last dependency pod Ready -> router created  {edge_line(edges)}")
             print(f"      -> dependency StatefulSets ready          {edge_line(sts_part)}")
             print(f"      StatefulSets ready -> router created       {edge_line(mc_part)}")
+        if r["kind"] == "upstream":
+            print(f"    (upstream's controller: no hooks, no Metacontroller; its CPU is `upstream` below)")
+            cpu = r["cpu"]
+            print("  CPU s during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+                  + f"; total {sum(cpu.values()):.1f}; the machine was busy {r['busy']:.1f} of {secs * (os.cpu_count() or 1):.1f}")
+            print(f"  watch events here: {dict(rec.events)}")
+            sys.stdout.flush()
+            return
         per_group = Counter(p for h, p, _ in r["hooks_at_end"] if h == "sync")
         settled = Counter(p for h, p, _ in r["hooks_settled"] if h == "sync")
         ms = [m for h, _, m in r["hooks_at_end"] if h == "sync"]
@@ -870,7 +946,9 @@ def main() -> int:
     ap.add_argument("--groups", type=int, default=84, help="RoleBasedGroups (3 roles each); default 84 = 1,008 pods")
     ap.add_argument("--pods-per-role", type=int, default=4)
     ap.add_argument("--runs", type=int, default=1, help="runs of each kind, alternating rbg, ris and plain")
-    ap.add_argument("--only", choices=("rbg", "ris", "plain"))
+    ap.add_argument("--only", choices=("rbg", "ris", "plain", "upstream"))
+    ap.add_argument("--kinds", help="comma-separated kinds to run, in this order each round (default: rbg,ris,plain, and upstream "
+                    f"with {UPSTREAM_ENV})")
     ap.add_argument("--pods-per-node", type=int, default=110, help="allocatable pods of each KWOK node")
     ap.add_argument("--nodes", type=int, help="KWOK nodes (default: pods x 1.1 / --pods-per-node)")
     ap.add_argument("--apply-threads", type=int, default=4, help="concurrent create requests")
@@ -891,7 +969,18 @@ def main() -> int:
     if mc is None:
         print("no Metacontroller: set RBG_METACONTROLLER=/path/to/metacontroller (README.md)", file=sys.stderr)
         return 2
-    kinds = [args.only] if args.only else ["rbg", "ris", "plain"]
+    if args.only:
+        kinds = [args.only]
+    elif args.kinds:
+        kinds = args.kinds.split(",")
+    else:
+        kinds = ["rbg", "upstream", "ris", "plain"] if os.environ.get(UPSTREAM_ENV) else ["rbg", "ris", "plain"]
+    if "upstream" in kinds and not os.environ.get(UPSTREAM_ENV):
+        print(f"upstream's controller: not run ({UPSTREAM_ENV} is not set: build sgl-project/rbg v0.6.0's cmd/rbgs by hand, "
+              "outside this repository)", flush=True)
+        kinds = [k for k in kinds if k != "upstream"]
+    elif not os.environ.get(UPSTREAM_ENV):
+        print(f"upstream's controller: not run ({UPSTREAM_ENV} is not set)", flush=True)
     print(f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"Metacontroller {mc}", flush=True)
     if args.flag or "GOGC" in os.environ:
@@ -913,12 +1002,21 @@ def main() -> int:
         xs = results[kind]
         print(f"  {kind:<5} {pods} pods: " + ", ".join(f"{x:.2f} s" for x in xs)
               + f"  (median {statistics.median(xs):.2f} s, {pods / statistics.median(xs):.1f} pods/s)")
-    pairs = [("rbg", "plain"), ("ris", "rbg"), ("ris", "plain")]
+    pairs = [("rbg", "plain"), ("upstream", "plain"), ("rbg", "upstream"), ("ris", "rbg"), ("ris", "plain")]
     for a, b in pairs:
         if a in results and b in results:
             ratio = statistics.median(results[a]) / statistics.median(results[b])
             print(f"  {a} / {b}: {ratio:.2f}x (medians); per run: "
                   + ", ".join(f"{x / y:.2f}x" for x, y in zip(results[a], results[b])))
+    if "upstream" in runs and "rbg" in runs:
+        ours = [r["cpu"].get("metacontroller", 0.0) + r["cpu"].get("hooks", 0.0) for r in runs["rbg"]]
+        peer = [r["cpu"].get("upstream", 0.0) for r in runs["upstream"]]
+        edge = {k: [pct(edge_overhead(r["rec"], r["names"])[0], 99) * 1000 for r in runs[k]] for k in ("rbg", "upstream")}
+        print(f"  controller CPU s (rbg: Metacontroller + hooks; upstream: its controller): rbg "
+              + ", ".join(f"{x:.1f}" for x in ours) + " (median " + f"{statistics.median(ours):.1f}); upstream "
+              + ", ".join(f"{x:.1f}" for x in peer) + f" (median {statistics.median(peer):.1f})")
+        print("  dependency edge p99 ms: " + "; ".join(f"{k} " + ", ".join(f"{x:.0f}" for x in v) + f" (median {statistics.median(v):.0f})"
+                                                       for k, v in edge.items()))
     if "ris" in results:
         g = max(1, args.groups)
         for label, value in (
