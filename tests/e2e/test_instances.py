@@ -8,7 +8,7 @@ pod of it, none of another instance), and the cause stays in the instance's stat
 crash in a row waits its backoff, timed by a Job, before the next recreation. Component discovery
 gives pods their peers' addresses and ports; a set records its templates as ControllerRevisions.
 A RoleInstanceSet written by hand: OrderedReady creation, a targeted scale-down held by a preDelete
-finalizer, a partitioned rollout within maxUnavailable.
+finalizer, a partitioned rollout within maxUnavailable, a surge rollout that keeps every instance Ready.
 """
 
 from __future__ import annotations
@@ -316,3 +316,33 @@ def test_a_partitioned_rollout_keeps_within_max_unavailable(mc_kube: Client, rec
             worst = max(worst, sum(1 for v in state.values() if not v))
     assert worst <= 1, f"{worst} instances unavailable at once"
     assert not [e for e in rec.events[start:] if e.kind == c.KIND_ROLE_INSTANCE and e.name == "rolled-0" and e.type == "MODIFIED" and e.obj["metadata"].get("generation", 1) > 1]
+
+
+def test_a_surge_rollout_keeps_every_instance_ready(mc_kube: Client, rec: Recorder, mc_ns: str) -> None:
+    """maxSurge 1, maxUnavailable 0: a new instance `<set>-3` comes first, each old one goes only
+    once a new one is Ready, so three instances are Ready throughout; the surge goes at the end."""
+    strategy = {"maxSurge": 1, "maxUnavailable": 0, "type": "RecreatePod"}
+    apply_manifests(mc_kube, [instance_set("surged", 3, updateStrategy=strategy)], namespace=mc_ns)
+    rec.wait(set_ready("surged", 3), TIMEOUT, "three instances Ready")
+    changed = instance_set("surged", 3, updateStrategy=strategy)
+    changed["spec"]["roleInstanceTemplate"]["components"][0]["template"]["spec"]["containers"][0]["args"] = ["--v=2"]
+    start = len(rec.events)
+    before = rec.get(c.KIND_ROLE_INSTANCE_SET, "surged")["status"]["updateRevision"]
+    apply_manifests(mc_kube, [changed], namespace=mc_ns)
+
+    def done(r: Recorder) -> bool:
+        want = (r.get(c.KIND_ROLE_INSTANCE_SET, "surged") or {}).get("status", {}).get("updateRevision")
+        live = instances(r, "surged")
+        return want != before and set(live) == {"surged-0", "surged-1", "surged-2"} and all(
+            o["metadata"]["labels"].get(c.LABEL_CONTROLLER_REVISION_HASH) == want and instance_ready(o) for o in live.values())
+
+    rec.wait(done, 2 * TIMEOUT, "every instance updated, the surge gone")
+    ready = {n: True for n in ("surged-0", "surged-1", "surged-2")}
+    fewest, surged = 3, False
+    for e in rec.events[start:]:
+        if e.kind == c.KIND_ROLE_INSTANCE and e.name.startswith("surged-"):
+            surged |= e.name == "surged-3"
+            ready[e.name] = e.type != "DELETED" and instance_ready(e.obj) and not e.obj["metadata"].get("deletionTimestamp")
+            fewest = min(fewest, sum(ready.values()))
+    assert surged, "no surge instance surged-3"
+    assert fewest >= 3, f"only {fewest} instances Ready at one point"
