@@ -141,6 +141,10 @@ def failure(pod: dict[str, Any], now: str) -> dict[str, Any] | None:
     return None
 
 
+# An instance's recovery record: in its status, and stamped on its pods (_stamp).
+RECORD = ("restarts", "streak", "lastRecreationTime", "lastFailure")
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What failure recovery decides for the instance: whether every pod goes now, the backoff
@@ -173,7 +177,7 @@ def recover(name: str, annotations: dict[str, str], recreates: bool, failures: l
     """RecreateRoleInstanceOnPodRestart: the first failure of a series recreates the instance at
     once; each further one within the longest wait waits base x 2^(n - 2) seconds first (at most
     the longest wait), timed by a Job; a failure is acted on once (its pod's uid is kept)."""
-    state = {k: previous[k] for k in ("restarts", "streak", "lastRecreationTime", "lastFailure") if k in previous}
+    state = {k: previous[k] for k in RECORD if k in previous}
     last = previous.get("lastFailure") or {}
     if not recreates or not failures:
         return Recovery(False, None, state, None)
@@ -391,9 +395,6 @@ def sync(request: InstanceSyncRequest) -> Result:
     if baselines:
         status["inPlaceUpdateContainerBaselines"] = {pod: {n: {"restartCount": k} for n, k in counted.items()} for pod, counted in baselines.items()}
     return Result(status={**status, **recovered.state}, children=children)
-
-
-RECORD = ("restarts", "streak", "lastRecreationTime", "lastFailure")
 
 
 def _stamp(state: dict[str, Any]) -> str:

@@ -109,15 +109,9 @@ def plan(namespace: str, owner: str, spec: RoleInstanceSpec, wanted: list[tuple[
             raise WiringError(f"{what}: component {comp_name} has no pod {index} (it has {len(names)})")
         return names[index]
 
-    out: dict[str, Wiring] = {}
-    for comp, ident in wanted:
+    def told(comp: InstanceComponent) -> list[tuple[str, str]]:
+        """The variables every pod of `comp` gets alike: its references and discovery."""
         env: list[tuple[str, str]] = []
-        annotations: list[tuple[str, str]] = []
-        for a in allocs[comp.name]:
-            port = str(ports[f"{ident.name if a['scope'] == 'PodScoped' else comp.name}.{a['name']}"])
-            env.append((a["env"], port))
-            if a.get("annotationKey"):
-                annotations.append((a["annotationKey"], port))
         for i, ref in enumerate(_entries(comp, c.ANNOTATION_PORT_ALLOCATOR, "references", ("env", "from"))):
             parts = ref["from"].split(".")
             if len(parts) != 3 or not all(parts):
@@ -140,6 +134,19 @@ def plan(namespace: str, owner: str, spec: RoleInstanceSpec, wanted: list[tuple[
             if port is None:
                 raise WiringError(f"{what}: component {ref['component']} allocates no port {ref['portName']!r}")
             env.append((ref["env"], str(port)))
+        return env
+
+    shared = {comp.name: told(comp) for comp in spec.components}
+    out: dict[str, Wiring] = {}
+    for comp, ident in wanted:
+        env: list[tuple[str, str]] = []
+        annotations: list[tuple[str, str]] = []
+        for a in allocs[comp.name]:
+            port = str(ports[f"{ident.name if a['scope'] == 'PodScoped' else comp.name}.{a['name']}"])
+            env.append((a["env"], port))
+            if a.get("annotationKey"):
+                annotations.append((a["annotationKey"], port))
+        env += shared[comp.name]
         if env or annotations:
             out[ident.name] = Wiring(tuple(env), tuple(annotations))
     return out
