@@ -94,8 +94,13 @@ def plan(spec: RoleInstanceSetSpec, name: str, alive: dict[int, dict[str, Any]],
     partition = _count(ru.partition if ru else None, spec.replicas, 0, round_up=True)
     surge = min(_count(ru.max_surge if ru else None, spec.replicas, 0, round_up=True), spec.replicas)
     # maxSurge: while instances in [partition, replicas) are outdated, the indices above replicas
-    # hold up to maxSurge extra instances at the new template; they go once the rollout is done.
-    rolling = surge > 0 and not paused and any(_outdated(o, revision) for i, o in alive.items() if partition <= i < spec.replicas)
+    # hold up to maxSurge extra instances at the new template; they go once the rollout is done:
+    # every one of those instances updated and available (the last updated may not be yet).
+    rolled = [i for i in alive if partition <= i < spec.replicas]
+    surging = any(i in alive for i in range(spec.replicas, spec.replicas + surge))
+    rolling = surge > 0 and not paused and (
+        any(_outdated(alive[i], revision) for i in rolled) or (surging and not all(available(i) for i in rolled))
+    )
     extra = set(range(spec.replicas, spec.replicas + surge)) if rolling else set()
     doomed = set(spec.scale_strategy.role_instance_to_delete if spec.scale_strategy else [])
     kept = sorted(i for i in alive if i not in extra)

@@ -338,11 +338,12 @@ def test_a_surge_rollout_keeps_every_instance_ready(mc_kube: Client, rec: Record
 
     rec.wait(done, 2 * TIMEOUT, "every instance updated, the surge gone")
     ready = {n: True for n in ("surged-0", "surged-1", "surged-2")}
-    fewest, surged = 3, False
+    fewest, surged, seen = 3, False, []
     for e in rec.events[start:]:
         if e.kind == c.KIND_ROLE_INSTANCE and e.name.startswith("surged-"):
             surged |= e.name == "surged-3"
             ready[e.name] = e.type != "DELETED" and instance_ready(e.obj) and not e.obj["metadata"].get("deletionTimestamp")
             fewest = min(fewest, sum(ready.values()))
+            seen.append(f"{e.type} {e.name} gen {e.obj['metadata'].get('generation')} ready {ready[e.name]} -> {sum(ready.values())}")
     assert surged, "no surge instance surged-3"
-    assert fewest >= 3, f"only {fewest} instances Ready at one point"
+    assert fewest >= 3, f"only {fewest} instances Ready at one point:\n" + "\n".join(seen)
