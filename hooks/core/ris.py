@@ -10,7 +10,7 @@ template), at most `maxUnavailable` instances unavailable at a time (default 10%
 least 1 without maxSurge; an instance already unavailable is updated at once), none while
 `paused`. With `maxSurge`, up to that many extra instances `<set>-<replicas>`... are created at
 the new template while the rollout runs, each Ready one letting one more old instance go; they
-are deleted once it is done. An updated
+are deleted once it is done (every instance it rolls updated and available). An updated
 instance gets the new spec and updates its pods itself, in place where it can (hooks.core.instance);
 with type Recreate it is deleted and created again instead.
 
