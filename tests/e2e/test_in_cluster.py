@@ -23,6 +23,7 @@ import copy
 import json
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,6 +114,21 @@ def _deployment_available(cluster: LocalCluster, ns: str, name: str) -> None:
     run(cluster, "rollout", "status", f"deployment/{name}", "-n", ns, f"--timeout={TIMEOUT}s")
 
 
+def _service_answers(cluster: LocalCluster, ns: str, name: str, port: int) -> None:
+    """A TCP connection to the Service's cluster IP from the host, where the API server runs: kube-proxy
+    programs a newly ready endpoint a moment after the Deployment reports it available."""
+    ip = cluster.kube.get(Service, name, namespace=ns).spec.clusterIP
+
+    def connects() -> bool:
+        try:
+            socket.create_connection((ip, port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    wait_for(lambda ok: ok, TIMEOUT, f"Service {ns}/{name} accepting connections on {ip}:{port}", connects)
+
+
 @pytest.fixture(scope="module")
 def install(real_node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
     cluster = real_node_cluster
@@ -134,6 +150,7 @@ def install(real_node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFa
         _certificate(cluster, tmp / "rbg-hooks-tls")
         _deployment_available(cluster, "rbg-system", "rbg-hooks")
         _deployment_available(cluster, "rbg-system", "rbg-convert")
+        _service_answers(cluster, "rbg-system", "rbg-convert", 443)
         mc = bool(os.environ.get(METACONTROLLER_ENV))
         if mc:
             apply_manifests(cluster.kube, metacontroller_manifests(image(cluster, "metacontroller")))
