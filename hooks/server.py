@@ -24,6 +24,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Idle seconds a kept-alive HTTPS connection is held open: under the API server's 90 s, so the
+# server, not the client, closes it (Go's client retries a request that met a closed idle connection).
+KEEPALIVE_SECONDS = 30
 
 
 class _Server(BaseApplication):
@@ -94,7 +97,10 @@ def serve(bind: str, workers: int, certfile: str | None = None, keyfile: str | N
         "child_exit": lambda _arbiter, worker: multiprocess.mark_process_dead(worker.pid, path),
     }
     if certfile is not None:
-        options |= {"certfile": certfile, "keyfile": keyfile}
+        # The API server's conversion requests: kept-alive connections, as its client keeps them.
+        # A TLS handshake (gunicorn loads the certificate for each connection) costs three times
+        # the conversion itself; a sync worker closes the connection after every request.
+        options |= {"certfile": certfile, "keyfile": keyfile, "worker_class": "gthread", "threads": 4, "keepalive": KEEPALIVE_SECONDS}
     if created:  # a directory of our own goes with the server
         options["on_exit"] = lambda _arbiter: shutil.rmtree(path, ignore_errors=True)
     _Server(options).run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import http.client
 import os
 import signal
 import socket
@@ -173,6 +174,25 @@ def test_the_server_answers_over_https_under_a_ca_signed_certificate_and_picks_u
         served = ssl.get_server_certificate(("127.0.0.1", int(url.rsplit(":", 1)[1])))
         assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert((renewed / "tls.crt").read_text())
         assert requests.get(f"{url}/healthz", verify=str(renewed / "ca.crt"), timeout=5).ok
+
+
+def test_https_connections_are_kept_alive(tmp_path):
+    """The API server keeps its connections to the conversion webhook: one TLS handshake serves
+    many conversions (a sync worker would close each connection after one request)."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    _ca_signed_cert(certs, "127.0.0.1")
+    with _serving_tls(tmp_path, certs) as url:
+        conn = http.client.HTTPSConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), context=ssl.create_default_context(cafile=str(certs / "ca.crt")))
+        try:
+            for _ in range(3):
+                conn.request("GET", "/healthz")
+                answer = conn.getresponse()
+                answer.read()
+                assert answer.status == 200 and not answer.will_close, answer.getheaders()
+            assert conn.sock is not None  # the same connection throughout
+        finally:
+            conn.close()
 
 
 # --- the local cluster's CRDs: conversion by URL ---------------------------------------------------
