@@ -13,6 +13,7 @@ they are, and upstream's plugin reads v1alpha2 groups.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +32,26 @@ _SAFE = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.SafeEncodeString alpha
 def short_hash(value: Any) -> str:
     """FNV-1a (32 bits) of `value` as compact JSON with sorted keys, in Kubernetes' safe alphabet,
     as upstream names its revisions (the same length; the bytes hashed are ours)."""
-    digest = _FNV_OFFSET
-    for byte in json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode():
-        digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
-    return "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in str(digest))
+    return _fnv(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+_FNV_SEEN: dict[bytes, str] = {}  # blake2b-128 of the bytes -> their FNV text, this process's
+_FNV_SEEN_MAX = 4096
+
+
+def _fnv(data: bytes) -> str:
+    """A byte at a time in Python, a millisecond for a large spec; a group's every sync hashes the
+    same specs again, so remembered by digest (a few hundred KiB at most)."""
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    if (text := _FNV_SEEN.get(key)) is None:
+        digest = _FNV_OFFSET
+        for byte in data:
+            digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+        text = "".join(_SAFE[ord(ch) % len(_SAFE)] for ch in str(digest))
+        if len(_FNV_SEEN) >= _FNV_SEEN_MAX:
+            _FNV_SEEN.clear()
+        _FNV_SEEN[key] = text
+    return text
 
 
 def spec_patch(spec: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from hooks import constants as c
 from hooks.core import grouphistory
@@ -78,3 +79,21 @@ def test_a_role_name_too_long_for_the_label_key_gets_no_label():
 def test_short_hash_is_upstreams_alphabet_and_length():
     digest = grouphistory.short_hash({"x": 1})
     assert set(digest) <= set("bcdfghjklmnpqrstvwxz2456789") and 1 <= len(digest) <= 10 and digest == grouphistory.short_hash({"x": 1})
+
+
+def test_short_hash_is_fnv1a_of_the_sorted_json_remembered_within_a_bound(monkeypatch):
+    def fnv1a(data: bytes) -> int:
+        h = 0x811C9DC5
+        for b in data:
+            h = ((h ^ b) * 0x01000193) % 2**32
+        return h
+
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    values = [{"y": [i, "é"], "x": i} for i in range(10)]
+    want = ["".join(alphabet[ord(d) % 27] for d in str(fnv1a(json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())))
+            for v in values]
+    monkeypatch.setattr(grouphistory, "_FNV_SEEN_MAX", 3)
+    monkeypatch.setattr(grouphistory, "_FNV_SEEN", {})
+    assert [grouphistory.short_hash(v) for v in values] == want  # computed
+    assert [grouphistory.short_hash(v) for v in values[-3:]] == want[-3:]  # remembered
+    assert len(grouphistory._FNV_SEEN) <= 3
