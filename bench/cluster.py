@@ -4,11 +4,14 @@ plane (localcluster).
 
     BIN=$(bash tools/build.sh kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwok-stages | tail -1)
     RBG_METACONTROLLER=/path/to/metacontroller .venv/bin/python bench/cluster.py --bin-dir "$BIN"
-        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|ris|plain|upstream] [--kinds rbg,upstream,plain]
+        [--groups 84] [--pods-per-role 4] [--runs 1] [--only rbg|gate|ris|plain|upstream] [--kinds rbg,upstream,plain]
         [--pods-per-node 110]
 
 rbg    `--groups` RoleBasedGroups of three roles (router depends on prefill and decode; every role
        `--pods-per-role` pods), created at once; done when every group is Ready.
+gate   the same groups annotated `rbg.workloads.x-k8s.io/startup-gate: Pods`: each observes its
+       pods (Metacontroller related objects), and the router starts on its dependencies' pods
+       Ready instead of their StatefulSets' status (kinds run on request only: --kinds, --only).
 ris    the same groups with every role annotated `rbg.workloads.x-k8s.io/role-workload-type:
        workloads.x-k8s.io/v1alpha2/RoleInstanceSet`: each role a RoleInstanceSet of one-pod
        RoleInstances (Metacontroller's `roleinstanceset` and `roleinstance` controllers and the
@@ -109,7 +112,9 @@ STS_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets"
 RIS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstancesets"
 RINS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstances"
 RIS_WORKLOAD = f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"  # the role-workload-type annotation's value
-GROUP_KINDS = ("rbg", "ris", "upstream")  # runs of RoleBasedGroups (done when every group is Ready)
+GROUP_KINDS = ("rbg", "gate", "ris", "upstream")  # runs of RoleBasedGroups (done when every group is Ready)
+STATEFULSET_GROUPS = ("rbg", "gate")  # ours, roles on StatefulSets
+OUR_PROCESSES = ("metacontroller", "hooks", "hooks-tls")  # the controller of ours: Metacontroller, the hooks, the conversion webhook
 # The peer: upstream's own controller (sgl-project/rbg v0.6.0 cmd/rbgs, built by hand outside the
 # repository), with upstream's v0.6.0 CRDs and no CompositeController registered.
 UPSTREAM_ENV = "RBG_UPSTREAM_CONTROLLER"
@@ -120,8 +125,11 @@ POD_PATH = f"/api/v1/namespaces/{NAMESPACE}/pods"
 
 
 # --- the workloads ---------------------------------------------------------------------------------
-def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED, workload: str | None = None) -> dict[str, Any]:
-    """The benchmark's group; `workload`: every role annotated with that role-workload-type."""
+def group(
+    name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED, workload: str | None = None, gate: str | None = None
+) -> dict[str, Any]:
+    """The benchmark's group; `workload`: every role annotated with that role-workload-type; `gate`:
+    the group annotated with that startup gate."""
 
     def role(name: str, image: str) -> dict[str, Any]:
         container = {
@@ -145,7 +153,7 @@ def group(name: str, pods_per_role: int, startup: str = c.STARTUP_ORDERED, workl
     return {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND_RBG,
-        "metadata": {"name": name, "namespace": NAMESPACE},
+        "metadata": {"name": name, "namespace": NAMESPACE, **({"annotations": {c.ANNOTATION_STARTUP_GATE: gate}} if gate else {})},
         "spec": {
             "startupPolicy": startup,
             "roles": [
@@ -506,6 +514,8 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     names = [f"g-{i:04d}" for i in range(args.groups)]
     if kind == "rbg":
         bodies = [(RBG_PATH, group(n, args.pods_per_role)) for n in names]
+    elif kind == "gate":
+        bodies = [(RBG_PATH, group(n, args.pods_per_role, gate=c.STARTUP_GATE_PODS)) for n in names]
     elif kind == "ris":
         bodies = [(RBG_PATH, group(n, args.pods_per_role, workload=RIS_WORKLOAD)) for n in names]
     elif kind == "upstream":
@@ -799,7 +809,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
               + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(parent.items()))
               + f"; gets of RoleInstanceSets {by_res.get('roleinstancesets', 0) / g:.2f}, of RoleInstances "
               + f"{by_res.get('roleinstances', 0) / g:.2f}; 409 conflicts {conflicts}")
-    if r["kind"] == "rbg":
+    if r["kind"] in STATEFULSET_GROUPS:
         print(f"  child writes per group (Metacontroller, audit log): {sum(child.values()) / g:.2f}  "
               + ", ".join(f"{verb} {res} {n / g:.2f}" for (verb, res), n in sorted(child.items())))
         print(f"  group requests per group (Metacontroller): get {gets / g:.2f}, "
@@ -826,7 +836,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
               f"{statistics.mean(depth or [0]):.1f} max {max(depth or [0]):.0f}; hook requests in flight "
               f"mean {statistics.mean(inflight or [0]):.1f} max {max(inflight or [0]):.0f}; API requests "
               + ", ".join(f"{k} {v:.0f}" for k, v in sorted(rest_requests(mc).items())))
-    if mc and r["kind"] == "rbg":
+    if mc and r["kind"] in STATEFULSET_GROUPS:
         adds = metric(mc, "workqueue_adds_total", QUEUE)
         syncs = metric(mc, "workqueue_work_duration_seconds_count", QUEUE)
         qd = metric(mc, "workqueue_queue_duration_seconds_sum", QUEUE) / max(1, metric(mc, "workqueue_queue_duration_seconds_count", QUEUE))
@@ -948,7 +958,7 @@ def main() -> int:
     ap.add_argument("--groups", type=int, default=84, help="RoleBasedGroups (3 roles each); default 84 = 1,008 pods")
     ap.add_argument("--pods-per-role", type=int, default=4)
     ap.add_argument("--runs", type=int, default=1, help="runs of each kind, alternating rbg, ris and plain")
-    ap.add_argument("--only", choices=("rbg", "ris", "plain", "upstream"))
+    ap.add_argument("--only", choices=("rbg", "gate", "ris", "plain", "upstream"))
     ap.add_argument("--kinds", help="comma-separated kinds to run, in this order each round (default: rbg,ris,plain, and upstream "
                     f"with {UPSTREAM_ENV})")
     ap.add_argument("--pods-per-node", type=int, default=110, help="allocatable pods of each KWOK node")
@@ -1004,19 +1014,18 @@ def main() -> int:
         xs = results[kind]
         print(f"  {kind:<5} {pods} pods: " + ", ".join(f"{x:.2f} s" for x in xs)
               + f"  (median {statistics.median(xs):.2f} s, {pods / statistics.median(xs):.1f} pods/s)")
-    pairs = [("rbg", "plain"), ("upstream", "plain"), ("rbg", "upstream"), ("ris", "rbg"), ("ris", "plain")]
+    pairs = [("rbg", "plain"), ("upstream", "plain"), ("rbg", "upstream"), ("gate", "rbg"), ("gate", "upstream"), ("ris", "rbg"), ("ris", "plain")]
     for a, b in pairs:
         if a in results and b in results:
             ratio = statistics.median(results[a]) / statistics.median(results[b])
             print(f"  {a} / {b}: {ratio:.2f}x (medians); per run: "
                   + ", ".join(f"{x / y:.2f}x" for x, y in zip(results[a], results[b])))
-    if "upstream" in runs and "rbg" in runs:
-        ours = [r["cpu"].get("metacontroller", 0.0) + r["cpu"].get("hooks", 0.0) for r in runs["rbg"]]
-        peer = [r["cpu"].get("upstream", 0.0) for r in runs["upstream"]]
-        edge = {k: [pct(edge_overhead(r["rec"], r["names"])[0], 99) * 1000 for r in runs[k]] for k in ("rbg", "upstream")}
-        print(f"  controller CPU s (rbg: Metacontroller + hooks; upstream: its controller): rbg "
-              + ", ".join(f"{x:.1f}" for x in ours) + " (median " + f"{statistics.median(ours):.1f}); upstream "
-              + ", ".join(f"{x:.1f}" for x in peer) + f" (median {statistics.median(peer):.1f})")
+    controllers = [k for k in (*STATEFULSET_GROUPS, "upstream") if k in runs]
+    if len(controllers) > 1:
+        cpu = {k: [sum(v for n, v in r["cpu"].items() if n in OUR_PROCESSES or n == "upstream") for r in runs[k]] for k in controllers}
+        edge = {k: [pct(edge_overhead(r["rec"], r["names"])[0], 99) * 1000 for r in runs[k]] for k in controllers}
+        print("  controller CPU s (ours: Metacontroller, hooks and the conversion webhook; upstream: its controller): "
+              + "; ".join(f"{k} " + ", ".join(f"{x:.1f}" for x in v) + f" (median {statistics.median(v):.1f})" for k, v in cpu.items()))
         print("  dependency edge p99 ms: " + "; ".join(f"{k} " + ", ".join(f"{x:.0f}" for x in v) + f" (median {statistics.median(v):.0f})"
                                                        for k, v in edge.items()))
     if "ris" in results:

@@ -154,6 +154,13 @@ RELATED_POD = "Pod.v1"
 
 STARTUP_ORDERED = "Ordered"
 STARTUP_PARALLEL = "Parallel"
+# What an Ordered group's dependant waits for: its dependencies' workload status (Workloads, the
+# default), or, with Pods, their pods as well, observed as related objects: a dependant starts
+# on its last dependency pod's Ready, not on the workload controller's status written after it.
+ANNOTATION_STARTUP_GATE = "rbg.workloads.x-k8s.io/startup-gate"
+STARTUP_GATE_WORKLOADS = "Workloads"
+STARTUP_GATE_PODS = "Pods"
+STARTUP_GATES = (STARTUP_GATE_WORKLOADS, STARTUP_GATE_PODS)
 
 # Kubernetes name limits (see rbg-api.md): "<rbg>-<role>" must leave room for the
 # StatefulSet controller-revision-hash label ("<name>-<10 chars>" within 63).

@@ -120,7 +120,8 @@ def _is_applied(applied: Any, obj: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
 def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
     """Whether a group needs its pods observed: a role has a recovery policy (hooks.core.recovery;
     a LeaderWorkerSet role's is LWS's own), or its placement may leave pods unschedulable
-    (topology annotations, gang scheduling), which status then explains (hooks.core.pending).
+    (topology annotations, gang scheduling), which status then explains (hooks.core.pending), or
+    an Ordered group with dependencies asks for the Pods startup gate (is_ready reads them).
 
     Read from the raw spec: an invalid spec freezes the group whatever it observes. Metacontroller
     caches the answer per generation: an annotation added later counts from the next spec change.
@@ -130,7 +131,12 @@ def wants_pods(annotations: dict[str, str], spec: dict[str, Any]) -> bool:
     recovered = any(_restart_policy(r) in (c.RESTART_RECREATE_GROUP, c.RESTART_RECREATE_ROLE) and _kind(r) not in (c.KIND_LWS, c.KIND_ROLE_INSTANCE_SET) for r in roles)
     drains = any(r.get("drainPolicy") is not None for r in roles)  # hooks.core.drain reads the drained annotation
     gang = annotations.get(c.ANNOTATION_GANG) == "true" or c.ANNOTATION_V1ALPHA1_POD_GROUP_POLICY in annotations
-    return placed or recovered or drains or gang
+    gated = (
+        annotations.get(c.ANNOTATION_STARTUP_GATE) == c.STARTUP_GATE_PODS
+        and spec.get("startupPolicy", c.STARTUP_ORDERED) == c.STARTUP_ORDERED
+        and any(_list(r.get("dependencies")) for r in roles)
+    )
+    return placed or recovered or drains or gang or gated
 
 
 def _kind(role: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import constants as c
 from ..api import GroupSpec
-from .policies import coordination, gang, problems
+from .policies import coordination, gang, problems, startup_gate
 from .rules import Invalid, Problem, dependency_cycle, loc_path, parse_spec, pattern_field, template_problems  # noqa: F401
 from .templates import pod_templates, resolve  # noqa: F401
 
@@ -24,7 +24,7 @@ def validate(group: str, raw: dict[str, Any], annotations: dict[str, str] | None
     if isinstance(resolved, Invalid):
         return resolved
     annotations = annotations or {}
-    pod_group_policy, coordinated = gang(annotations), coordination(annotations, policy)
-    if isinstance(pod_group_policy, Problem) or isinstance(coordinated, Problem):
-        return Invalid(c.REASON_INVALID_FIELDS, tuple(problems(pod_group_policy, coordinated)))
+    pod_group_policy, coordinated, gate = gang(annotations), coordination(annotations, policy), startup_gate(annotations)
+    if isinstance(pod_group_policy, Problem) or isinstance(coordinated, Problem) or gate is not None:
+        return Invalid(c.REASON_INVALID_FIELDS, tuple(problems(pod_group_policy, coordinated, gate)))
     return GroupSpec.model_construct(**dict(resolved), coordination=coordinated, pod_group_policy=pod_group_policy)

@@ -53,6 +53,14 @@ def gang(annotations: dict[str, str]) -> PodGroupPolicy | Problem | None:
         return Problem("metadata.annotations", f"gang scheduling: {err.errors()[0]['msg']}")
 
 
+def startup_gate(annotations: dict[str, str]) -> Problem | None:
+    """What is wrong with the group's startup-gate annotation, if anything."""
+    gate = annotations.get(c.ANNOTATION_STARTUP_GATE, c.STARTUP_GATE_WORKLOADS)
+    if gate in c.STARTUP_GATES:
+        return None
+    return Problem(_annotation(c.ANNOTATION_STARTUP_GATE), f"{gate!r} is not one of {', '.join(c.STARTUP_GATES)}")
+
+
 def coordination(annotations: dict[str, str], policy: dict[str, Any] | None) -> list[Coordination] | Problem:
     """The CoordinatedPolicy's policies (`policy`: its spec), else a converted v1alpha1 group's."""
     if policy is not None:

@@ -9,7 +9,11 @@ from hooks import constants as c
 from hooks.api import SyncRequest
 from hooks.children.revision import template_hash
 from hooks.core import rbg
-from tests.support import V1ALPHA1, by_kind, condition, example_group, observe, request, sync
+from hooks.core.observed import customize, wants_pods
+from hooks.naming import group_unique_key
+from tests.support import V1ALPHA1, by_kind, condition, example_group, observe, related_pods, request, sync
+from tests.support import pod as support_pod
+from tests.support.pods import workload_revision
 from tests.support.requests import as_hub
 
 MINIMAL = V1ALPHA1 / "minimal.yaml"
@@ -71,6 +75,49 @@ def test_started_role_is_never_withdrawn_and_still_updated_when_dependency_unrea
     result = sync(request(group, observe(everything, ready=False)))
     app = by_kind(result.children)[("StatefulSet", "minimal-app")]
     assert app["spec"]["replicas"] == 5
+
+
+def _gated(gate="Pods", **spec_changes):
+    group = _group(**spec_changes)
+    group["metadata"].setdefault("annotations", {})[c.ANNOTATION_STARTUP_GATE] = gate
+    return group
+
+
+def test_the_pods_startup_gate_starts_a_dependant_on_its_dependency_pods_before_the_workload_status():
+    group = _gated()
+    spec = as_hub(request(group))["parent"]["spec"]
+    asks = customize("default", "minimal", group["metadata"]["annotations"], spec)["relatedResources"]
+    assert [r["labelSelector"] for r in asks if r["resource"] == "pods"] == [{"matchLabels": {c.LABEL_GROUP_UNIQUE_KEY: group_unique_key("default", "minimal")}}]
+
+    first = sync(request(group))
+    children = observe(first.children, ready=False, revisions=True)  # the StatefulSet controller: 0 ready
+    db = children[c.CHILD_STATEFULSET]["default/minimal-db"]
+    pending = support_pod("minimal-db-0", group="minimal", role="db", revision=workload_revision(db), ready=False)
+    assert "StatefulSet/minimal-app" not in _names(sync(request(group, children, related=related_pods([pending]))))
+    ready = support_pod("minimal-db-0", group="minimal", role="db", revision=workload_revision(db), ready=True)
+    assert "StatefulSet/minimal-app" in _names(sync(request(group, children, related=related_pods([ready]))))
+    old = support_pod("minimal-db-0", group="minimal", role="db", revision="minimal-db-rev0", ready=True)
+    assert "StatefulSet/minimal-app" not in _names(sync(request(group, children, related=related_pods([old])))), "a pod of an older revision"
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        pytest.param(lambda: _group(), id="default"),
+        pytest.param(lambda: _gated("Workloads"), id="workloads"),
+        pytest.param(lambda: _gated(startupPolicy="Parallel"), id="parallel"),
+    ],
+)
+def test_without_the_pods_gate_a_group_observes_no_pods(group):
+    g = group()
+    assert not wants_pods(g["metadata"].get("annotations") or {}, as_hub(request(g))["parent"]["spec"])
+
+
+def test_an_unknown_startup_gate_is_invalid_and_named():
+    result = sync(request(_gated("Eventually")))
+    invalid = condition(result.status, c.COND_INVALID_SPEC)
+    assert invalid["status"] == "True" and f"metadata.annotations[{c.ANNOTATION_STARTUP_GATE}]" in invalid["message"]
+    assert "'Eventually' is not one of Workloads, Pods" in invalid["message"]
 
 
 def test_parallel_starts_every_role_at_once():
