@@ -100,6 +100,25 @@ def test_every_example_becomes_ready_in_dependency_order(mc_kube, rec, mc_ns, ex
     }
 
 
+def test_the_pods_startup_gate_orders_startup_from_the_pods_and_writes_nothing_in_steady_state(mc_kube, rec, mc_ns):
+    """The group observes its pods (related objects): the router still starts only once every
+    prefill and decode pod is Ready, the group becomes Ready, and then nothing is written."""
+    doc = group_doc(PD)
+    doc["metadata"].setdefault("annotations", {})[c.ANNOTATION_STARTUP_GATE] = c.STARTUP_GATE_PODS
+    name, spec_roles = doc["metadata"]["name"], roles(doc)
+    apply_manifests(mc_kube, [doc], namespace=mc_ns)
+    rec.wait(group_ready(name), READY_TIMEOUT, f"{name} Ready")
+    for role, spec in spec_roles.items():
+        created = rec.of("StatefulSet", f"{name}-{role}", "ADDED")
+        assert len(created) == 1, f"{role}: created {len(created)} times"
+        for dep in spec.get("dependencies") or []:
+            last_ready = max(first_ready_rv(rec, p) for p in pods_of(rec, name, dep))
+            assert created[0].rv > last_ready, f"{role} created at rv {created[0].rv}, {dep} Ready at rv {last_ready}"
+    rec.quiet(3)
+    steady = rec.quiet(10)
+    assert spec_writes(steady) == [] and [e.name for e in steady if e.kind == "RoleBasedGroup"] == []
+
+
 # --- steady state ----------------------------------------------------------------------------------
 def test_steady_state_makes_no_writes_also_after_a_metacontroller_restart(mc_cluster, mc_kube, rec, mc_ns):
     apply_and_wait_ready(mc_kube, rec, mc_ns, PD)
