@@ -24,7 +24,7 @@ def validate(group: str, raw: dict[str, Any], annotations: dict[str, str] | None
     if isinstance(resolved, Invalid):
         return resolved
     annotations = annotations or {}
-    pod_group_policy, coordinated, gate = gang(annotations), coordination(annotations, policy), startup_gate(annotations)
-    if isinstance(pod_group_policy, Problem) or isinstance(coordinated, Problem) or gate is not None:
-        return Invalid(c.REASON_INVALID_FIELDS, tuple(problems(pod_group_policy, coordinated, gate)))
+    pod_group_policy, coordinated = gang(annotations), coordination(annotations, policy)
+    if found := tuple(problems(pod_group_policy, coordinated, startup_gate(annotations))):
+        return Invalid(c.REASON_INVALID_FIELDS, found)
     return GroupSpec.model_construct(**dict(resolved), coordination=coordinated, pod_group_policy=pod_group_policy)
