@@ -535,7 +535,10 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
         bin_dir, state, nodes=nodes, pods_per_node=args.pods_per_node, metacontroller=None if peer else mc, rbg=not peer, audit=True,
     )
     for name, flag in args.flag:
-        override(cluster, name, flag)
+        if name in cluster.components:  # upstream's runs have no Metacontroller and no hook server
+            override(cluster, name, flag)
+        else:
+            print(f"  {name}={flag}: not in this run ({kind})")
     if args.registration is not None:  # another CompositeController than metacontroller/, to compare
         registration: Path = args.registration
 
