@@ -63,7 +63,8 @@ The plain floor is set by kube-scheduler's default client rate limit (50 binding
 of 100: (1,008 - 100) / 50 = 18.2 s), which the launcher leaves at Kubernetes' default.
 To try settings without editing the launcher: `--flag COMPONENT=--name=value` (repeatable; applied
 to every kind of run), `GOGC=...` in the environment, `--registration FILE` (other
-CompositeControllers: every one in FILE). `--keep` keeps each run's state dir (component logs,
+CompositeControllers: every one in FILE), `--overlay DIR` (the controllers of a kustomize overlay,
+e.g. overlays/without-pod-controllers). `--keep` keeps each run's state dir (component logs,
 audit log).
 
 A benchmark, not a test: it asserts nothing about time. Figures move with the machine's load;
@@ -114,6 +115,7 @@ RINS_PATH = f"/apis/{c.API_VERSION}/namespaces/{NAMESPACE}/roleinstances"
 RIS_WORKLOAD = f"{c.API_VERSION}/{c.KIND_ROLE_INSTANCE_SET}"  # the role-workload-type annotation's value
 GROUP_KINDS = ("rbg", "gate", "ris", "upstream")  # runs of RoleBasedGroups (done when every group is Ready)
 STATEFULSET_GROUPS = ("rbg", "gate")  # ours, roles on StatefulSets
+WRITE_VERBS = ("create", "update", "patch", "delete")  # of the audit log's verbs (it also records who lists and watches pods)
 OUR_PROCESSES = ("metacontroller", "hooks", "hooks-tls")  # the controller of ours: Metacontroller, the hooks, the conversion webhook
 # The peer: upstream's own controller (sgl-project/rbg v0.6.0 cmd/rbgs, built by hand outside the
 # repository), with upstream's v0.6.0 CRDs and no CompositeController registered.
@@ -533,6 +535,7 @@ def run_once(kind: str, args: argparse.Namespace, bin_dir: Path, mc: Path, index
     peer = kind == "upstream"
     cluster = LocalCluster(
         bin_dir, state, nodes=nodes, pods_per_node=args.pods_per_node, metacontroller=None if peer else mc, rbg=not peer, audit=True,
+        overlay=None if peer else args.overlay,
     )
     for name, flag in args.flag:
         if name in cluster.components:  # upstream's runs have no Metacontroller and no hook server
@@ -793,7 +796,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
                 for line in lines[:5]:
                     print(f"    {source}: {line[:400]}")
     writes = Counter(
-        (a["verb"], a["resource"]) for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] != "get"
+        (a["verb"], a["resource"]) for a in r["audit"] if a["agent"] == "metacontroller" and a["verb"] in WRITE_VERBS
     )
     child = {k: v for k, v in writes.items() if not k[1].startswith("rolebasedgroups")}
     parent = {k: v for k, v in writes.items() if k[1].startswith("rolebasedgroups")}
@@ -974,6 +977,7 @@ def main() -> int:
         "--flag", type=component_flag, action="append", default=[], metavar="COMPONENT=--NAME=VALUE",
         help="try a component flag in both runs (repeatable), e.g. kube-scheduler=--kube-api-qps=200",
     )
+    ap.add_argument("--overlay", help="register the controllers of this kustomize overlay (e.g. overlays/without-pod-controllers) instead of metacontroller/'s")
     ap.add_argument("--registration", type=Path, help="CompositeControllers (every one in the file) to register instead of metacontroller/'s")
     ap.add_argument("--api-detail", action="store_true", help="print the API server's requests and watch events by kind")
     ap.add_argument("--keep", action="store_true", help="keep each run's state dir (logs, audit log)")
@@ -1003,6 +1007,8 @@ def main() -> int:
         print("overrides: " + " ".join(gogc + [f"{n}={f}" for n, f in args.flag]))
     if args.registration:
         print(f"registration: {args.registration}")
+    if args.overlay:
+        print(f"registrations of {args.overlay}")
     results: dict[str, list[float]] = defaultdict(list)
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in range(1, args.runs + 1):

@@ -290,6 +290,8 @@ CHILD_VOLCANO_POD_GROUP = f"{KIND_POD_GROUP}.{VOLCANO_POD_GROUP_API_VERSION}"
 # LeaderWorkerSet roles (hooks.children.lws): an optional child type too, registered by overlays/LWS_OVERLAY.
 CHILD_LWS = f"{KIND_LWS}.{LWS_API_VERSION}"
 LWS_OVERLAY = "leaderworkerset"
+# The install without the controllers that act on pods (RoleInstanceSets, RoleInstances, gang-ready labels).
+NO_POD_CONTROLLERS_OVERLAY = "without-pod-controllers"
 OPTIONAL_CHILD_TYPES = (CHILD_KUBE_POD_GROUP, CHILD_VOLCANO_POD_GROUP, CHILD_LWS, f"{KIND_ROLE_INSTANCE_SET}.{API_VERSION}")
 GANG_OVERLAYS = {CHILD_KUBE_POD_GROUP: "scheduler-plugins", CHILD_VOLCANO_POD_GROUP: "volcano"}
 # What enrols a pod in its group's PodGroup. scheduler-plugins' coscheduling reads LABEL_POD_GROUP;

@@ -76,8 +76,9 @@ NODE_RESOURCES = {
     "rdma/hca": "8",
 }
 # With `audit=True`: one line per write to the kinds the hooks own (and per read of a group, a
-# RoleInstanceSet or a RoleInstance: Metacontroller reads its parent before each status write), so
-# a benchmark can count who wrote what (bench/cluster.py counts Metacontroller's child writes).
+# RoleInstanceSet or a RoleInstance: Metacontroller reads its parent before each status write, and
+# per list or watch of pods), so a benchmark can count who wrote what (bench/cluster.py counts
+# Metacontroller's child writes) and a test who watches pods.
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",
@@ -108,6 +109,8 @@ AUDIT_POLICY = {
         },
         # Pods themselves (not binding or status): RoleInstances' pods are Metacontroller's children.
         {"level": "Metadata", "verbs": ["create", "update", "patch", "delete"], "resources": [{"group": "", "resources": ["pods"]}]},
+        # Who lists and watches pods (an install without the pod controllers has Metacontroller do neither).
+        {"level": "Metadata", "verbs": ["list", "watch"], "resources": [{"group": "", "resources": ["pods"]}]},
         {"level": "None"},
     ],
 }
@@ -322,7 +325,8 @@ class LocalCluster:
     `rbg` installs the RoleBasedGroup CRD and runs the hook server; `metacontroller`, the path of
     a Metacontroller binary (needs `rbg`), runs it and registers the CompositeController;
     `lws_controller`, the path of a LeaderWorkerSet controller binary, runs it with its CRDs and
-    webhooks (and with Metacontroller, registers overlays/leaderworkerset's controllers instead).
+    webhooks (and with Metacontroller, registers overlays/leaderworkerset's controllers instead);
+    `overlay` (a kustomize directory of the repo) registers that overlay's controllers instead.
     `None` and `rbg=False`: a bare kwok cluster. `nodes` fake nodes take `pods_per_node` pods each;
     `audit` writes the API server's audit log of AUDIT_POLICY to `audit_log`. `real_node` adds a
     real node (localcluster/realnode.py: containerd, kubelet, kube-proxy, CoreDNS) running the
@@ -343,6 +347,7 @@ class LocalCluster:
         lws_controller: str | Path | None = None,
         real_node: bool = False,
         images: str | Path | None = None,
+        overlay: str | None = None,
     ) -> None:
         if metacontroller is not None and not rbg:
             raise ValueError("metacontroller needs rbg=True: the CompositeController calls our hooks")
@@ -355,6 +360,9 @@ class LocalCluster:
         self.rbg = rbg
         self.metacontroller = None if metacontroller is None else Path(metacontroller).resolve()
         self.lws_controller = None if lws_controller is None else Path(lws_controller).resolve()
+        # The kustomize overlay (a path under the repo) whose registrations Metacontroller runs:
+        # metacontroller/'s when None, or overlays/leaderworkerset's with an LWS controller.
+        self.overlay = Path(overlay) if overlay is not None else LWS_OVERLAY if lws_controller is not None else None
         self.lws_dir = self.state_dir / "lws"  # its config, serving certificate and key
         self.lws_webhook_url = ""  # https://127.0.0.1:<port>, set by _components when it runs
         self.conversion_dir = self.state_dir / "conversion"  # hooks-tls's CA, serving certificate and key
@@ -708,8 +716,8 @@ class LocalCluster:
             files += [*metacontroller_crds(self.bin_dir), *(self.repo / "metacontroller" / name for name in REGISTRATIONS)]
         if self.lws_controller:
             files += lws_crds()
-            if self.metacontroller:
-                files += [self.bin_dir / "kubectl", self.repo / LWS_OVERLAY / "kustomization.yaml"]
+        if self.metacontroller and self.overlay is not None:
+            files += [self.bin_dir / "kubectl", self.repo / self.overlay / "kustomization.yaml"]
         return files
 
     def _env(self) -> dict[str, str]:
@@ -850,13 +858,13 @@ class LocalCluster:
 
     def registrations(self) -> list[Obj]:
         """The controllers registered with Metacontroller, webhooks pointed at the hook server:
-        metacontroller/'s REGISTRATIONS, or with an LWS controller, the same as
-        overlays/leaderworkerset builds them (LeaderWorkerSets a child type of rolebasedgroup)."""
-        if self.lws_controller is None:
+        metacontroller/'s REGISTRATIONS, or the same as the overlay builds them (with an LWS
+        controller, overlays/leaderworkerset: LeaderWorkerSets a child type of rolebasedgroup)."""
+        if self.overlay is None:
             return [d for name in REGISTRATIONS for d in controller_manifests(self.repo / "metacontroller" / name, self.hook_url)]
-        built = self.kubectl("kustomize", str(self.repo / LWS_OVERLAY))
+        built = self.kubectl("kustomize", str(self.repo / self.overlay))
         if built.returncode != 0:
-            raise ComponentError(f"kubectl kustomize {LWS_OVERLAY} failed: {built.stderr}")
+            raise ComponentError(f"kubectl kustomize {self.overlay} failed: {built.stderr}")
         docs = controller_manifests([d for d in yaml.safe_load_all(built.stdout) if d], self.hook_url)
         return sorted(docs, key=lambda d: d["kind"])  # CompositeController first, as REGISTRATIONS
 

@@ -120,8 +120,8 @@ def role_instance_sets_condition(spec: GroupSpec, unregistered: frozenset[str]) 
         return condition(c.COND_ROLE_INSTANCE_SETS, True, c.REASON_ROLE_INSTANCE_SETS_REGISTERED, f"{', '.join(roles)} run as RoleInstanceSets")
     message = (
         f"{', '.join(roles)} run on RoleInstanceSets ({c.API_VERSION}), a child type the rolebasedgroup controller is not "
-        "registered for: apply the registrations of this release (metacontroller/); until then these roles are not "
-        "created (the others are)"
+        f"registered for (an older release's registrations, or overlays/{c.NO_POD_CONTROLLERS_OVERLAY}, which leaves it out): "
+        "apply the registrations of this release (metacontroller/); until then these roles are not created (the others are)"
     )
     return condition(c.COND_ROLE_INSTANCE_SETS, False, c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE, message)
 

@@ -29,6 +29,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lightkube import ApiError, Client
@@ -85,8 +86,8 @@ def bin_dir() -> Path:
     return Path(build.stdout.strip().splitlines()[-1])
 
 
-def _start(bin_dir: Path, state_dir: Path, metacontroller: Path | None, lws_controller: Path | None = None) -> LocalCluster:
-    c = LocalCluster(bin_dir, state_dir, nodes=4, rbg=True, metacontroller=metacontroller, lws_controller=lws_controller)
+def _start(bin_dir: Path, state_dir: Path, metacontroller: Path | None, lws_controller: Path | None = None, **options: Any) -> LocalCluster:
+    c = LocalCluster(bin_dir, state_dir, nodes=4, rbg=True, metacontroller=metacontroller, lws_controller=lws_controller, **options)
     _CLUSTERS.append(c)
     c.start()
     return c

@@ -400,6 +400,7 @@ def test_without_the_registration_a_role_instance_set_role_waits_and_says_so():
     assert _by_kind(result, c.KIND_ROLE_INSTANCE_SET) == []
     reason = cond(result.status, c.COND_ROLE_INSTANCE_SETS)
     assert reason["status"] == "False" and reason["reason"] == c.REASON_ROLE_INSTANCE_SETS_UNAVAILABLE
+    assert "overlays/without-pod-controllers" in reason["message"] and "metacontroller/" in reason["message"]
 
 
 LEADER_WORKER = CUSTOM.parent / "leader-worker-pattern.yaml"

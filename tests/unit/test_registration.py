@@ -457,7 +457,7 @@ def test_the_base_registration_has_no_optional_child_type():
 
 
 def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_rights():
-    assert {p.name for p in OVERLAYS.iterdir() if p.name not in ("components", CERT_MANAGER)} == set(REGISTERED)
+    assert {p.name for p in OVERLAYS.iterdir() if p.name not in ("components", CERT_MANAGER, c.NO_POD_CONTROLLERS_OVERLAY)} == set(REGISTERED)
     kind = {"configmaps": "ConfigMap", "services": "Service", "statefulsets": "StatefulSet", "deployments": "Deployment",
             "controllerrevisions": c.KIND_CONTROLLER_REVISION, "rolebasedgroupscalingadapters": c.KIND_RBGSA,
             "jobs": c.KIND_JOB, "podgroups": c.KIND_POD_GROUP, "leaderworkersets": c.KIND_LWS,
@@ -476,6 +476,63 @@ def test_each_overlay_is_the_base_install_plus_its_optional_types_and_their_righ
         assert added == [([t.split(".", 1)[1].split("/")[0]], [RESOURCES[t.split(".", 1)[0]]], CHILD_VERBS) for t in types]
     # The overlay that the GangScheduling condition names registers that type.
     assert all(POD_GROUPS[overlay] == (t,) for t, overlay in c.GANG_OVERLAYS.items())
+
+
+# --- the install without the pod controllers --------------------------------------------------
+
+
+def _without_pod_controllers(docs):
+    """`docs` as the component overlays/components/without-pod-controllers leaves them, as kustomize
+    applies its patches: `$patch: delete` documents, and JSON6902 `test` and `remove` operations."""
+    docs = yaml.safe_load(yaml.safe_dump(docs))
+    component = OVERLAYS / "components" / c.NO_POD_CONTROLLERS_OVERLAY
+    assert _kustomization(OVERLAYS / c.NO_POD_CONTROLLERS_OVERLAY) == {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["../../metacontroller"], "components": [f"../components/{c.NO_POD_CONTROLLERS_OVERLAY}"],
+    }
+    for patch in _kustomization(component)["patches"]:
+        if "target" not in patch:
+            gone = yaml.safe_load(patch["patch"])
+            assert gone.pop("$patch") == "delete"
+            before = len(docs)
+            docs = [d for d in docs if (d["kind"], d["metadata"]["name"]) != (gone["kind"], gone["metadata"]["name"])]
+            assert len(docs) == before - 1, gone
+            continue
+        (doc,) = [d for d in docs if (d["kind"], d["metadata"]["name"]) == (patch["target"]["kind"], patch["target"]["name"])]
+        for op in yaml.safe_load(patch["patch"]):
+            *path, last = op["path"].strip("/").split("/")
+            node = doc
+            for key in path:
+                node = node[int(key) if isinstance(node, list) else key]
+            key = int(last) if isinstance(node, list) else last
+            if op["op"] == "test":
+                assert node[key] == op["value"], op
+            else:
+                assert op["op"] == "remove", op
+                del node[key]
+    return docs
+
+
+def test_without_the_pod_controllers_nothing_acts_on_pods_and_the_rest_is_the_base_install():
+    base = [d for name in (*REGISTRATIONS, "rbac.yaml") for d in yaml.safe_load_all((MC / name).read_text()) if d]
+    lean = _without_pod_controllers(base)
+    controllers = {d["metadata"]["name"]: d for d in lean if d["kind"] == "CompositeController"}
+    assert set(controllers) == set(CONTROLLERS) - {"roleinstanceset", "roleinstance"}
+    assert not [d for d in lean if d["kind"] == "DecoratorController"]
+    # No child of pods or RoleInstanceSets left; every other controller as in the base.
+    assert [ch for ch in _children(controllers["rolebasedgroup"]["spec"]) if ch[1] in ("pods", "roleinstancesets")] == []
+    assert _children(controllers["rolebasedgroup"]["spec"]) == [ch for ch in _children(_controller()["spec"]) if ch[1] != "roleinstancesets"]
+    assert all(spec == _controller(name) for name, spec in controllers.items() if name != "rolebasedgroup")
+    # Metacontroller may still read pods (groups and adapters ask for theirs as related objects), never write them.
+    (role,) = [d for d in lean if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "rbg-metacontroller"]
+    base_role, _ = _rules("rbg-metacontroller")
+    assert {tuple(r["verbs"]) for r in role["rules"] if "pods" in r["resources"]} == {("list", "watch")}
+    assert [r for r in role["rules"] if "pods" not in r["resources"]] == [r for r in base_role["rules"] if "pods" not in r["resources"]]
+    # Everything else of the install is untouched.
+    changed = ("CompositeController", "DecoratorController", ("ClusterRole", "rbg-metacontroller"))
+    assert [d for d in lean if d["kind"] not in changed and (d["kind"], d["metadata"]["name"]) not in changed] == [
+        d for d in base if d["kind"] not in changed and (d["kind"], d["metadata"]["name"]) not in changed
+    ]
 
 
 # --- the conversion webhook's certificate by cert-manager ----------------------------------------
