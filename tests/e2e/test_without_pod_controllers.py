@@ -10,19 +10,19 @@ from collections.abc import Iterator
 
 import pytest
 from lightkube.resources.apps_v1 import StatefulSet
-from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.core_v1 import Namespace, Pod
 
 from hooks import constants as c
 from localcluster.cluster import LocalCluster, metacontroller_binary
 from rbgclient.kube import RoleBasedGroup, apply_manifests, as_dict, condition, wait_for
 from tests.e2e.conftest import SKIP_METACONTROLLER, _start, namespace
-from tests.e2e.test_metacontroller import PD, READY_TIMEOUT, roles
+from tests.e2e.test_metacontroller import PD, READY_TIMEOUT, first_ready_rv, roles
 from tests.e2e.watch import Recorder, group_ready
-from tests.support import group_doc
+from tests.support import group_doc, pods_of
 
 pytestmark = pytest.mark.metacontroller
 
-KINDS = (RoleBasedGroup, StatefulSet)
+KINDS = (RoleBasedGroup, StatefulSet, Pod)
 OVERLAY = f"overlays/{c.NO_POD_CONTROLLERS_OVERLAY}"
 
 
@@ -60,8 +60,8 @@ def test_metacontroller_watches_no_pods_and_a_group_becomes_ready_in_dependency_
         for role, spec in roles(doc).items():
             (created,) = rec.of("StatefulSet", f"{name}-{role}", "ADDED")
             for dep in spec.get("dependencies") or []:
-                ready = next(e.rv for e in rec.of("StatefulSet", f"{name}-{dep}") if int((e.obj.get("status") or {}).get("readyReplicas") or 0) >= int(e.obj["spec"]["replicas"]))
-                assert created.rv > ready, f"{role} created before {dep} was ready"
+                last_ready = max(first_ready_rv(rec, p) for p in pods_of(rec, name, dep))
+                assert created.rv > last_ready, f"{role} created at rv {created.rv}, {dep} Ready at rv {last_ready}"
     readers = pod_readers(lean)
     assert "kube-scheduler" in readers  # the audit log does record who watches pods
     assert "metacontroller" not in readers, readers

@@ -433,21 +433,33 @@ def _kustomization(path):
     return yaml.safe_load((path / "kustomization.yaml").read_text())
 
 
+def _json_patch(doc, ops):
+    """`doc` with JSON6902 operations applied in place, as kustomize applies them: the ones these
+    components use (`add` at the end of a list, `test`, `remove`)."""
+    for op in ops:
+        *path, last = op["path"].strip("/").split("/")
+        node = doc
+        for key in path:
+            node = node[int(key) if isinstance(node, list) else key]
+        if op["op"] == "add":
+            assert last == "-", op
+            node.append(op["value"])
+            continue
+        key = int(last) if isinstance(node, list) else last
+        if op["op"] == "test":
+            assert node[key] == op["value"], op
+        else:
+            assert op["op"] == "remove", op
+            del node[key]
+
+
 def _patched(overlay, target_kind, name, base):
-    """`base` with the JSON6902 patches of the overlay's components that target it (each an `add`
-    at the end of a list, all these components use), as kustomize applies them."""
+    """`base` with the JSON6902 patches of the overlay's components that target it."""
     doc = yaml.safe_load(yaml.safe_dump(base))
     for component in _kustomization(OVERLAYS / overlay)["components"]:
         for patch in _kustomization((OVERLAYS / overlay / component).resolve())["patches"]:
-            if (patch["target"]["kind"], patch["target"]["name"]) != (target_kind, name):
-                continue
-            for op in yaml.safe_load(patch["patch"]):
-                assert op["op"] == "add" and op["path"].endswith("/-"), op
-                *path, _ = op["path"].strip("/").split("/")
-                node = doc
-                for key in path:
-                    node = node[key]
-                node.append(op["value"])
+            if (patch["target"]["kind"], patch["target"]["name"]) == (target_kind, name):
+                _json_patch(doc, yaml.safe_load(patch["patch"]))
     return doc
 
 
@@ -499,17 +511,7 @@ def _without_pod_controllers(docs):
             assert len(docs) == before - 1, gone
             continue
         (doc,) = [d for d in docs if (d["kind"], d["metadata"]["name"]) == (patch["target"]["kind"], patch["target"]["name"])]
-        for op in yaml.safe_load(patch["patch"]):
-            *path, last = op["path"].strip("/").split("/")
-            node = doc
-            for key in path:
-                node = node[int(key) if isinstance(node, list) else key]
-            key = int(last) if isinstance(node, list) else last
-            if op["op"] == "test":
-                assert node[key] == op["value"], op
-            else:
-                assert op["op"] == "remove", op
-                del node[key]
+        _json_patch(doc, yaml.safe_load(patch["patch"]))
     return docs
 
 
